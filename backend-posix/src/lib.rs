@@ -1,0 +1,1 @@
+//! unisock backend for the Linux kernel (work in progress).

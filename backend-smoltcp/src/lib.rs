@@ -1,0 +1,1 @@
+//! unisock backend over smoltcp (work in progress).
