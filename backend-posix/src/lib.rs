@@ -1,1 +1,78 @@
-//! unisock backend for the Linux kernel (work in progress).
+//! # unisock-posix: the Linux kernel as a unisock stack
+//!
+//! [`PosixStack`] implements [`unisock::Stack`] with BSD sockets through libc: TCP
+//! ([`TcpSocket`], [`TcpListener`], [`TcpStream`]), UDP ([`UdpSocket`]), raw IP
+//! ([`RawSocket`]), and UNIX-domain sockets ([`UnixStream`], [`UnixListener`],
+//! [`UnixDatagram`]; paths and Linux abstract names), plus name resolution through
+//! `getaddrinfo`. Every operation returns the one [`Error`] type, which records the operation
+//! ([`Op`]), the `errno` or `getaddrinfo` code, and the address involved.
+//!
+//! ```no_run
+//! use unisock::prelude::*;
+//! use unisock_posix::PosixStack;
+//!
+//! let stack = PosixStack;
+//! let mut listener = stack.listen("127.0.0.1:0".parse().unwrap(), 8)?;
+//! let mut client = stack.connect(listener.local_addr()?)?;
+//! let (mut server, _peer) = listener.accept()?;
+//! client.write_all(b"ping")?;
+//! let mut buf = [0u8; 4];
+//! server.read_exact(&mut buf).map_err(|_| "short read")?;
+//! assert_eq!(&buf, b"ping");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Design
+//! - All system calls are in one private `sys` module; descriptors are `OwnedFd`s opened
+//!   with `SOCK_CLOEXEC`, sends carry `MSG_NOSIGNAL` (no `SIGPIPE`), `EINTR` is retried.
+//! - One system call per read, write, send or receive, and no heap allocation on those paths.
+//! - Blocking calls honour `SockOpt::ReadTimeout` / `SockOpt::WriteTimeout` (`TimedOut`);
+//!   `try_*` calls use `MSG_DONTWAIT` (`WouldBlock`).
+//! - IPv6 TCP and UDP sockets are `IPV6_V6ONLY`: `[::]:p` and `0.0.0.0:p` are separate
+//!   endpoints.
+//! - [`unisock::Stack::open_sockets`] counts the descriptors this crate holds, process-wide.
+//!
+//! ## Not supported
+//! `UDP_SEGMENT`/`UDP_GRO` offloads, `SO_REUSEPORT`, multicast, `IP_HDRINCL`, ancillary data
+//! (descriptor passing, credentials), async I/O. Options a socket type cannot take fail with
+//! `Unsupported` (table in the `options` section of [`TcpSocket`]'s docs: see
+//! [`unisock::SockOpt`] and the crate's `options` module documentation).
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+mod convert;
+mod datagram;
+mod error;
+mod family;
+mod flags;
+mod options;
+mod raw;
+mod stack;
+mod stream;
+mod sys;
+
+pub use datagram::{Datagram, UdpSocket, UnixDatagram};
+pub use error::{Cause, Error, ErrorAddr, Op, UnixName, kind_of_errno, kind_of_gai};
+pub use family::Family;
+pub use raw::RawSocket;
+pub use stack::PosixStack;
+pub use stream::{Listener, Stream, TcpListener, TcpSocket, TcpStream, UnixListener, UnixStream};
+
+// Everything is `Send + Sync`; checked at compile time.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<PosixStack>();
+    assert_send_sync::<TcpSocket>();
+    assert_send_sync::<TcpStream>();
+    assert_send_sync::<TcpListener>();
+    assert_send_sync::<UdpSocket>();
+    assert_send_sync::<RawSocket>();
+    assert_send_sync::<UnixStream>();
+    assert_send_sync::<UnixListener>();
+    assert_send_sync::<UnixDatagram>();
+    assert_send_sync::<Error>();
+};
+
+// Errors stay small, so every `Result` of the hot paths stays small.
+const _: () = assert!(core::mem::size_of::<Error>() <= 64);

@@ -1,0 +1,202 @@
+//! Datagram sockets: [`UdpSocket`] and [`UnixDatagram`], one generic type [`Datagram`] over the
+//! endpoint [`Family`].
+//!
+//! - Receives pass `MSG_TRUNC`, so [`RecvMeta::full_len`] is the datagram's real length even
+//!   when it did not fit (also with `PEEK`); the rest of a truncated datagram is discarded.
+//! - A datagram too large to send fails with `InvalidInput` (`EMSGSIZE`); sending before
+//!   binding auto-binds an ephemeral port (the kernel does it).
+//! - `WAITALL` is a stream flag: `Unsupported` here. `OOB` is passed to the kernel, which
+//!   refuses it on datagram sockets (`Unsupported`).
+//! - IPv6 UDP sockets are `IPV6_V6ONLY`.
+//! - `send_batch`/`recv_batch` use `sendmmsg`/`recvmmsg` in chunks of 64 with stack arrays.
+//!
+//! Not supported yet: `UDP_SEGMENT` / `UDP_GRO` offloads, multicast membership, ancillary data.
+
+use core::marker::PhantomData;
+use core::net::SocketAddr;
+
+use unisock::{
+    DatagramSocket, Domain, ErrorType, RecvFlags, RecvMeta, RecvSlot, SendFlags, SendMsg, SockOpt,
+    SockOptName, UnixAddr,
+};
+
+use crate::error::{Error, Op};
+use crate::family::{Family, decode};
+use crate::flags::{recv_flags, send_flags};
+use crate::options;
+use crate::stream::inet_socket;
+use crate::sys;
+
+/// A datagram socket of endpoint family `F`: [`UdpSocket`] or [`UnixDatagram`].
+#[derive(Debug)]
+pub struct Datagram<F: Family> {
+    pub(crate) sock: sys::Socket,
+    _family: PhantomData<F>,
+}
+
+/// A UDP socket.
+pub type UdpSocket = Datagram<SocketAddr>;
+/// A UNIX-domain datagram socket (`AF_UNIX`, `SOCK_DGRAM`).
+pub type UnixDatagram = Datagram<UnixAddr>;
+
+impl<F: Family> Datagram<F> {
+    pub(crate) fn from_socket(sock: sys::Socket) -> Self {
+        Datagram {
+            sock,
+            _family: PhantomData,
+        }
+    }
+
+    #[inline]
+    fn recv_inner(
+        &self,
+        buf: &mut [u8],
+        flags: RecvFlags,
+        extra: libc::c_int,
+    ) -> Result<RecvMeta<F>, Error> {
+        let bits = recv_flags(flags, false)? | libc::MSG_TRUNC | extra;
+        let blocking = extra & libc::MSG_DONTWAIT == 0;
+        let (full_len, from) = self.sock.recv_from(buf, bits).map_err(|e| {
+            if blocking {
+                Error::blocking(Op::Recv, e)
+            } else {
+                Error::os(Op::Recv, e)
+            }
+        })?;
+        Ok(RecvMeta {
+            len: full_len.min(buf.len()),
+            full_len,
+            from: decode(Op::Recv, Ok(from))?,
+        })
+    }
+
+    #[inline]
+    fn send_inner(
+        &self,
+        buf: &[u8],
+        to: F,
+        flags: SendFlags,
+        extra: libc::c_int,
+    ) -> Result<usize, Error> {
+        let bits = send_flags(flags)? | extra;
+        let blocking = extra & libc::MSG_DONTWAIT == 0;
+        self.sock
+            .send_to(buf, bits, &to.to_sockaddr())
+            .map_err(|e| {
+                if blocking {
+                    Error::blocking(Op::Send, e).at(to)
+                } else {
+                    Error::os(Op::Send, e).at(to)
+                }
+            })
+    }
+}
+
+impl UdpSocket {
+    /// A new unbound UDP socket of `domain` (`Ipv4` or `Ipv6`; `Unix` is `InvalidInput`).
+    pub fn new(domain: Domain) -> Result<UdpSocket, Error> {
+        Ok(Datagram::from_socket(inet_socket(
+            domain,
+            libc::SOCK_DGRAM,
+            0,
+        )?))
+    }
+}
+
+impl UnixDatagram {
+    /// A UNIX datagram socket bound to `addr` (a path must not exist yet).
+    pub fn bind(addr: &UnixAddr) -> Result<UnixDatagram, Error> {
+        let mut s = UnixDatagram::unbound()?;
+        DatagramSocket::bind(&mut s, *addr)?;
+        Ok(s)
+    }
+
+    /// An unbound UNIX datagram socket (it can send; replies need a bound sender).
+    pub fn unbound() -> Result<UnixDatagram, Error> {
+        let sock = sys::Socket::new(libc::AF_UNIX, libc::SOCK_DGRAM, 0)
+            .map_err(|e| Error::os(Op::Socket, e))?;
+        Ok(Datagram::from_socket(sock))
+    }
+
+    /// Two connected, unnamed UNIX datagram sockets (`socketpair`).
+    pub fn pair() -> Result<(UnixDatagram, UnixDatagram), Error> {
+        let (a, b) = sys::Socket::pair(libc::AF_UNIX, libc::SOCK_DGRAM)
+            .map_err(|e| Error::os(Op::Socket, e))?;
+        Ok((Datagram::from_socket(a), Datagram::from_socket(b)))
+    }
+}
+
+impl<F: Family> ErrorType for Datagram<F> {
+    type Error = Error;
+}
+
+impl<F: Family> unisock::Socket for Datagram<F> {
+    type Addr = F;
+
+    fn local_addr(&self) -> Result<F, Error> {
+        decode(Op::LocalAddr, self.sock.local_addr())
+    }
+
+    fn set_option(&mut self, option: SockOpt) -> Result<(), Error> {
+        options::set(&self.sock, F::DATAGRAM_KIND, option)
+    }
+
+    fn option(&self, name: SockOptName) -> Result<SockOpt, Error> {
+        options::get(&self.sock, F::DATAGRAM_KIND, name)
+    }
+}
+
+impl<F: Family> DatagramSocket for Datagram<F> {
+    fn bind(&mut self, local: F) -> Result<(), Error> {
+        self.sock
+            .bind(&local.to_sockaddr())
+            .map_err(|e| Error::os(Op::Bind, e).at(local))
+    }
+
+    fn connect(&mut self, peer: F) -> Result<(), Error> {
+        self.sock
+            .connect(&peer.to_sockaddr())
+            .map_err(|e| Error::os(Op::Connect, e).at(peer))
+    }
+
+    fn peer_addr(&self) -> Result<F, Error> {
+        decode(Op::PeerAddr, self.sock.peer_addr())
+    }
+
+    #[inline]
+    fn send_to(&mut self, buf: &[u8], to: F, flags: SendFlags) -> Result<usize, Error> {
+        self.send_inner(buf, to, flags, 0)
+    }
+
+    #[inline]
+    fn recv_from(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<RecvMeta<F>, Error> {
+        self.recv_inner(buf, flags, 0)
+    }
+
+    #[inline]
+    fn try_send_to(&mut self, buf: &[u8], to: F, flags: SendFlags) -> Result<usize, Error> {
+        self.send_inner(buf, to, flags, libc::MSG_DONTWAIT)
+    }
+
+    #[inline]
+    fn try_recv_from(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<RecvMeta<F>, Error> {
+        self.recv_inner(buf, flags, libc::MSG_DONTWAIT)
+    }
+
+    /// One `send` to the connected peer (`NotConnected` if there is none).
+    #[inline]
+    fn send(&mut self, buf: &[u8], flags: SendFlags) -> Result<usize, Error> {
+        let bits = send_flags(flags)?;
+        self.sock
+            .send(buf, bits)
+            .map_err(|e| Error::blocking(Op::Send, e))
+    }
+
+    fn send_batch(&mut self, msgs: &[SendMsg<'_, F>]) -> Result<usize, Error> {
+        sys::mmsg::send_batch(&self.sock, msgs)
+    }
+
+    fn recv_batch(&mut self, slots: &mut [RecvSlot<'_, F>]) -> Result<usize, Error> {
+        sys::mmsg::recv_batch(&self.sock, slots)
+    }
+}

@@ -1,0 +1,448 @@
+//! Stream sockets: the unconnected [`TcpSocket`], listeners ([`TcpListener`],
+//! [`UnixListener`]) and connected streams ([`TcpStream`], [`UnixStream`]).
+//!
+//! Streams and listeners are one generic type each ([`Stream`], [`Listener`]) over the endpoint
+//! [`Family`]; the four names are aliases. Every read or write is one `recv`/`send` call, with
+//! no allocation and no user-space buffer (so [`embedded_io::Write::flush`] has nothing to do).
+//!
+//! - Blocking calls honour [`SockOpt::ReadTimeout`] / [`SockOpt::WriteTimeout`]
+//!   (`SO_RCVTIMEO` / `SO_SNDTIMEO`): when one expires the call fails with `TimedOut`.
+//! - A listener's descriptor is non-blocking internally: `accept` tries `accept4` first and
+//!   waits in `poll(2)` bounded by the read timeout, so both the blocking and the `try_`
+//!   forms work on one descriptor. Accepted streams are blocking and inherit the listener's
+//!   options (Linux copies them).
+//! - Dropping a stream closes it (FIN after queued data); [`StreamSocket::abort`] sets
+//!   `SO_LINGER` to zero first, so close sends RST.
+//! - IPv6 TCP sockets are `IPV6_V6ONLY`: `[::]:p` and `0.0.0.0:p` are separate endpoints and an
+//!   IPv6 socket never sees IPv4-mapped peers.
+//! - Out-of-band data on UNIX sockets is whatever the kernel does (recent kernels support
+//!   `MSG_OOB` on UNIX stream sockets; others fail with `Unsupported`).
+//!
+//! Not supported: `SO_REUSEPORT`, `TCP_FASTOPEN`, ancillary data (`SCM_RIGHTS`,
+//! credentials) on UNIX sockets.
+
+use core::marker::PhantomData;
+use core::net::SocketAddr;
+use core::time::Duration;
+use std::time::Instant;
+
+use unisock::{
+    Association, Domain, ErrorKind, ErrorType, RecvFlags, SendFlags, Shutdown, SockOpt,
+    SockOptName, StreamSocket, UnixAddr, embedded_io,
+};
+
+use crate::error::{Error, Op};
+use crate::family::{Family, decode};
+use crate::flags::{recv_flags, send_flags};
+use crate::options::{self, Kind};
+use crate::sys::{self, SockAddr};
+
+/// Create an Internet socket of `ty` in `domain`; IPv6 sockets get `IPV6_V6ONLY`.
+pub(crate) fn inet_socket(
+    domain: Domain,
+    ty: libc::c_int,
+    protocol: libc::c_int,
+) -> Result<sys::Socket, Error> {
+    let family = match domain {
+        Domain::Ipv4 => libc::AF_INET,
+        Domain::Ipv6 => libc::AF_INET6,
+        Domain::Unix => {
+            return Err(Error::invalid(
+                Op::Socket,
+                ErrorKind::InvalidInput,
+                "UNIX-domain sockets are created with the Unix* types",
+            ));
+        }
+    };
+    let sock = sys::Socket::new(family, ty, protocol).map_err(|e| Error::os(Op::Socket, e))?;
+    if family == libc::AF_INET6 && ty != libc::SOCK_RAW {
+        sock.set_opt(libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, 1 as libc::c_int)
+            .map_err(|e| Error::os(Op::SetOption, e))?;
+    }
+    Ok(sock)
+}
+
+/// An unconnected TCP socket: set options, bind, then [`listen`](unisock::TcpSocket::listen)
+/// or [`connect`](unisock::TcpSocket::connect).
+#[derive(Debug)]
+pub struct TcpSocket {
+    pub(crate) sock: sys::Socket,
+}
+
+impl TcpSocket {
+    /// A new TCP socket of `domain` (`Ipv4` or `Ipv6`; `Unix` is `InvalidInput`).
+    pub fn new(domain: Domain) -> Result<TcpSocket, Error> {
+        Ok(TcpSocket {
+            sock: inet_socket(domain, libc::SOCK_STREAM, 0)?,
+        })
+    }
+}
+
+impl ErrorType for TcpSocket {
+    type Error = Error;
+}
+
+impl unisock::Socket for TcpSocket {
+    type Addr = SocketAddr;
+
+    fn local_addr(&self) -> Result<SocketAddr, Error> {
+        decode(Op::LocalAddr, self.sock.local_addr())
+    }
+
+    fn set_option(&mut self, option: SockOpt) -> Result<(), Error> {
+        options::set(&self.sock, Kind::Tcp, option)
+    }
+
+    fn option(&self, name: SockOptName) -> Result<SockOpt, Error> {
+        options::get(&self.sock, Kind::Tcp, name)
+    }
+}
+
+impl unisock::TcpSocket for TcpSocket {
+    type Stream = TcpStream;
+    type Listener = TcpListener;
+
+    fn bind(&mut self, local: SocketAddr) -> Result<(), Error> {
+        self.sock
+            .bind(&SockAddr::from_inet(&local))
+            .map_err(|e| Error::os(Op::Bind, e).at(local))
+    }
+
+    fn listen(self, backlog: usize) -> Result<TcpListener, Error> {
+        Listener::from_bound(self.sock, backlog)
+    }
+
+    fn connect(self, remote: SocketAddr) -> Result<TcpStream, Error> {
+        self.sock
+            .connect(&SockAddr::from_inet(&remote))
+            .map_err(|e| Error::blocking(Op::Connect, e).at(remote))?;
+        Ok(Stream::from_socket(self.sock))
+    }
+
+    fn connect_timeout(self, remote: SocketAddr, timeout: Duration) -> Result<TcpStream, Error> {
+        if timeout.is_zero() {
+            return Err(Error::invalid(
+                Op::Connect,
+                ErrorKind::InvalidInput,
+                "a zero connect timeout is not allowed",
+            )
+            .at(remote));
+        }
+        self.sock
+            .connect_timeout(&SockAddr::from_inet(&remote), timeout)
+            .map_err(|e| Error::blocking(Op::Connect, e).at(remote))?;
+        Ok(Stream::from_socket(self.sock))
+    }
+}
+
+/// A connected stream socket of endpoint family `F`: [`TcpStream`] or [`UnixStream`].
+#[derive(Debug)]
+pub struct Stream<F: Family> {
+    pub(crate) sock: sys::Socket,
+    _family: PhantomData<F>,
+}
+
+/// A connected TCP stream.
+pub type TcpStream = Stream<SocketAddr>;
+/// A connected UNIX-domain stream (`AF_UNIX`, `SOCK_STREAM`).
+pub type UnixStream = Stream<UnixAddr>;
+
+impl<F: Family> Stream<F> {
+    pub(crate) fn from_socket(sock: sys::Socket) -> Self {
+        Stream {
+            sock,
+            _family: PhantomData,
+        }
+    }
+
+    #[inline]
+    fn recv_with(&self, buf: &mut [u8], bits: libc::c_int, blocking: bool) -> Result<usize, Error> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.sock.recv(buf, bits).map_err(|e| {
+            if blocking {
+                Error::blocking(Op::Recv, e)
+            } else {
+                Error::os(Op::Recv, e)
+            }
+        })
+    }
+
+    #[inline]
+    fn send_with(&self, buf: &[u8], bits: libc::c_int, blocking: bool) -> Result<usize, Error> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.sock.send(buf, bits).map_err(|e| {
+            if blocking {
+                Error::blocking(Op::Send, e)
+            } else {
+                Error::os(Op::Send, e)
+            }
+        })
+    }
+
+    fn ready(&self, events: libc::c_short) -> Result<bool, Error> {
+        self.sock
+            .poll(events, Some(Duration::ZERO))
+            .map(|revents| revents != 0)
+            .map_err(|e| Error::os(Op::Poll, e))
+    }
+}
+
+impl UnixStream {
+    /// Connect to a UNIX-domain listener at `addr` (path or abstract name).
+    pub fn connect(addr: &UnixAddr) -> Result<UnixStream, Error> {
+        let sock = sys::Socket::new(libc::AF_UNIX, libc::SOCK_STREAM, 0)
+            .map_err(|e| Error::os(Op::Socket, e))?;
+        sock.connect(&SockAddr::from_unix(addr))
+            .map_err(|e| Error::blocking(Op::Connect, e).at(*addr))?;
+        Ok(Stream::from_socket(sock))
+    }
+
+    /// Two connected, unnamed UNIX streams (`socketpair`).
+    pub fn pair() -> Result<(UnixStream, UnixStream), Error> {
+        let (a, b) = sys::Socket::pair(libc::AF_UNIX, libc::SOCK_STREAM)
+            .map_err(|e| Error::os(Op::Socket, e))?;
+        Ok((Stream::from_socket(a), Stream::from_socket(b)))
+    }
+}
+
+impl<F: Family> ErrorType for Stream<F> {
+    type Error = Error;
+}
+
+impl<F: Family> unisock::Socket for Stream<F> {
+    type Addr = F;
+
+    fn local_addr(&self) -> Result<F, Error> {
+        decode(Op::LocalAddr, self.sock.local_addr())
+    }
+
+    fn set_option(&mut self, option: SockOpt) -> Result<(), Error> {
+        options::set(&self.sock, F::STREAM_KIND, option)
+    }
+
+    fn option(&self, name: SockOptName) -> Result<SockOpt, Error> {
+        options::get(&self.sock, F::STREAM_KIND, name)
+    }
+}
+
+impl<F: Family> embedded_io::Read for Stream<F> {
+    /// One `recv`: blocks until at least one byte; `Ok(0)` at end of stream or for an empty
+    /// buffer.
+    #[inline]
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        self.recv_with(buf, 0, true)
+    }
+}
+
+impl<F: Family> embedded_io::Write for Stream<F> {
+    /// One `send`: blocks until at least one byte is queued; `Ok(0)` only for an empty buffer.
+    #[inline]
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Error> {
+        self.send_with(buf, 0, true)
+    }
+
+    /// Nothing is buffered in user space, so this does nothing.
+    #[inline]
+    fn flush(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+impl<F: Family> embedded_io::ReadReady for Stream<F> {
+    /// `poll(POLLIN)` with zero timeout: true if a read would not block (data, end of stream
+    /// or a pending error).
+    fn read_ready(&mut self) -> Result<bool, Error> {
+        self.ready(libc::POLLIN)
+    }
+}
+
+impl<F: Family> embedded_io::WriteReady for Stream<F> {
+    /// `poll(POLLOUT)` with zero timeout: true if a write would not block.
+    fn write_ready(&mut self) -> Result<bool, Error> {
+        self.ready(libc::POLLOUT)
+    }
+}
+
+impl<F: Family> StreamSocket for Stream<F> {
+    fn peer_addr(&self) -> Result<F, Error> {
+        decode(Op::PeerAddr, self.sock.peer_addr())
+    }
+
+    fn association(&self) -> Result<Association<F>, Error> {
+        Ok(Association::new(
+            F::STREAM_PROTOCOL,
+            unisock::Socket::local_addr(self)?,
+            self.peer_addr()?,
+        ))
+    }
+
+    #[inline]
+    fn recv(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<usize, Error> {
+        self.recv_with(buf, recv_flags(flags, true)?, true)
+    }
+
+    #[inline]
+    fn send(&mut self, buf: &[u8], flags: SendFlags) -> Result<usize, Error> {
+        self.send_with(buf, send_flags(flags)?, true)
+    }
+
+    #[inline]
+    fn try_recv(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<usize, Error> {
+        self.recv_with(buf, recv_flags(flags, true)? | libc::MSG_DONTWAIT, false)
+    }
+
+    #[inline]
+    fn try_send(&mut self, buf: &[u8], flags: SendFlags) -> Result<usize, Error> {
+        self.send_with(buf, send_flags(flags)? | libc::MSG_DONTWAIT, false)
+    }
+
+    fn shutdown(&mut self, how: Shutdown) -> Result<(), Error> {
+        let how = match how {
+            Shutdown::Read => libc::SHUT_RD,
+            Shutdown::Write => libc::SHUT_WR,
+            Shutdown::Both => libc::SHUT_RDWR,
+        };
+        self.sock
+            .shutdown(how)
+            .map_err(|e| Error::os(Op::Shutdown, e))
+    }
+
+    /// `SO_LINGER {1, 0}`, then close: the kernel discards queued data and sends RST (on a
+    /// UNIX stream the peer sees `ECONNRESET` if it had unread data, else end of stream).
+    fn abort(self) -> Result<(), Error> {
+        let zero = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        let r = self
+            .sock
+            .set_opt(libc::SOL_SOCKET, libc::SO_LINGER, zero)
+            .map_err(|e| Error::os(Op::Close, e));
+        drop(self);
+        r
+    }
+}
+
+/// A listening stream socket of endpoint family `F`: [`TcpListener`] or [`UnixListener`].
+#[derive(Debug)]
+pub struct Listener<F: Family> {
+    pub(crate) sock: sys::Socket,
+    _family: PhantomData<F>,
+}
+
+/// A listening TCP socket.
+pub type TcpListener = Listener<SocketAddr>;
+/// A listening UNIX-domain stream socket.
+pub type UnixListener = Listener<UnixAddr>;
+
+impl<F: Family> Listener<F> {
+    /// `listen` on a (bound or unbound) socket and make it non-blocking.
+    fn from_bound(sock: sys::Socket, backlog: usize) -> Result<Self, Error> {
+        sock.listen(backlog).map_err(|e| Error::os(Op::Listen, e))?;
+        sock.set_nonblocking(true)
+            .map_err(|e| Error::os(Op::Listen, e))?;
+        Ok(Listener {
+            sock,
+            _family: PhantomData,
+        })
+    }
+
+    /// Wrap a descriptor already listening; makes it non-blocking (see the module docs).
+    pub(crate) fn from_listening(sock: sys::Socket) -> Self {
+        // F_GETFL/F_SETFL only fail for a descriptor that is not open, which an owned
+        // descriptor always is.
+        let _ = sock.set_nonblocking(true);
+        Listener {
+            sock,
+            _family: PhantomData,
+        }
+    }
+
+    #[inline]
+    fn accept_once(&self) -> sys::Result<(Stream<F>, SockAddr)> {
+        let (sock, addr) = self.sock.accept()?;
+        Ok((Stream::from_socket(sock), addr))
+    }
+
+    fn finish(op: Op, r: (Stream<F>, SockAddr)) -> Result<(Stream<F>, F), Error> {
+        let peer = decode(op, Ok(r.1))?;
+        Ok((r.0, peer))
+    }
+}
+
+impl UnixListener {
+    /// Bind a UNIX-domain stream socket to `addr` and listen with `backlog` (0 is taken as 1).
+    /// A path must not exist yet (`AddrInUse` otherwise); remove it after use.
+    pub fn bind(addr: &UnixAddr, backlog: usize) -> Result<UnixListener, Error> {
+        let sock = sys::Socket::new(libc::AF_UNIX, libc::SOCK_STREAM, 0)
+            .map_err(|e| Error::os(Op::Socket, e))?;
+        sock.bind(&SockAddr::from_unix(addr))
+            .map_err(|e| Error::os(Op::Bind, e).at(*addr))?;
+        Listener::from_bound(sock, backlog)
+    }
+}
+
+impl<F: Family> ErrorType for Listener<F> {
+    type Error = Error;
+}
+
+impl<F: Family> unisock::Socket for Listener<F> {
+    type Addr = F;
+
+    fn local_addr(&self) -> Result<F, Error> {
+        decode(Op::LocalAddr, self.sock.local_addr())
+    }
+
+    fn set_option(&mut self, option: SockOpt) -> Result<(), Error> {
+        options::set(&self.sock, F::STREAM_KIND, option)
+    }
+
+    fn option(&self, name: SockOptName) -> Result<SockOpt, Error> {
+        options::get(&self.sock, F::STREAM_KIND, name)
+    }
+}
+
+impl<F: Family> unisock::StreamListener for Listener<F> {
+    type Stream = Stream<F>;
+
+    fn accept(&mut self) -> Result<(Stream<F>, F), Error> {
+        match self.accept_once() {
+            Ok(r) => return Self::finish(Op::Accept, r),
+            Err(libc::EAGAIN) => {}
+            Err(e) => return Err(Error::os(Op::Accept, e)),
+        }
+        let timeout = options::read_timeout(&self.sock)?;
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            let left = match deadline {
+                None => None,
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(Error::blocking(Op::Accept, libc::EAGAIN));
+                    }
+                    Some(left)
+                }
+            };
+            match self.sock.poll(libc::POLLIN, left) {
+                Ok(_) | Err(libc::EINTR) => {}
+                Err(e) => return Err(Error::os(Op::Poll, e)),
+            }
+            // Another thread may have taken the connection: EAGAIN means wait again.
+            match self.accept_once() {
+                Ok(r) => return Self::finish(Op::Accept, r),
+                Err(libc::EAGAIN) => {}
+                Err(e) => return Err(Error::os(Op::Accept, e)),
+            }
+        }
+    }
+
+    fn try_accept(&mut self) -> Result<(Stream<F>, F), Error> {
+        let r = self.accept_once().map_err(|e| Error::os(Op::Accept, e))?;
+        Self::finish(Op::Accept, r)
+    }
+}
