@@ -85,7 +85,7 @@ fn main() -> ! {
         exit(1)
     }
     println!(
-        "direct: up, mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, echo on {a}.{b}.{c}.{d}:{ECHO_PORT}",
+        "READY direct: mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, echo on {a}.{b}.{c}.{d}:{ECHO_PORT}",
         mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]
     );
 
