@@ -78,7 +78,7 @@ impl<F: Family> Datagram<F> {
         flags: SendFlags,
         extra: libc::c_int,
     ) -> Result<usize, Error> {
-        let bits = send_flags(flags)? | extra;
+        let bits = send_flags(flags, false)? | extra;
         let blocking = extra & libc::MSG_DONTWAIT == 0;
         self.sock
             .send_to(buf, bits, &to.to_sockaddr())
@@ -186,7 +186,7 @@ impl<F: Family> DatagramSocket for Datagram<F> {
     /// One `send` to the connected peer (`NotConnected` if there is none).
     #[inline]
     fn send(&mut self, buf: &[u8], flags: SendFlags) -> Result<usize, Error> {
-        let bits = send_flags(flags)?;
+        let bits = send_flags(flags, false)?;
         self.sock
             .send(buf, bits)
             .map_err(|e| Error::blocking(Op::Send, e))

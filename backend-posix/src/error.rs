@@ -113,7 +113,7 @@ pub struct UnixName {
 
 impl UnixName {
     /// How many leading bytes of the name are kept.
-    pub const CAPACITY: usize = 32;
+    pub const CAPACITY: usize = 64;
 
     /// Path, abstract name or unnamed.
     pub fn kind(&self) -> UnixAddrKind {
@@ -139,7 +139,7 @@ impl From<&UnixAddr> for UnixName {
         bytes[..len].copy_from_slice(&name[..len]);
         UnixName {
             kind: a.kind(),
-            // At most CAPACITY (32).
+            // At most CAPACITY (64).
             len: len as u8,
             truncated: name.len() > len,
             bytes,

@@ -1,28 +1,32 @@
 //! [`RecvFlags`] and [`SendFlags`] to `MSG_*` bits. Every flag maps to a kernel flag or is
 //! refused with `Unsupported`; none is dropped.
+//!
+//! `OOB` and `WAITALL` are stream flags: on datagram and raw sockets they are refused here,
+//! because Linux silently ignores some of them there (`MSG_OOB` on an IPv6 UDP send, on a UDP
+//! receive).
 
 use unisock::{ErrorKind, RecvFlags, SendFlags};
 
 use crate::error::{Error, Op};
 
-/// `MSG_*` bits for a receive; `WAITALL` only on streams (`stream == true`).
+/// `MSG_*` bits for a receive; `OOB` and `WAITALL` only on streams (`stream == true`).
 #[inline]
 pub(crate) fn recv_flags(flags: RecvFlags, stream: bool) -> Result<libc::c_int, Error> {
     let mut bits = 0;
     if flags.contains(RecvFlags::PEEK) {
         bits |= libc::MSG_PEEK;
     }
+    if !stream && (flags.contains(RecvFlags::OOB) || flags.contains(RecvFlags::WAITALL)) {
+        return Err(Error::invalid(
+            Op::Recv,
+            ErrorKind::Unsupported,
+            "OOB and WAITALL apply to stream sockets only",
+        ));
+    }
     if flags.contains(RecvFlags::OOB) {
         bits |= libc::MSG_OOB;
     }
     if flags.contains(RecvFlags::WAITALL) {
-        if !stream {
-            return Err(Error::invalid(
-                Op::Recv,
-                ErrorKind::Unsupported,
-                "WAITALL applies to stream sockets only",
-            ));
-        }
         bits |= libc::MSG_WAITALL;
     }
     if !flags
@@ -38,11 +42,19 @@ pub(crate) fn recv_flags(flags: RecvFlags, stream: bool) -> Result<libc::c_int, 
     Ok(bits)
 }
 
-/// `MSG_*` bits for a send (`MSG_NOSIGNAL` is added by the system layer).
+/// `MSG_*` bits for a send (`MSG_NOSIGNAL` is added by the system layer); `OOB` only on
+/// streams.
 #[inline]
-pub(crate) fn send_flags(flags: SendFlags) -> Result<libc::c_int, Error> {
+pub(crate) fn send_flags(flags: SendFlags, stream: bool) -> Result<libc::c_int, Error> {
     let mut bits = 0;
     if flags.contains(SendFlags::OOB) {
+        if !stream {
+            return Err(Error::invalid(
+                Op::Send,
+                ErrorKind::Unsupported,
+                "OOB applies to stream sockets only",
+            ));
+        }
         bits |= libc::MSG_OOB;
     }
     if flags.contains(SendFlags::DONTROUTE) {
@@ -77,8 +89,21 @@ mod tests {
             ErrorKind::Unsupported
         );
         assert_eq!(
-            send_flags(SendFlags::OOB | SendFlags::DONTROUTE).unwrap(),
+            recv_flags(RecvFlags::OOB, false).unwrap_err().kind(),
+            ErrorKind::Unsupported
+        );
+        assert_eq!(recv_flags(RecvFlags::PEEK, false).unwrap(), libc::MSG_PEEK);
+        assert_eq!(
+            send_flags(SendFlags::OOB | SendFlags::DONTROUTE, true).unwrap(),
             libc::MSG_OOB | libc::MSG_DONTROUTE
+        );
+        assert_eq!(
+            send_flags(SendFlags::OOB, false).unwrap_err().kind(),
+            ErrorKind::Unsupported
+        );
+        assert_eq!(
+            send_flags(SendFlags::DONTROUTE, false).unwrap(),
+            libc::MSG_DONTROUTE
         );
     }
 }

@@ -287,7 +287,7 @@ impl<F: Family> StreamSocket for Stream<F> {
 
     #[inline]
     fn send(&mut self, buf: &[u8], flags: SendFlags) -> Result<usize, Error> {
-        self.send_with(buf, send_flags(flags)?, true)
+        self.send_with(buf, send_flags(flags, true)?, true)
     }
 
     #[inline]
@@ -297,7 +297,7 @@ impl<F: Family> StreamSocket for Stream<F> {
 
     #[inline]
     fn try_send(&mut self, buf: &[u8], flags: SendFlags) -> Result<usize, Error> {
-        self.send_with(buf, send_flags(flags)? | libc::MSG_DONTWAIT, false)
+        self.send_with(buf, send_flags(flags, true)? | libc::MSG_DONTWAIT, false)
     }
 
     fn shutdown(&mut self, how: Shutdown) -> Result<(), Error> {

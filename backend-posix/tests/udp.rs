@@ -1,0 +1,147 @@
+//! UDP over loopback: truncation, oversize sends, auto-bind, sendmmsg/recvmmsg batches.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use unisock::prelude::*;
+use unisock::{DatagramSocket, RecvSlot, SendMsg, Stack};
+use unisock_posix::{PosixStack, UdpSocket};
+
+fn bound(addr: &str) -> UdpSocket {
+    PosixStack.bind_udp(addr.parse().unwrap()).unwrap()
+}
+
+#[test]
+fn truncation_peek_and_auto_bind() {
+    let mut rx = bound("127.0.0.1:0");
+    let to = rx.local_addr().unwrap();
+    let mut tx = PosixStack.udp_socket(unisock::Domain::Ipv4).unwrap();
+    assert_eq!(
+        tx.local_addr().unwrap(),
+        "0.0.0.0:0".parse::<SocketAddr>().unwrap()
+    );
+    tx.send_to(&[9u8; 100], to, SendFlags::NONE).unwrap();
+    // Sending bound it to an ephemeral port.
+    let from = tx.local_addr().unwrap();
+    assert_ne!(from.port(), 0);
+    let mut buf = [0u8; 10];
+    let m = rx.recv_from(&mut buf, RecvFlags::PEEK).unwrap();
+    assert_eq!((m.len, m.full_len), (10, 100));
+    let m = rx.recv_from(&mut buf, RecvFlags::NONE).unwrap();
+    assert_eq!((m.len, m.full_len, m.from.port()), (10, 100, from.port()));
+    assert!(m.truncated());
+    assert_eq!(
+        rx.try_recv_from(&mut buf, RecvFlags::NONE)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::WouldBlock
+    );
+    rx.set_option(SockOpt::ReadTimeout(Some(Duration::from_millis(30))))
+        .unwrap();
+    assert_eq!(
+        rx.recv_from(&mut buf, RecvFlags::NONE).unwrap_err().kind(),
+        ErrorKind::TimedOut
+    );
+}
+
+#[test]
+fn oversize_send_is_invalid_input() {
+    let mut tx = bound("127.0.0.1:0");
+    let big = vec![0u8; 70_000];
+    let to = tx.local_addr().unwrap();
+    let e = tx.send_to(&big, to, SendFlags::NONE).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert_eq!(e.raw_os_error(), Some(90)); // EMSGSIZE
+}
+
+#[test]
+fn connected_send_and_peer_addr() {
+    let mut a = bound("[::1]:0");
+    let mut b = bound("[::1]:0");
+    assert_eq!(a.peer_addr().unwrap_err().kind(), ErrorKind::NotConnected);
+    a.connect(b.local_addr().unwrap()).unwrap();
+    assert_eq!(a.peer_addr().unwrap(), b.local_addr().unwrap());
+    a.send(b"ping", SendFlags::NONE).unwrap();
+    let mut buf = [0u8; 8];
+    let m = b.recv_from(&mut buf, RecvFlags::NONE).unwrap();
+    assert_eq!(&buf[..m.len], b"ping");
+    assert_eq!(m.from, a.local_addr().unwrap());
+    assert_eq!(
+        a.send(b"x", SendFlags::OOB).unwrap_err().kind(),
+        ErrorKind::Unsupported
+    );
+}
+
+#[test]
+fn batch_of_40_arrives_complete_and_in_order() {
+    let mut rx = bound("127.0.0.1:0");
+    let mut tx = bound("127.0.0.1:0");
+    rx.set_option(SockOpt::RecvBufferSize(1 << 20)).unwrap();
+    rx.set_option(SockOpt::ReadTimeout(Some(Duration::from_secs(5))))
+        .unwrap();
+    let to = rx.local_addr().unwrap();
+    let payloads: Vec<[u8; 3]> = (0..40u8).map(|i| [i, i.wrapping_mul(3), 0xAA]).collect();
+    let msgs: Vec<SendMsg<'_, SocketAddr>> = payloads
+        .iter()
+        .map(|p| SendMsg {
+            data: &p[..],
+            to: Some(to),
+        })
+        .collect();
+    assert_eq!(tx.send_batch(&msgs).unwrap(), 40);
+
+    let mut bufs = vec![[0u8; 8]; 70];
+    let mut got = Vec::new();
+    while got.len() < 40 {
+        let mut slots: Vec<RecvSlot<'_, SocketAddr>> =
+            bufs.iter_mut().map(|b| RecvSlot::new(&mut b[..])).collect();
+        let n = rx.recv_batch(&mut slots).unwrap();
+        assert!(n >= 1);
+        for slot in &slots[..n] {
+            let meta = slot.meta.unwrap();
+            assert_eq!(meta.from, tx.local_addr().unwrap());
+            assert_eq!(meta.full_len, 3);
+            got.push(slot.data().unwrap().to_vec());
+        }
+        assert!(slots[n..].iter().all(|s| s.meta.is_none()));
+    }
+    let want: Vec<Vec<u8>> = payloads.iter().map(|p| p.to_vec()).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn batch_truncation_and_timeout() {
+    let mut rx = bound("127.0.0.1:0");
+    let mut tx = bound("127.0.0.1:0");
+    rx.set_option(SockOpt::ReadTimeout(Some(Duration::from_millis(30))))
+        .unwrap();
+    let mut b1 = [0u8; 2];
+    let mut slots = [RecvSlot::new(&mut b1[..])];
+    assert_eq!(
+        rx.recv_batch(&mut slots).unwrap_err().kind(),
+        ErrorKind::TimedOut
+    );
+    // A connected sender with `to: None`.
+    tx.connect(rx.local_addr().unwrap()).unwrap();
+    let sent = tx
+        .send_batch(&[SendMsg {
+            data: b"hello",
+            to: None,
+        }])
+        .unwrap();
+    assert_eq!(sent, 1);
+    let n = rx.recv_batch(&mut slots).unwrap();
+    assert_eq!(n, 1);
+    let meta = slots[0].meta.unwrap();
+    assert_eq!((meta.len, meta.full_len), (2, 5));
+    assert_eq!(slots[0].data(), Some(&b"he"[..]));
+    // Unconnected socket, no destination: NotConnected, nothing sent.
+    let mut lone = bound("127.0.0.1:0");
+    let e = lone
+        .send_batch(&[SendMsg {
+            data: b"x",
+            to: None,
+        }])
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotConnected);
+}
