@@ -139,8 +139,14 @@ impl unisock::TcpSocket for TcpSocket {
 #[derive(Debug)]
 pub struct Stream<F: Family> {
     pub(crate) sock: sys::Socket,
+    /// Directions already shut down (`SHUT_RD` = bit 0, `SHUT_WR` = bit 1), so that shutting
+    /// one down again succeeds even after the connection has closed (Linux says `ENOTCONN`).
+    shut: u8,
     _family: PhantomData<F>,
 }
+
+const SHUT_READ: u8 = 1;
+const SHUT_WRITE: u8 = 2;
 
 /// A connected TCP stream.
 pub type TcpStream = Stream<SocketAddr>;
@@ -151,6 +157,7 @@ impl<F: Family> Stream<F> {
     pub(crate) fn from_socket(sock: sys::Socket) -> Self {
         Stream {
             sock,
+            shut: 0,
             _family: PhantomData,
         }
     }
@@ -300,15 +307,22 @@ impl<F: Family> StreamSocket for Stream<F> {
         self.send_with(buf, send_flags(flags, true)? | libc::MSG_DONTWAIT, false)
     }
 
+    /// `shutdown`. Shutting down a direction that this stream already shut down succeeds,
+    /// even once the connection has fully closed.
     fn shutdown(&mut self, how: Shutdown) -> Result<(), Error> {
-        let how = match how {
-            Shutdown::Read => libc::SHUT_RD,
-            Shutdown::Write => libc::SHUT_WR,
-            Shutdown::Both => libc::SHUT_RDWR,
+        let (how, bits) = match how {
+            Shutdown::Read => (libc::SHUT_RD, SHUT_READ),
+            Shutdown::Write => (libc::SHUT_WR, SHUT_WRITE),
+            Shutdown::Both => (libc::SHUT_RDWR, SHUT_READ | SHUT_WRITE),
         };
-        self.sock
-            .shutdown(how)
-            .map_err(|e| Error::os(Op::Shutdown, e))
+        match self.sock.shutdown(how) {
+            Ok(()) => {
+                self.shut |= bits;
+                Ok(())
+            }
+            Err(libc::ENOTCONN) if bits & !self.shut == 0 => Ok(()),
+            Err(e) => Err(Error::os(Op::Shutdown, e)),
+        }
     }
 
     /// `SO_LINGER {1, 0}`, then close: the kernel discards queued data and sends RST (on a

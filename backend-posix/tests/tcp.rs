@@ -45,6 +45,13 @@ fn echo_and_association() {
     client.shutdown(Shutdown::Write).unwrap();
     client.shutdown(Shutdown::Write).unwrap();
     assert_eq!(server.read(&mut buf).unwrap(), 0);
+    // Fully closed (client in TIME-WAIT): shutting down again is still not an error.
+    server.shutdown(Shutdown::Both).unwrap();
+    assert_eq!(client.read(&mut buf).unwrap(), 0);
+    client.shutdown(Shutdown::Write).unwrap();
+    // A direction never shut down on a closed connection is NotConnected.
+    let e = client.shutdown(Shutdown::Read);
+    assert_eq!(e.unwrap_err().kind(), ErrorKind::NotConnected);
 }
 
 #[test]
