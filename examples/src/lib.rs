@@ -4,9 +4,22 @@
 //! backend: the host programs in `src/bin/` call it over `unisock-posix` or `unisock-smoltcp`,
 //! and the bare-metal firmware calls the very same functions over `unisock-smoltcp` with its NIC
 //! driver. Without the `std` feature this library is `no_std` and allocation-free.
+//!
+//! With `std` (the default) it also holds what the host programs share: the command-line
+//! options and stack construction for both backends ([`cli`]), HTTP ([`http`]), ICMP echo
+//! ([`ping`]) and the socket tutorial ([`tour`]).
 #![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+#[cfg(feature = "std")]
+pub mod cli;
+#[cfg(feature = "std")]
+pub mod http;
+#[cfg(feature = "std")]
+pub mod ping;
+#[cfg(feature = "std")]
+pub mod tour;
 
 use core::fmt;
 use core::net::SocketAddr;
