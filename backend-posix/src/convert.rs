@@ -4,7 +4,9 @@
 //! counting it) and from one (the crate starts counting it). `From<OwnedFd>` is safe but the
 //! descriptor must be a socket of the matching kind; anything else makes later calls fail with
 //! errors (`StaleHandle`, `InvalidInput`), never undefined behaviour. A listener's descriptor is
-//! switched to non-blocking mode on the way in and back to blocking on the way out.
+//! switched to non-blocking mode on the way in and back to blocking on the way out; other
+//! descriptors are taken as they are, and should be in blocking mode (on a non-blocking one, a
+//! blocking call that cannot complete fails with `TimedOut`).
 //!
 //! The TCP and UDP types convert to and from their `std::net` counterparts (through the
 //! descriptor; this is the only place the crate touches `std::net`).

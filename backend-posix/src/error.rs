@@ -79,6 +79,7 @@ impl Op {
         match self {
             Op::Connect | Op::Bind | Op::Send => "to",
             Op::Recv | Op::Accept => "from",
+            Op::Resolve => "",
             _ => "on",
         }
     }
@@ -90,90 +91,28 @@ impl fmt::Display for Op {
     }
 }
 
-/// The address an error concerns.
+/// The address (or host name) an error concerns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorAddr {
     /// An Internet endpoint.
     Inet(SocketAddr),
     /// An IP address (raw sockets).
     Ip(IpAddr),
-    /// A UNIX-domain endpoint (its first bytes; see [`UnixName`]).
-    Unix(UnixName),
-}
-
-/// The start of a UNIX-domain name, kept inline in an [`Error`] (a whole [`UnixAddr`] would
-/// make every error, and so every `Result` of this crate, three times larger).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct UnixName {
-    kind: UnixAddrKind,
-    len: u8,
-    truncated: bool,
-    bytes: [u8; UnixName::CAPACITY],
-}
-
-impl UnixName {
-    /// How many leading bytes of the name are kept.
-    pub const CAPACITY: usize = 64;
-
-    /// Path, abstract name or unnamed.
-    pub fn kind(&self) -> UnixAddrKind {
-        self.kind
-    }
-
-    /// The kept bytes of the name.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..usize::from(self.len).min(Self::CAPACITY)]
-    }
-
-    /// Whether the name was longer than [`UnixName::CAPACITY`].
-    pub fn is_truncated(&self) -> bool {
-        self.truncated
-    }
-}
-
-impl From<&UnixAddr> for UnixName {
-    fn from(a: &UnixAddr) -> Self {
-        let name = a.as_bytes();
-        let len = name.len().min(Self::CAPACITY);
-        let mut bytes = [0; Self::CAPACITY];
-        bytes[..len].copy_from_slice(&name[..len]);
-        UnixName {
-            kind: a.kind(),
-            // At most CAPACITY (64).
-            len: len as u8,
-            truncated: name.len() > len,
-            bytes,
-        }
-    }
-}
-
-impl fmt::Display for UnixName {
-    /// As [`UnixAddr`] displays (`@` before abstract names), with `...` if truncated.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.kind {
-            UnixAddrKind::Unnamed => return f.write_str("(unnamed)"),
-            UnixAddrKind::Abstract => f.write_str("@")?,
-            UnixAddrKind::Pathname => {}
-        }
-        for chunk in self.as_bytes().utf8_chunks() {
-            f.write_str(chunk.valid())?;
-            for b in chunk.invalid() {
-                write!(f, "\\x{b:02x}")?;
-            }
-        }
-        if self.truncated {
-            f.write_str("...")?;
-        }
-        Ok(())
-    }
+    /// A UNIX-domain endpoint: how it is named, and the start of the name.
+    Unix(UnixAddrKind, Name),
+    /// A host name given to the resolver (its start).
+    Host(Name),
 }
 
 impl fmt::Display for ErrorAddr {
+    /// UNIX names print as [`UnixAddr`] does (`@` before abstract names).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ErrorAddr::Inet(a) => a.fmt(f),
             ErrorAddr::Ip(a) => a.fmt(f),
-            ErrorAddr::Unix(a) => a.fmt(f),
+            ErrorAddr::Unix(UnixAddrKind::Unnamed, _) => f.write_str("(unnamed)"),
+            ErrorAddr::Unix(UnixAddrKind::Abstract, name) => write!(f, "@{name}"),
+            ErrorAddr::Unix(UnixAddrKind::Pathname, name) | ErrorAddr::Host(name) => name.fmt(f),
         }
     }
 }
@@ -192,7 +131,61 @@ impl From<IpAddr> for ErrorAddr {
 
 impl From<UnixAddr> for ErrorAddr {
     fn from(a: UnixAddr) -> Self {
-        ErrorAddr::Unix(UnixName::from(&a))
+        ErrorAddr::Unix(a.kind(), Name::new(a.as_bytes()))
+    }
+}
+
+/// The start of a name (UNIX socket path, abstract name, host name), kept inline in an
+/// [`Error`]: a whole [`UnixAddr`] would make every error, and so every `Result` of this crate,
+/// much larger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Name {
+    len: u8,
+    truncated: bool,
+    bytes: [u8; Name::CAPACITY],
+}
+
+impl Name {
+    /// How many leading bytes of a name are kept.
+    pub const CAPACITY: usize = 64;
+
+    /// Keep the first [`Name::CAPACITY`] bytes of `name`.
+    pub fn new(name: &[u8]) -> Name {
+        let len = name.len().min(Self::CAPACITY);
+        let mut bytes = [0; Self::CAPACITY];
+        bytes[..len].copy_from_slice(&name[..len]);
+        Name {
+            // At most CAPACITY (64).
+            len: len as u8,
+            truncated: name.len() > len,
+            bytes,
+        }
+    }
+
+    /// The kept bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len).min(Self::CAPACITY)]
+    }
+
+    /// Whether the name was longer than [`Name::CAPACITY`].
+    pub fn is_truncated(&self) -> bool {
+        self.truncated
+    }
+}
+
+impl fmt::Display for Name {
+    /// Non-UTF-8 bytes print as `\xNN`; a truncated name ends with `...`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for chunk in self.as_bytes().utf8_chunks() {
+            f.write_str(chunk.valid())?;
+            for b in chunk.invalid() {
+                write!(f, "\\x{b:02x}")?;
+            }
+        }
+        if self.truncated {
+            f.write_str("...")?;
+        }
+        Ok(())
     }
 }
 
@@ -413,7 +406,10 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.op.as_str())?;
         if let Some(addr) = &self.addr {
-            write!(f, " {} {}", self.op.preposition(), addr)?;
+            match self.op.preposition() {
+                "" => write!(f, " {addr}")?,
+                p => write!(f, " {p} {addr}")?,
+            }
         }
         f.write_str(": ")?;
         match self.cause {
@@ -538,12 +534,24 @@ mod tests {
         );
         let e = Error::blocking(Op::Recv, libc::EAGAIN);
         assert_eq!(e.to_string(), "recv: timed out (os error 11)");
-        let e = Error::gai(libc::EAI_NONAME);
-        assert!(e.to_string().starts_with("resolve: "), "{e}");
+        let e = Error::gai(libc::EAI_NONAME).at(ErrorAddr::Host(Name::new(b"nowhere.invalid")));
+        assert!(
+            e.to_string().starts_with("resolve nowhere.invalid: "),
+            "{e}"
+        );
         assert!(
             e.to_string()
                 .ends_with(&format!("(getaddrinfo error {})", libc::EAI_NONAME)),
             "{e}"
+        );
+        let e =
+            Error::os(Op::Bind, libc::EADDRINUSE).at(UnixAddr::abstract_name(&[b'n'; 70]).unwrap());
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "bind to @{}...: address already in use (os error 98)",
+                "n".repeat(64)
+            )
         );
         let e = Error::invalid(
             Op::Bind,

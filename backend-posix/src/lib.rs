@@ -32,11 +32,35 @@
 //!   endpoints.
 //! - [`unisock::Stack::open_sockets`] counts the descriptors this crate holds, process-wide.
 //!
+//! ## Options
+//! [`unisock::Socket::set_option`] takes these per socket type; anything else fails with
+//! `Unsupported` before any system call (nothing is silently ignored):
+//!
+//! | option | TCP | UDP | raw | UNIX stream | UNIX datagram |
+//! |---|---|---|---|---|---|
+//! | `NoDelay` (`TCP_NODELAY`) | yes | | | | |
+//! | `KeepAlive` (`SO_KEEPALIVE` + `TCP_KEEPIDLE`) | yes | | | | |
+//! | `Ttl` (`IP_TTL` / `IPV6_UNICAST_HOPS`) | yes | yes | yes | | |
+//! | `Linger` (`SO_LINGER`) | yes | | | yes | |
+//! | `ReuseAddr` (`SO_REUSEADDR`) | yes | yes | yes | | |
+//! | `RecvBufferSize`, `SendBufferSize` | yes | yes | yes | yes | yes |
+//! | `ReadTimeout`, `WriteTimeout` | yes | yes | yes | yes | yes |
+//!
+//! Durations are rounded up to the kernel's unit: whole seconds for `KeepAlive` and `Linger`,
+//! microseconds for timeouts (which the kernel keeps in clock ticks, so `50 ms` may read back
+//! as `52 ms`). A zero `ReadTimeout`/`WriteTimeout` is `InvalidInput` (use `None`).
+//!
+//! ## Flags
+//! `PEEK`, `OOB`, `WAITALL`, `DONTROUTE` map to `MSG_PEEK`, `MSG_OOB`, `MSG_WAITALL`,
+//! `MSG_DONTROUTE`. `OOB` and `WAITALL` are stream flags: datagram and raw sockets refuse them
+//! with `Unsupported` (Linux would silently ignore some of them there).
+//!
+//! ## Errors
+//! [`kind_of_errno`] and [`kind_of_gai`] document the mapping to [`unisock::ErrorKind`].
+//!
 //! ## Not supported
 //! `UDP_SEGMENT`/`UDP_GRO` offloads, `SO_REUSEPORT`, multicast, `IP_HDRINCL`, ancillary data
-//! (descriptor passing, credentials), async I/O. Options a socket type cannot take fail with
-//! `Unsupported` (table in the `options` section of [`TcpSocket`]'s docs: see
-//! [`unisock::SockOpt`] and the crate's `options` module documentation).
+//! (descriptor passing, credentials), async I/O.
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
@@ -53,7 +77,7 @@ mod stream;
 mod sys;
 
 pub use datagram::{Datagram, UdpSocket, UnixDatagram};
-pub use error::{Cause, Error, ErrorAddr, Op, UnixName, kind_of_errno, kind_of_gai};
+pub use error::{Cause, Error, ErrorAddr, Name, Op, kind_of_errno, kind_of_gai};
 pub use family::Family;
 pub use raw::RawSocket;
 pub use stack::PosixStack;

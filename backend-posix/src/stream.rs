@@ -198,6 +198,18 @@ impl<F: Family> Stream<F> {
     }
 }
 
+impl TcpStream {
+    /// Connect to `remote` (a new socket of its family, bound to an ephemeral port).
+    pub fn connect(remote: SocketAddr) -> Result<TcpStream, Error> {
+        unisock::TcpSocket::connect(TcpSocket::new(Domain::of(&remote))?, remote)
+    }
+
+    /// As [`TcpStream::connect`], failing with `TimedOut` after `timeout`.
+    pub fn connect_timeout(remote: SocketAddr, timeout: Duration) -> Result<TcpStream, Error> {
+        unisock::TcpSocket::connect_timeout(TcpSocket::new(Domain::of(&remote))?, remote, timeout)
+    }
+}
+
 impl UnixStream {
     /// Connect to a UNIX-domain listener at `addr` (path or abstract name).
     pub fn connect(addr: &UnixAddr) -> Result<UnixStream, Error> {
@@ -385,6 +397,17 @@ impl<F: Family> Listener<F> {
     fn finish(op: Op, r: (Stream<F>, SockAddr)) -> Result<(Stream<F>, F), Error> {
         let peer = decode(op, Ok(r.1))?;
         Ok((r.0, peer))
+    }
+}
+
+impl TcpListener {
+    /// Bind to `local` with `SO_REUSEADDR` (as `std::net` does) and listen with `backlog` (0
+    /// is taken as 1).
+    pub fn bind(local: SocketAddr, backlog: usize) -> Result<TcpListener, Error> {
+        let mut socket = TcpSocket::new(Domain::of(&local))?;
+        unisock::Socket::set_option(&mut socket, SockOpt::ReuseAddr(true))?;
+        unisock::TcpSocket::bind(&mut socket, local)?;
+        unisock::TcpSocket::listen(socket, backlog)
     }
 }
 

@@ -49,3 +49,12 @@ fn bad_names_are_typed_errors() {
         "{e:?}"
     );
 }
+
+#[test]
+fn resolver_errors_name_the_host() {
+    let e = PosixStack.resolve("no-such-host.invalid").unwrap_err();
+    assert!(
+        e.to_string().starts_with("resolve no-such-host.invalid: "),
+        "{e}"
+    );
+}

@@ -255,3 +255,40 @@ fn binding_twice_is_invalid_input() {
         ErrorKind::InvalidInput
     );
 }
+
+#[test]
+fn write_timeout_and_full_buffers() {
+    let mut l = TcpListener::bind(any_v4(), 1).unwrap();
+    let mut c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let (_s, _) = l.accept().unwrap();
+    c.set_option(SockOpt::SendBufferSize(4096)).unwrap();
+    let chunk = [1u8; 65536];
+    // Non-blocking: fill until WouldBlock (bounded: buffers are at most a few MB).
+    let mut total = 0usize;
+    let kind = loop {
+        match c.try_write(&chunk) {
+            Ok(n) => {
+                assert!(n > 0);
+                total += n;
+                assert!(total < 64 << 20, "buffers never filled");
+            }
+            Err(e) => break e.kind(),
+        }
+    };
+    assert_eq!(kind, ErrorKind::WouldBlock);
+    assert!(!c.write_ready().unwrap());
+    // Blocking with a write timeout: TimedOut, not a hang.
+    c.set_option(SockOpt::WriteTimeout(Some(Duration::from_millis(50))))
+        .unwrap();
+    // (The receiver may still free some space: keep writing, bounded by the byte count.)
+    let e = loop {
+        match c.write(&chunk) {
+            Ok(n) => {
+                total += n;
+                assert!(total < 64 << 20, "buffers never filled");
+            }
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
+}

@@ -6,7 +6,7 @@ use core::ptr;
 use unisock::{Addresses, ErrorKind};
 
 use super::SockAddr;
-use crate::error::{Error, Op};
+use crate::error::{Error, ErrorAddr, Name, Op};
 
 /// Longest host name accepted (DNS names are at most 253 bytes).
 const MAX_HOST: usize = 255;
@@ -31,7 +31,8 @@ pub(crate) fn getaddrinfo(host: &str, out: &mut Addresses) -> Result<(), Error> 
             Op::Resolve,
             ErrorKind::InvalidInput,
             "host name is empty, longer than 255 bytes or contains NUL",
-        ));
+        )
+        .at(ErrorAddr::Host(Name::new(bytes))));
     }
     let mut name = [0u8; MAX_HOST + 1];
     name[..bytes.len()].copy_from_slice(bytes);
@@ -44,10 +45,11 @@ pub(crate) fn getaddrinfo(host: &str, out: &mut Addresses) -> Result<(), Error> 
     // is valid, `res` receives the list.
     let code = unsafe { libc::getaddrinfo(name.as_ptr().cast(), ptr::null(), &hints, &mut res) };
     let list = List(res);
+    let host = || ErrorAddr::Host(Name::new(bytes));
     match code {
         0 => {}
-        libc::EAI_SYSTEM => return Err(Error::os(Op::Resolve, super::errno())),
-        code => return Err(Error::gai(code)),
+        libc::EAI_SYSTEM => return Err(Error::os(Op::Resolve, super::errno()).at(host())),
+        code => return Err(Error::gai(code).at(host())),
     }
     let mut node = list.0;
     while !node.is_null() && !out.is_full() {
@@ -74,7 +76,7 @@ pub(crate) fn getaddrinfo(host: &str, out: &mut Addresses) -> Result<(), Error> 
         node = ai.ai_next;
     }
     if out.is_empty() {
-        return Err(Error::gai(libc::EAI_NODATA));
+        return Err(Error::gai(libc::EAI_NODATA).at(host()));
     }
     Ok(())
 }
