@@ -41,14 +41,17 @@
 //! | `NoDelay` (`TCP_NODELAY`) | yes | | | | |
 //! | `KeepAlive` (`SO_KEEPALIVE` + `TCP_KEEPIDLE`) | yes | | | | |
 //! | `Ttl` (`IP_TTL` / `IPV6_UNICAST_HOPS`) | yes | yes | yes | | |
-//! | `Linger` (`SO_LINGER`) | yes | | | yes | |
-//! | `ReuseAddr` (`SO_REUSEADDR`) | yes | yes | yes | | |
+//! | `Linger` (`SO_LINGER`) | yes | | | | |
+//! | `ReuseAddr` (`SO_REUSEADDR`) | yes | yes | | | |
 //! | `RecvBufferSize`, `SendBufferSize` | yes | yes | yes | yes | yes |
 //! | `ReadTimeout`, `WriteTimeout` | yes | yes | yes | yes | yes |
 //!
 //! Durations are rounded up to the kernel's unit: whole seconds for `KeepAlive` and `Linger`,
 //! microseconds for timeouts (which the kernel keeps in clock ticks, so `50 ms` may read back
 //! as `52 ms`). A zero `ReadTimeout`/`WriteTimeout` is `InvalidInput` (use `None`).
+//! `Linger` and `ReuseAddr` are refused where Linux accepts but ignores them (UNIX and raw
+//! sockets). On UNIX sockets Linux stores `RecvBufferSize`, but what bounds a queue is the
+//! sender's `SendBufferSize`.
 //!
 //! ## Flags
 //! `PEEK`, `OOB`, `WAITALL`, `DONTROUTE` map to `MSG_PEEK`, `MSG_OOB`, `MSG_WAITALL`,

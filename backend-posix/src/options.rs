@@ -8,8 +8,8 @@
 //! | `NoDelay` (`TCP_NODELAY`) | yes | | | | |
 //! | `KeepAlive` (`SO_KEEPALIVE` + `TCP_KEEPIDLE`) | yes | | | | |
 //! | `Ttl` (`IP_TTL` / `IPV6_UNICAST_HOPS`) | yes | yes | yes | | |
-//! | `Linger` (`SO_LINGER`) | yes | | | yes | |
-//! | `ReuseAddr` (`SO_REUSEADDR`) | yes | yes | yes | | |
+//! | `Linger` (`SO_LINGER`) | yes | | | | |
+//! | `ReuseAddr` (`SO_REUSEADDR`) | yes | yes | | | |
 //! | `RecvBufferSize`, `SendBufferSize` | yes | yes | yes | yes | yes |
 //! | `ReadTimeout`, `WriteTimeout` | yes | yes | yes | yes | yes |
 //!
@@ -43,8 +43,10 @@ impl Kind {
         use SockOptName as N;
         match name {
             N::NoDelay | N::KeepAlive => self == Tcp,
-            N::Ttl | N::ReuseAddr => matches!(self, Tcp | Udp | Raw),
-            N::Linger => matches!(self, Tcp | UnixStream),
+            N::Ttl => matches!(self, Tcp | Udp | Raw),
+            // Linux accepts these elsewhere but ignores them: refuse rather than pretend.
+            N::ReuseAddr => matches!(self, Tcp | Udp),
+            N::Linger => self == Tcp,
             N::RecvBufferSize | N::SendBufferSize | N::ReadTimeout | N::WriteTimeout => true,
         }
     }

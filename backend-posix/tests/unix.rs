@@ -102,8 +102,26 @@ fn listener_timeout_and_try_accept() {
     )))
     .unwrap();
     assert_eq!(l.accept().unwrap_err().kind(), ErrorKind::TimedOut);
+    for opt in [
+        SockOpt::NoDelay(true),
+        SockOpt::Linger(None),
+        SockOpt::ReuseAddr(true),
+        SockOpt::Ttl(3),
+    ] {
+        assert_eq!(
+            l.set_option(opt).unwrap_err().kind(),
+            ErrorKind::Unsupported,
+            "{opt:?}"
+        );
+    }
+    let (mut a, _b) = UnixStream::pair().unwrap();
+    a.set_option(SockOpt::SendBufferSize(65536)).unwrap();
+    assert!(matches!(
+        a.option(SockOptName::SendBufferSize).unwrap(),
+        SockOpt::SendBufferSize(n) if n >= 65536
+    ));
     assert_eq!(
-        l.set_option(SockOpt::NoDelay(true)).unwrap_err().kind(),
+        a.option(SockOptName::KeepAlive).unwrap_err().kind(),
         ErrorKind::Unsupported
     );
 }
