@@ -10,14 +10,16 @@
 //! - IPv6 UDP sockets are `IPV6_V6ONLY`.
 //! - `send_batch`/`recv_batch` use `sendmmsg`/`recvmmsg` in chunks of 64 with stack arrays.
 //!
-//! Not supported yet: `UDP_SEGMENT` / `UDP_GRO` offloads, multicast membership, ancillary data.
+//! - UDP segmentation offload (GSO/GRO) through inherent [`UdpSocket`] methods.
+//!
+//! Not supported: multicast membership, other ancillary data.
 
 use core::marker::PhantomData;
 use core::net::SocketAddr;
 
 use unisock::{
-    DatagramSocket, Domain, ErrorType, RecvFlags, RecvMeta, RecvSlot, SendFlags, SendMsg, SockOpt,
-    SockOptName, UnixAddr,
+    DatagramSocket, Domain, ErrorKind, ErrorType, RecvFlags, RecvMeta, RecvSlot, SendFlags,
+    SendMsg, SockOpt, SockOptName, UnixAddr,
 };
 
 use crate::error::{Error, Op};
@@ -25,7 +27,7 @@ use crate::family::{Family, decode};
 use crate::flags::{recv_flags, send_flags};
 use crate::options;
 use crate::stream::inet_socket;
-use crate::sys;
+use crate::sys::{self, SockAddr};
 
 /// A datagram socket of endpoint family `F`: [`UdpSocket`] or [`UnixDatagram`].
 #[derive(Debug)]
@@ -100,6 +102,79 @@ impl UdpSocket {
             libc::SOCK_DGRAM,
             0,
         )?))
+    }
+}
+
+/// UDP segmentation offload (Linux 4.18+ for GSO, 5.0+ for GRO).
+///
+/// GSO: [`UdpSocket::send_segments`] hands the kernel one buffer that leaves as datagrams of
+/// `segment` bytes each (the last may be shorter), for one system call instead of many.
+/// GRO: with [`UdpSocket::set_gro`] on, the kernel may hand over several datagrams of one
+/// flow as one buffer, and [`UdpSocket::recv_segments`] reports their segment size. The
+/// ordinary receive calls do not report segment sizes, so enable GRO only on a socket read
+/// with `recv_segments`.
+impl UdpSocket {
+    /// Send `buf` as datagrams of `segment` bytes each (the last one may be shorter) to `to`,
+    /// or to the connected peer if `to` is `None`, in one `sendmsg` with `UDP_SEGMENT`.
+    /// Returns the bytes sent (all of `buf`). A zero `segment`, too many segments (the
+    /// kernel's limit is 64 or 128) or a segment larger than the path allows is `InvalidInput`.
+    pub fn send_segments(
+        &mut self,
+        buf: &[u8],
+        segment: u16,
+        to: Option<SocketAddr>,
+    ) -> Result<usize, Error> {
+        if segment == 0 {
+            return Err(Error::invalid(
+                Op::Send,
+                ErrorKind::InvalidInput,
+                "segment size must not be zero",
+            ));
+        }
+        let raw = to.map(|a| SockAddr::from_inet(&a));
+        sys::offload::send_segments(&self.sock, buf, segment, raw.as_ref(), 0).map_err(|e| {
+            let err = Error::blocking(Op::Send, e);
+            match to {
+                Some(to) => err.at(to),
+                None => err,
+            }
+        })
+    }
+
+    /// Let the kernel coalesce received datagrams (`UDP_GRO`); see
+    /// [`UdpSocket::recv_segments`].
+    pub fn set_gro(&mut self, on: bool) -> Result<(), Error> {
+        self.sock
+            .set_opt(libc::SOL_UDP, libc::UDP_GRO, libc::c_int::from(on))
+            .map_err(|e| Error::os(Op::SetOption, e))
+    }
+
+    /// Whether `UDP_GRO` is on.
+    pub fn gro(&self) -> Result<bool, Error> {
+        self.sock
+            .opt::<libc::c_int>(libc::SOL_UDP, libc::UDP_GRO)
+            .map(|v| v != 0)
+            .map_err(|e| Error::os(Op::GetOption, e))
+    }
+
+    /// Receive one buffer, blocking (bounded by the read timeout). With GRO on it may hold
+    /// several datagrams of the same sender, each `segment` bytes (the last may be shorter):
+    /// the second value is `Some(segment)` then, `None` for a single datagram. Truncation is
+    /// reported as for [`DatagramSocket::recv_from`].
+    pub fn recv_segments(
+        &mut self,
+        buf: &mut [u8],
+        flags: RecvFlags,
+    ) -> Result<(RecvMeta<SocketAddr>, Option<usize>), Error> {
+        let bits = recv_flags(flags, false)?;
+        let (full_len, from, segment) = sys::offload::recv_segments(&self.sock, buf, bits)
+            .map_err(|e| Error::blocking(Op::Recv, e))?;
+        let meta = RecvMeta {
+            len: full_len.min(buf.len()),
+            full_len,
+            from: decode(Op::Recv, Ok(from))?,
+        };
+        Ok((meta, segment))
     }
 }
 

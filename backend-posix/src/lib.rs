@@ -30,6 +30,8 @@
 //!   `try_*` calls use `MSG_DONTWAIT` (`WouldBlock`).
 //! - IPv6 TCP and UDP sockets are `IPV6_V6ONLY`: `[::]:p` and `0.0.0.0:p` are separate
 //!   endpoints.
+//! - UDP segmentation offload (`UDP_SEGMENT` / `UDP_GRO`) through
+//!   [`UdpSocket::send_segments`] and [`UdpSocket::recv_segments`].
 //! - [`unisock::Stack::open_sockets`] counts the descriptors this crate holds, process-wide.
 //!
 //! ## Options
@@ -62,7 +64,7 @@
 //! [`kind_of_errno`] and [`kind_of_gai`] document the mapping to [`unisock::ErrorKind`].
 //!
 //! ## Not supported
-//! `UDP_SEGMENT`/`UDP_GRO` offloads, `SO_REUSEPORT`, multicast, `IP_HDRINCL`, ancillary data
+//! `SO_REUSEPORT`, multicast, `IP_HDRINCL`, ancillary data
 //! (descriptor passing, credentials), async I/O.
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]

@@ -145,3 +145,58 @@ fn batch_truncation_and_timeout() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotConnected);
 }
+
+#[test]
+fn gso_sends_equal_datagrams() {
+    let mut rx = bound("127.0.0.1:0");
+    let mut tx = bound("127.0.0.1:0");
+    rx.set_option(SockOpt::ReadTimeout(Some(Duration::from_secs(5))))
+        .unwrap();
+    let to = rx.local_addr().unwrap();
+    let data: Vec<u8> = (0..1050u32).map(|i| (i % 251) as u8).collect();
+    assert_eq!(tx.send_segments(&data, 100, Some(to)).unwrap(), 1050);
+    // Without GRO the receiver sees 11 datagrams: ten of 100 bytes and one of 50.
+    assert!(!rx.gro().unwrap());
+    let mut got = Vec::new();
+    let mut buf = [0u8; 2048];
+    for i in 0..11 {
+        let m = rx.recv_from(&mut buf, RecvFlags::NONE).unwrap();
+        assert_eq!(m.len, if i < 10 { 100 } else { 50 });
+        got.extend_from_slice(&buf[..m.len]);
+    }
+    assert_eq!(got, data);
+    assert_eq!(
+        tx.send_segments(&data, 0, Some(to)).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+}
+
+#[test]
+fn gro_reports_segment_sizes() {
+    let mut rx = bound("127.0.0.1:0");
+    let mut tx = bound("127.0.0.1:0");
+    rx.set_option(SockOpt::ReadTimeout(Some(Duration::from_secs(5))))
+        .unwrap();
+    rx.set_gro(true).unwrap();
+    assert!(rx.gro().unwrap());
+    tx.connect(rx.local_addr().unwrap()).unwrap();
+    let data: Vec<u8> = (0..800u32).map(|i| (i % 253) as u8).collect();
+    assert_eq!(tx.send_segments(&data, 200, None).unwrap(), 800);
+    // Coalesced or not, the bytes arrive complete and in order, in units of whole segments.
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while got.len() < data.len() {
+        let (m, segment) = rx.recv_segments(&mut buf, RecvFlags::NONE).unwrap();
+        assert_eq!(m.from, tx.local_addr().unwrap());
+        assert!(!m.truncated());
+        match segment {
+            Some(size) => {
+                assert_eq!(size, 200);
+                assert_eq!(m.len % 200, 0);
+            }
+            None => assert_eq!(m.len, 200),
+        }
+        got.extend_from_slice(&buf[..m.len]);
+    }
+    assert_eq!(got, data);
+}

@@ -21,13 +21,14 @@
 
 pub(crate) mod addr;
 pub(crate) mod mmsg;
+pub(crate) mod offload;
 pub(crate) mod resolve;
 
 use core::mem::{self, ManuallyDrop, MaybeUninit};
 use core::ptr;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use core::time::Duration;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 pub(crate) use addr::SockAddr;
 
@@ -431,18 +432,6 @@ impl Socket {
     /// The address family (`AF_*`) of this socket, from `getsockname`.
     pub(crate) fn family(&self) -> Result<libc::c_int> {
         Ok(self.local_addr()?.family())
-    }
-}
-
-impl From<Socket> for OwnedFd {
-    fn from(s: Socket) -> OwnedFd {
-        s.into_owned()
-    }
-}
-
-impl IntoRawFd for Socket {
-    fn into_raw_fd(self) -> RawFd {
-        self.into_owned().into_raw_fd()
     }
 }
 
