@@ -11,6 +11,9 @@
 //!   waits in `poll(2)` bounded by the read timeout, so both the blocking and the `try_`
 //!   forms work on one descriptor. Accepted streams are blocking and inherit the listener's
 //!   options (Linux copies them).
+//! - After [`Shutdown::Read`], reads return end of stream at once and TCP data that arrives
+//!   later is discarded (by the next read), as the trait specifies; on its own Linux would
+//!   keep such data readable. (A UNIX-stream peer gets `BrokenPipe` when it writes.)
 //! - Dropping a stream closes it (FIN after queued data); [`StreamSocket::abort`] sets
 //!   `SO_LINGER` to zero first, so close sends RST.
 //! - IPv6 TCP sockets are `IPV6_V6ONLY`: `[::]:p` and `0.0.0.0:p` are separate endpoints and an
@@ -167,6 +170,9 @@ impl<F: Family> Stream<F> {
         if buf.is_empty() {
             return Ok(0);
         }
+        if self.shut & SHUT_READ != 0 {
+            return Ok(self.read_after_shutdown());
+        }
         self.sock.recv(buf, bits).map_err(|e| {
             if blocking {
                 Error::blocking(Op::Recv, e)
@@ -174,6 +180,16 @@ impl<F: Family> Stream<F> {
                 Error::os(Op::Recv, e)
             }
         })
+    }
+
+    /// After `shutdown(Read)` every read is end of stream, and data that arrives is
+    /// discarded (Linux would otherwise keep TCP data arriving later readable).
+    #[cold]
+    fn read_after_shutdown(&self) -> usize {
+        if F::STREAM_KIND == Kind::Tcp {
+            self.sock.discard_received();
+        }
+        0
     }
 
     #[inline]

@@ -292,3 +292,33 @@ fn write_timeout_and_full_buffers() {
     };
     assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
 }
+
+#[test]
+fn data_after_shutdown_read_is_discarded_not_readable() {
+    let (_l, mut client, mut server) = pair();
+    server.write_all(b"queued before").unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    client.shutdown(Shutdown::Read).unwrap();
+    let mut buf = [0u8; 32];
+    assert_eq!(client.read(&mut buf).unwrap(), 0);
+    server.write_all(b"sent after").unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(client.read(&mut buf).unwrap(), 0);
+    assert_eq!(client.try_recv(&mut buf, RecvFlags::PEEK).unwrap(), 0);
+    // Writing still works.
+    client.write_all(b"still").unwrap();
+    let mut five = [0u8; 5];
+    server.read_exact(&mut five).unwrap();
+    assert_eq!(&five, b"still");
+    // Nothing is left in the receive queue: the kernel reports 0 bytes readable (FIONREAD).
+    let mut queued: libc::c_int = -1;
+    // SAFETY: FIONREAD writes one int.
+    let r = unsafe {
+        libc::ioctl(
+            std::os::fd::AsRawFd::as_raw_fd(&client),
+            libc::FIONREAD,
+            &mut queued,
+        )
+    };
+    assert_eq!((r, queued), (0, 0));
+}

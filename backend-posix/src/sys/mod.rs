@@ -272,6 +272,27 @@ impl Socket {
             .map(len)
     }
 
+    /// Discard what the TCP receive queue holds (`recv(NULL, .., MSG_TRUNC | MSG_DONTWAIT)`,
+    /// which TCP implements as "drop the data"), without waiting. Bounded: a peer that keeps
+    /// sending is drained again on the next call.
+    pub(crate) fn discard_received(&self) {
+        for _ in 0..16 {
+            // SAFETY: with MSG_TRUNC, TCP drops the data instead of copying it, so the null
+            // buffer is never written.
+            let r = unsafe {
+                libc::recv(
+                    self.raw(),
+                    ptr::null_mut(),
+                    1 << 30,
+                    libc::MSG_TRUNC | libc::MSG_DONTWAIT,
+                )
+            };
+            if r <= 0 {
+                break;
+            }
+        }
+    }
+
     /// `send` with `MSG_NOSIGNAL` added.
     #[inline]
     pub(crate) fn send(&self, buf: &[u8], flags: libc::c_int) -> Result<usize> {
