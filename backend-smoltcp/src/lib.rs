@@ -1,1 +1,200 @@
-//! unisock backend over smoltcp (work in progress).
+//! # unisock-smoltcp: the unisock socket API over the smoltcp userspace TCP/IP stack
+//!
+//! The same generic code that runs on `unisock-posix` (the Linux kernel) runs on this
+//! backend: `&`[`Stack`] implements [`unisock::Stack`]. Users are people experimenting with a
+//! userspace stack on a Linux TAP device and embedded targets without an OS: the core needs
+//! neither `std` nor an allocator.
+//!
+//! ## Public API (stable names)
+//!
+//! - [`Stack<'a, D, C, W>`](Stack): one smoltcp interface over any `smoltcp::phy::Device`
+//!   `D`, a [`Clock`] `C` and a [`Wait`] strategy `W`.
+//!   - [`Stack::new(device, clock, waiter, &config, &mut resources)`](Stack::new): no
+//!     allocation; memory from a [`Resources<SOCKETS, BYTES, PACKETS>`](Resources).
+//!   - `std`: [`Stack::new_alloc(device, clock, waiter, &config)`](Stack::new_alloc): the
+//!     same on the heap.
+//!   - Driving: [`Stack::poll`] / [`Stack::poll_at`] (superloop), [`Stack::poll_delay`];
+//!     [`Stack::open_sockets`], [`Stack::socket_info`] (generation-checked [`Handle`]s),
+//!     [`Stack::addresses`], [`Stack::with_device`].
+//! - Socket types (returned by the [`unisock::Stack`] methods of `&Stack`):
+//!   [`TcpSocket`], [`TcpListener`], [`TcpStream`], [`UdpSocket`], [`RawSocket`]; one error
+//!   type [`Error`] (with [`Error::kind`]).
+//! - Configuration: [`Config`] (static [`Cidr`] addresses, gateways, DNS servers, static hosts,
+//!   MAC, DHCPv4, [`PoolConfig`]), [`Config::loopback`] (127.0.0.1/8 and ::1/128).
+//! - Devices: [`Loopback`] (fixed capacity, no alloc); `std`: [`TapDevice`] (+ [`TapWait`]),
+//!   [`Capture`] (pcap via smoltcp's `PcapWriter` and a [`PcapFile`]).
+//! - Clocks and waiting: [`Clock`], [`ManualClock`], [`Wait`], [`Spin`], [`ManualWait`];
+//!   `std`: [`StdClock`], [`Notify`].
+//! - `std` conveniences: [`StdStack`] (heap stack + background driver thread, derefs to
+//!   [`Stack`]): [`StdStack::loopback(config)`](StdStack::loopback),
+//!   [`StdStack::loopback_with`], [`StdStack::tap(TapOptions { .. })`](StdStack::tap),
+//!   [`StdStack::new(device, waiter, &config)`](StdStack::new); type aliases
+//!   [`LoopbackStack`] and [`TapStack`].
+//!
+//! ## Two ways to drive it
+//!
+//! **1. The application's own loop** (embedded superloop): call [`Stack::poll`] (or
+//! [`Stack::poll_at`] with your time) and use the sockets' non-blocking `try_*` methods. No
+//! thread, no allocation:
+//!
+//! ```
+//! use core::net::SocketAddr;
+//! use smoltcp::phy::Medium;
+//! use unisock::prelude::*;
+//! use unisock::{RecvFlags, SendFlags};
+//! use unisock_smoltcp::{Config, Loopback, ManualClock, PoolConfig, Resources, Spin, Stack};
+//!
+//! let clock = ManualClock::new();
+//! let mut frames = [0u8; 4 * 1500];
+//! let device = Loopback::new(&mut frames, 1500, Medium::Ip).unwrap();
+//! let config = Config::loopback().with_pool(PoolConfig::SMALL);
+//! let mut resources = Resources::<10, 32768, 16>::new();
+//! let stack = Stack::new(device, &clock, Spin, &config, &mut resources).unwrap();
+//! let net = &stack;
+//!
+//! let at: SocketAddr = "127.0.0.1:7".parse().unwrap();
+//! let mut listener = net.listen(at, 1).unwrap();
+//! let mut client = net.udp_socket(unisock::Domain::Ipv4).unwrap(); // UDP works the same way
+//! drop(client);
+//! let mut conn = None;
+//! let mut server = None;
+//! for _ in 0..100 {
+//!     stack.poll();
+//!     if conn.is_none() {
+//!         // A real superloop would use a non-blocking connect; the in-process loopback
+//!         // connects at once, so the blocking one returns immediately here.
+//!         conn = Some(net.connect(at).unwrap());
+//!     }
+//!     if server.is_none() {
+//!         if let Ok((s, _peer)) = listener.try_accept() {
+//!             server = Some(s);
+//!         }
+//!     }
+//!     clock.advance(core::time::Duration::from_millis(1));
+//!     if server.is_some() {
+//!         break;
+//!     }
+//! }
+//! let (mut conn, mut server) = (conn.unwrap(), server.unwrap());
+//! conn.try_send(b"ping", SendFlags::NONE).unwrap();
+//! stack.poll();
+//! let mut buf = [0u8; 8];
+//! let n = server.try_recv(&mut buf, RecvFlags::NONE).unwrap();
+//! assert_eq!(&buf[..n], b"ping");
+//! ```
+//!
+//! **2. Blocking calls** drive the stack themselves until done or timed out (`read`, `write`,
+//! `accept`, `connect`, `recv_from` ...). With [`StdStack`] a background thread polls the
+//! interface and blocking calls sleep on a condition variable **without holding the lock**, so
+//! a thread-per-connection server written for `unisock-posix` runs unchanged:
+//!
+//! ```
+//! # #[cfg(feature = "std")] {
+//! use unisock::prelude::*;
+//! use unisock_smoltcp::{Config, StdStack};
+//!
+//! let net = StdStack::loopback(Config::default()).unwrap();
+//! let stack = &*net; // &Stack implements unisock::Stack
+//! let mut listener = stack.listen("127.0.0.1:8080".parse().unwrap(), 4).unwrap();
+//! std::thread::scope(|s| {
+//!     s.spawn(|| {
+//!         let (mut conn, _) = listener.accept().unwrap();
+//!         let mut buf = [0u8; 5];
+//!         conn.read_exact(&mut buf).unwrap();
+//!         conn.write_all(&buf).unwrap();
+//!     });
+//!     let mut c = stack.connect("127.0.0.1:8080".parse().unwrap()).unwrap();
+//!     c.write_all(b"hello").unwrap();
+//!     let mut buf = [0u8; 5];
+//!     c.read_exact(&mut buf).unwrap();
+//!     assert_eq!(&buf, b"hello");
+//! });
+//! # }
+//! ```
+//!
+//! Generic code takes `&S` where `S: unisock::Stack`; here `S` is `&Stack<..>`, so call it as
+//! `scenario(&&*net)` or `scenario(&net.stack())`.
+//!
+//! ## Design
+//!
+//! - **Pools.** Every socket is created up front ([`PoolConfig`]): `tcp` TCP sockets, `udp`
+//!   UDP sockets, `raw` ICMP and `raw` ICMPv6 raw sockets, one DNS and (optionally) one DHCPv4
+//!   socket. Opening a socket takes a free one of its kind (`OutOfMemory` if none); closing
+//!   returns it. Slots are named by generation-checked [`Handle`]s (stale: `StaleHandle`).
+//! - **Locking.** One lock (a `Mutex` under `std`, a `RefCell` without) around the interface,
+//!   device and sockets; calls poll the interface until nothing changes before and after
+//!   their operation, so frames in the device are never left behind.
+//! - **Backlog.** See [`TcpListener`]: `backlog` armed smoltcp sockets per listener; client
+//!   `backlog + 1` before an `accept` gets `ConnectionRefused` (smoltcp answers RST).
+//! - **TIME-WAIT.** Finished connections are remembered in a table for ephemeral port
+//!   selection and their socket is freed at once, so [`Stack::open_sockets`] returns to 0
+//!   quickly after everything is dropped.
+//!
+//! ## Not supported
+//!
+//! Urgent data (`OOB`: `Unsupported`), setting buffer sizes (`Unsupported`: they come from the
+//! pool), raw sockets other than ICMP/ICMPv6, IP fragmentation (datagrams larger than the MTU
+//! are refused), UNIX-domain sockets, multicast, SLAAC, several interfaces, a v4-only
+//! `0.0.0.0` listener refusing IPv6 clients (smoltcp matches an unspecified listen address for
+//! both families).
+//!
+//! ## Features
+//!
+//! - `std` (default): [`StdStack`], [`TapDevice`], [`StdClock`], [`Notify`], pcap files, heap
+//!   constructors. Without it the crate is `no_std` and allocation-free.
+//! - `log` / `defmt` (mutually exclusive): debug logging through one internal shim.
+#![cfg_attr(not(feature = "std"), no_std)]
+#![cfg_attr(not(all(feature = "std", target_os = "linux")), forbid(unsafe_code))]
+#![cfg_attr(all(feature = "std", target_os = "linux"), deny(unsafe_code))]
+#![deny(missing_docs)]
+
+mod log;
+
+mod clock;
+mod config;
+mod datagram;
+mod error;
+mod loopback;
+mod raw;
+mod resolve;
+mod resources;
+mod stack;
+#[cfg(feature = "std")]
+mod std_stack;
+mod stream;
+#[cfg(all(feature = "std", target_os = "linux"))]
+mod tap;
+mod wait;
+
+#[cfg(feature = "std")]
+pub use clock::StdClock;
+pub use clock::{Clock, ManualClock};
+pub use config::{
+    Cidr, Config, HostEntry, MAX_ADDRESSES, MAX_DNS_SERVERS, MAX_HOST_NAME, MAX_HOSTS, PoolConfig,
+};
+pub use datagram::UdpSocket;
+pub use error::{Error, Result};
+pub use loopback::{LOOPBACK_MAX_MTU, Loopback};
+pub use raw::RawSocket;
+pub use resolve::RESOLVE_TIMEOUT;
+pub use resources::Resources;
+pub use stack::{
+    CONNECT_TIMEOUT, DEFAULT_MAC, EPHEMERAL_PORTS, Handle, ORPHAN_LIMIT, SocketInfo, Stack,
+    TIME_WAIT, TIME_WAIT_ENTRIES,
+};
+#[cfg(feature = "std")]
+pub use std_stack::{
+    Capture, LoopbackOptions, LoopbackStack, Notify, PcapFile, StdLoopback, StdStack,
+};
+pub use stream::{MAX_BACKLOG, TcpListener, TcpSocket, TcpStream};
+#[cfg(all(feature = "std", target_os = "linux"))]
+pub use tap::{TapDevice, TapOptions, TapStack, TapWait};
+pub use wait::{ManualWait, Spin, Wait};
+
+/// Device building blocks re-exported from smoltcp.
+pub use smoltcp;
+
+/// Device types of the in-process loopback.
+pub mod loopback_tokens {
+    pub use crate::loopback::{RxToken, TxToken};
+}

@@ -1,0 +1,353 @@
+//! UDP over smoltcp's UDP sockets.
+//!
+//! Binding with port 0 (and sending on an unbound socket) picks an ephemeral port no other
+//! UDP socket uses. After `connect`, datagrams from other senders are dropped on receipt.
+//! Truncation is reported BSD-style: the datagram is peeked first, so a short buffer gets the
+//! first bytes and [`RecvMeta::full_len`](unisock::RecvMeta) the real length (smoltcp itself
+//! would drop it). A datagram larger than the send buffer or than the device MTU allows (no
+//! IP fragmentation) is refused with `InvalidInput`. `PEEK` works; `OOB` is `Unsupported`;
+//! `DONTROUTE` to an off-link destination is `NetworkUnreachable`. Options: `Ttl`,
+//! `ReuseAddr` (recorded; two sockets on one port are still refused), read/write timeouts;
+//! buffer sizes are readable only.
+
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use smoltcp::phy::Device;
+use smoltcp::socket::udp;
+use smoltcp::wire::{IpEndpoint, IpListenEndpoint};
+use unisock::{Domain, ErrorKind, RecvFlags, RecvMeta, SendFlags, SockOpt, SockOptName};
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::stack::{Handle, Inner, Kind, Stack, ep_to_std};
+use crate::wait::Wait;
+
+/// IPv4 header (20) + UDP header (8); IPv6 header (40) + UDP header (8).
+const V4_OVERHEAD: usize = 28;
+const V6_OVERHEAD: usize = 48;
+
+/// A UDP socket.
+pub struct UdpSocket<'s, 'a, D: Device, C: Clock, W: Wait> {
+    stack: &'s Stack<'a, D, C, W>,
+    handle: Handle,
+    v6: bool,
+}
+
+impl<D: Device, C: Clock, W: Wait> core::fmt::Debug for UdpSocket<'_, '_, D, C, W> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("UdpSocket")
+            .field("handle", &self.handle)
+            .finish()
+    }
+}
+
+fn unspecified(v6: bool) -> SocketAddr {
+    if v6 {
+        SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0)
+    } else {
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0)
+    }
+}
+
+impl<'s, 'a, D: Device, C: Clock, W: Wait> UdpSocket<'s, 'a, D, C, W> {
+    pub(crate) fn open(stack: &'s Stack<'a, D, C, W>, domain: Domain) -> Result<Self> {
+        if domain == Domain::Unix {
+            return Err(Error::invalid("smoltcp has no UNIX-domain sockets"));
+        }
+        let v6 = domain == Domain::Ipv6;
+        let handle = stack.with(|g, now| {
+            let h = g.alloc(Kind::Udp, now)?;
+            g.slot(h)?.v6 = v6;
+            Ok(h)
+        })?;
+        Ok(UdpSocket { stack, handle, v6 })
+    }
+
+    /// This socket's generation-checked handle.
+    pub fn handle(&self) -> Handle {
+        self.handle
+    }
+
+    fn check_family(&self, addr: &SocketAddr) -> Result<()> {
+        if addr.is_ipv6() == self.v6 {
+            Ok(())
+        } else {
+            Err(Error::invalid("address family differs from the socket's"))
+        }
+    }
+
+    fn bind_in(g: &mut Inner<'a, D>, h: Handle, local: SocketAddr) -> Result<()> {
+        if g.slot(h)?.local.is_some() {
+            return Err(Error::invalid("bind: socket is already bound"));
+        }
+        g.check_bind_addr(&local.ip())?;
+        let port = if local.port() == 0 {
+            g.ephemeral_udp()?
+        } else {
+            if g.udp_port_in_use(local.port(), local.ip(), h.index) {
+                return Err(Error::new(
+                    ErrorKind::AddrInUse,
+                    "bind: another UDP socket holds this endpoint",
+                ));
+            }
+            local.port()
+        };
+        let (slot, s) = g.udp(h)?;
+        let ep = IpListenEndpoint {
+            addr: if local.ip().is_unspecified() {
+                None
+            } else {
+                Some(local.ip().into())
+            },
+            port,
+        };
+        s.bind(ep)
+            .map_err(|_| Error::invalid("bind: smoltcp refused the endpoint"))?;
+        slot.local = Some(SocketAddr::new(local.ip(), port));
+        Ok(())
+    }
+
+    fn auto_bind(g: &mut Inner<'a, D>, h: Handle, v6: bool) -> Result<()> {
+        if g.slot(h)?.local.is_none() {
+            Self::bind_in(g, h, unspecified(v6))?;
+        }
+        Ok(())
+    }
+
+    fn try_send_in(
+        g: &mut Inner<'a, D>,
+        h: Handle,
+        v6: bool,
+        buf: &[u8],
+        to: SocketAddr,
+        flags: SendFlags,
+    ) -> Result<usize> {
+        if flags.contains(SendFlags::OOB) {
+            return Err(Error::unsupported("UDP has no urgent (OOB) data"));
+        }
+        if to.port() == 0 || to.ip().is_unspecified() {
+            return Err(Error::invalid("send_to: port 0 or unspecified address"));
+        }
+        g.check_route(&to.ip(), flags.contains(SendFlags::DONTROUTE))?;
+        let overhead = if v6 { V6_OVERHEAD } else { V4_OVERHEAD };
+        let mtu_max = g.ip_mtu().saturating_sub(overhead);
+        Self::auto_bind(g, h, v6)?;
+        let (_, s) = g.udp(h)?;
+        let max = s.payload_send_capacity().min(mtu_max);
+        if buf.len() > max {
+            return Err(Error::invalid(
+                "send_to: datagram larger than the send buffer or the MTU allows",
+            ));
+        }
+        let ep = IpEndpoint::new(to.ip().into(), to.port());
+        match s.send_slice(buf, ep) {
+            Ok(()) => Ok(buf.len()),
+            Err(udp::SendError::BufferFull) => Err(Error::would_block()),
+            Err(udp::SendError::Unaddressable) => Err(Error::invalid(
+                "send_to: smoltcp cannot address this endpoint",
+            )),
+        }
+    }
+
+    fn try_recv_in(
+        g: &mut Inner<'a, D>,
+        h: Handle,
+        buf: &mut [u8],
+        flags: RecvFlags,
+    ) -> Result<RecvMeta<SocketAddr>> {
+        if flags.contains(RecvFlags::OOB) {
+            return Err(Error::unsupported("UDP has no urgent (OOB) data"));
+        }
+        let (slot, s) = g.udp(h)?;
+        if slot.local.is_none() {
+            // Like the kernel: an unbound socket receives nothing (but is not an error).
+            return Err(Error::would_block());
+        }
+        let peer = slot.peer;
+        loop {
+            let (len, from) = match s.peek() {
+                Ok((data, meta)) => {
+                    let from = ep_to_std(meta.endpoint);
+                    if peer.is_some_and(|p| p != from) {
+                        None
+                    } else {
+                        let n = data.len().min(buf.len());
+                        buf[..n].copy_from_slice(&data[..n]);
+                        Some((data.len(), from))
+                    }
+                }
+                Err(udp::RecvError::Exhausted) => return Err(Error::would_block()),
+                Err(udp::RecvError::Truncated) => None,
+            }
+            .map_or((None, None), |(l, f)| (Some(l), Some(f)));
+            match (len, from) {
+                (Some(full_len), Some(from)) => {
+                    if !flags.contains(RecvFlags::PEEK) {
+                        let _ = s.recv();
+                    }
+                    return Ok(RecvMeta {
+                        len: full_len.min(buf.len()),
+                        full_len,
+                        from,
+                    });
+                }
+                _ => {
+                    // From a sender other than the connected peer: drop it.
+                    let _ = s.recv();
+                }
+            }
+        }
+    }
+
+    fn timeouts(&self) -> Result<(Option<core::time::Duration>, Option<core::time::Duration>)> {
+        self.stack.with(|g, _| {
+            let slot = g.slot(self.handle)?;
+            Ok((slot.opts.read_timeout, slot.opts.write_timeout))
+        })
+    }
+}
+
+impl<D: Device, C: Clock, W: Wait> Drop for UdpSocket<'_, '_, D, C, W> {
+    fn drop(&mut self) {
+        let h = self.handle;
+        let _ = self.stack.with(|g, _| {
+            g.release_dgram(h);
+            Ok(())
+        });
+    }
+}
+
+impl<D: Device, C: Clock, W: Wait> unisock::ErrorType for UdpSocket<'_, '_, D, C, W> {
+    type Error = Error;
+}
+
+impl<D: Device, C: Clock, W: Wait> unisock::Socket for UdpSocket<'_, '_, D, C, W> {
+    type Addr = SocketAddr;
+
+    fn local_addr(&self) -> Result<SocketAddr> {
+        let v6 = self.v6;
+        self.stack
+            .with(|g, _| Ok(g.slot(self.handle)?.local.unwrap_or(unspecified(v6))))
+    }
+
+    fn set_option(&mut self, option: SockOpt) -> Result<()> {
+        self.stack.with(|g, _| {
+            let (slot, s) = g.udp(self.handle)?;
+            match option {
+                SockOpt::Ttl(v) => {
+                    if v == 0 {
+                        return Err(Error::invalid("TTL must be at least 1"));
+                    }
+                    slot.opts.ttl = Some(v);
+                    s.set_hop_limit(Some(v));
+                }
+                SockOpt::ReuseAddr(v) => slot.opts.reuse_addr = v,
+                SockOpt::ReadTimeout(v) => {
+                    if v.is_some_and(|d| d.is_zero()) {
+                        return Err(Error::invalid("a zero timeout is not allowed; use None"));
+                    }
+                    slot.opts.read_timeout = v;
+                }
+                SockOpt::WriteTimeout(v) => {
+                    if v.is_some_and(|d| d.is_zero()) {
+                        return Err(Error::invalid("a zero timeout is not allowed; use None"));
+                    }
+                    slot.opts.write_timeout = v;
+                }
+                SockOpt::RecvBufferSize(_) | SockOpt::SendBufferSize(_) => {
+                    return Err(Error::unsupported(
+                        "smoltcp buffer sizes are fixed by the pool (PoolConfig)",
+                    ));
+                }
+                SockOpt::NoDelay(_) | SockOpt::KeepAlive(_) | SockOpt::Linger(_) => {
+                    return Err(Error::unsupported("stream-only option on a UDP socket"));
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn option(&self, name: SockOptName) -> Result<SockOpt> {
+        self.stack.with(|g, _| {
+            let (slot, s) = g.udp(self.handle)?;
+            Ok(match name {
+                SockOptName::Ttl => SockOpt::Ttl(s.hop_limit().unwrap_or(64)),
+                SockOptName::ReuseAddr => SockOpt::ReuseAddr(slot.opts.reuse_addr),
+                SockOptName::ReadTimeout => SockOpt::ReadTimeout(slot.opts.read_timeout),
+                SockOptName::WriteTimeout => SockOpt::WriteTimeout(slot.opts.write_timeout),
+                SockOptName::RecvBufferSize => SockOpt::RecvBufferSize(s.payload_recv_capacity()),
+                SockOptName::SendBufferSize => SockOpt::SendBufferSize(s.payload_send_capacity()),
+                SockOptName::NoDelay | SockOptName::KeepAlive | SockOptName::Linger => {
+                    return Err(Error::unsupported("stream-only option on a UDP socket"));
+                }
+            })
+        })
+    }
+}
+
+impl<D: Device, C: Clock, W: Wait> unisock::DatagramSocket for UdpSocket<'_, '_, D, C, W> {
+    fn bind(&mut self, local: SocketAddr) -> Result<()> {
+        self.check_family(&local)?;
+        let h = self.handle;
+        self.stack.with(|g, _| Self::bind_in(g, h, local))
+    }
+
+    fn connect(&mut self, peer: SocketAddr) -> Result<()> {
+        self.check_family(&peer)?;
+        if peer.port() == 0 || peer.ip().is_unspecified() {
+            return Err(Error::invalid("connect: port 0 or unspecified address"));
+        }
+        let (h, v6) = (self.handle, self.v6);
+        self.stack.with(|g, _| {
+            Self::auto_bind(g, h, v6)?;
+            let (slot, s) = g.udp(h)?;
+            slot.peer = Some(peer);
+            // Drop what other senders queued before the connect.
+            while let Ok((_, meta)) = s.peek() {
+                if ep_to_std(meta.endpoint) == peer {
+                    break;
+                }
+                let _ = s.recv();
+            }
+            Ok(())
+        })
+    }
+
+    fn peer_addr(&self) -> Result<SocketAddr> {
+        self.stack.with(|g, _| {
+            g.slot(self.handle)?.peer.ok_or(Error::new(
+                ErrorKind::NotConnected,
+                "UDP socket is not connected",
+            ))
+        })
+    }
+
+    fn send_to(&mut self, buf: &[u8], to: SocketAddr, flags: SendFlags) -> Result<usize> {
+        self.check_family(&to)?;
+        let (_, wt) = self.timeouts()?;
+        let (h, v6) = (self.handle, self.v6);
+        self.stack.block(wt, "send_to: write timeout", |g, _| {
+            Self::try_send_in(g, h, v6, buf, to, flags)
+        })
+    }
+
+    fn recv_from(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<RecvMeta<SocketAddr>> {
+        let (rt, _) = self.timeouts()?;
+        let h = self.handle;
+        self.stack.block(rt, "recv_from: read timeout", |g, _| {
+            Self::try_recv_in(g, h, buf, flags)
+        })
+    }
+
+    fn try_send_to(&mut self, buf: &[u8], to: SocketAddr, flags: SendFlags) -> Result<usize> {
+        self.check_family(&to)?;
+        let (h, v6) = (self.handle, self.v6);
+        self.stack
+            .with(|g, _| Self::try_send_in(g, h, v6, buf, to, flags))
+    }
+
+    fn try_recv_from(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<RecvMeta<SocketAddr>> {
+        let h = self.handle;
+        self.stack.with(|g, _| Self::try_recv_in(g, h, buf, flags))
+    }
+}

@@ -1,0 +1,93 @@
+//! The backend's one error type: an [`ErrorKind`] plus what was being done.
+//!
+//! Every operation of this crate reports [`Error`]; [`Error::kind`] gives the shared
+//! [`ErrorKind`] and [`Error::context`] a short static description of the failing step (for
+//! example `"tcp connect: RST answered our SYN"`). It converts to `std::io::Error` under `std`.
+
+use core::fmt;
+
+use unisock::ErrorKind;
+
+/// An error of the smoltcp backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Error {
+    kind: ErrorKind,
+    context: &'static str,
+}
+
+impl Error {
+    /// An error of `kind` with a static description of what failed.
+    pub const fn new(kind: ErrorKind, context: &'static str) -> Error {
+        Error { kind, context }
+    }
+
+    /// What went wrong, in the shared vocabulary.
+    pub const fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// What was being done, and why it failed.
+    pub const fn context(&self) -> &'static str {
+        self.context
+    }
+
+    pub(crate) const fn would_block() -> Error {
+        Error::new(ErrorKind::WouldBlock, "operation would block")
+    }
+
+    pub(crate) const fn stale() -> Error {
+        Error::new(
+            ErrorKind::StaleHandle,
+            "socket handle no longer names a live socket of this stack",
+        )
+    }
+
+    pub(crate) const fn unsupported(context: &'static str) -> Error {
+        Error::new(ErrorKind::Unsupported, context)
+    }
+
+    pub(crate) const fn invalid(context: &'static str) -> Error {
+        Error::new(ErrorKind::InvalidInput, context)
+    }
+
+    pub(crate) fn is_would_block(&self) -> bool {
+        self.kind == ErrorKind::WouldBlock
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind, self.context)
+    }
+}
+
+impl core::error::Error for Error {}
+
+impl embedded_io::Error for Error {
+    fn kind(&self) -> embedded_io::ErrorKind {
+        self.kind.into()
+    }
+}
+
+impl unisock::Error for Error {
+    fn socket_kind(&self) -> ErrorKind {
+        self.kind
+    }
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Error {
+        Error::new(kind, kind.as_str())
+    }
+}
+
+#[cfg(feature = "std")]
+impl From<Error> for std::io::Error {
+    fn from(e: Error) -> std::io::Error {
+        std::io::Error::new(e.kind.into(), e)
+    }
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = core::result::Result<T, E>;

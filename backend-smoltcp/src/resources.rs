@@ -1,0 +1,189 @@
+//! Fixed memory for a stack without an allocator.
+//!
+//! [`Resources`] holds every piece of memory a [`Stack`](crate::Stack) needs: smoltcp's socket
+//! storage, the slot table, one byte arena for all socket buffers and the packet metadata
+//! arrays. Size it with [`PoolConfig::sockets_needed`], [`PoolConfig::bytes_needed`] and
+//! [`PoolConfig::packets_needed`]; [`Stack::new`](crate::Stack::new) fails with `OutOfMemory`
+//! (naming what is short) if it is too small. Put it in a `static` (for example with
+//! `static_cell`) or on the stack of `main`.
+//!
+//! Under `std`, [`Stack::new_alloc`](crate::Stack::new_alloc) takes the same memory from the
+//! heap instead.
+
+use managed::ManagedSlice;
+use smoltcp::iface::SocketStorage;
+use smoltcp::socket::{dns, raw, udp};
+use unisock::ErrorKind;
+
+use crate::error::{Error, Result};
+use crate::stack::Slot;
+
+/// DNS queries in flight at once.
+pub(crate) const DNS_QUERIES: usize = 2;
+
+/// Memory for a stack of at most `SOCKETS` sockets (see [`PoolConfig::sockets_needed`]),
+/// `BYTES` bytes of socket buffers and `PACKETS` packet metadata entries per kind.
+pub struct Resources<'a, const SOCKETS: usize, const BYTES: usize, const PACKETS: usize> {
+    storage: [SocketStorage<'a>; SOCKETS],
+    slots: [Slot; SOCKETS],
+    bytes: [u8; BYTES],
+    udp_meta: [udp::PacketMetadata; PACKETS],
+    raw_meta: [raw::PacketMetadata; PACKETS],
+    dns_queries: [Option<dns::DnsQuery>; DNS_QUERIES],
+}
+
+impl<const SOCKETS: usize, const BYTES: usize, const PACKETS: usize>
+    Resources<'_, SOCKETS, BYTES, PACKETS>
+{
+    /// Zeroed memory (usable in a `static` initializer).
+    pub const fn new() -> Self {
+        Resources {
+            storage: [SocketStorage::EMPTY; SOCKETS],
+            slots: [Slot::EMPTY; SOCKETS],
+            bytes: [0; BYTES],
+            udp_meta: [udp::PacketMetadata::EMPTY; PACKETS],
+            raw_meta: [raw::PacketMetadata::EMPTY; PACKETS],
+            dns_queries: [const { None }; DNS_QUERIES],
+        }
+    }
+}
+
+impl<const SOCKETS: usize, const BYTES: usize, const PACKETS: usize> Default
+    for Resources<'_, SOCKETS, BYTES, PACKETS>
+{
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Where the pool's memory comes from: a borrowed [`Resources`] or (under `std`) the heap.
+pub(crate) trait Memory<'a> {
+    fn storage(&mut self, n: usize) -> Result<ManagedSlice<'a, SocketStorage<'a>>>;
+    fn slots(&mut self, n: usize) -> Result<ManagedSlice<'a, Slot>>;
+    fn bytes(&mut self, n: usize) -> Result<ManagedSlice<'a, u8>>;
+    fn udp_meta(&mut self, n: usize) -> Result<ManagedSlice<'a, udp::PacketMetadata>>;
+    fn raw_meta(&mut self, n: usize) -> Result<ManagedSlice<'a, raw::PacketMetadata>>;
+    fn dns_queries(&mut self) -> ManagedSlice<'a, Option<dns::DnsQuery>>;
+}
+
+fn carve<'a, T>(rest: &mut &'a mut [T], n: usize, what: &'static str) -> Result<&'a mut [T]> {
+    let all = core::mem::take(rest);
+    if all.len() < n {
+        *rest = all;
+        return Err(Error::new(ErrorKind::OutOfMemory, what));
+    }
+    let (head, tail) = all.split_at_mut(n);
+    *rest = tail;
+    Ok(head)
+}
+
+/// Borrowed memory being carved up.
+pub(crate) struct Borrowed<'a> {
+    storage: &'a mut [SocketStorage<'a>],
+    slots: &'a mut [Slot],
+    bytes: &'a mut [u8],
+    udp_meta: &'a mut [udp::PacketMetadata],
+    raw_meta: &'a mut [raw::PacketMetadata],
+    dns_queries: &'a mut [Option<dns::DnsQuery>],
+}
+
+impl<'a> Borrowed<'a> {
+    pub(crate) fn new<const S: usize, const B: usize, const P: usize>(
+        r: &'a mut Resources<'a, S, B, P>,
+    ) -> Borrowed<'a> {
+        Borrowed {
+            storage: &mut r.storage,
+            slots: &mut r.slots,
+            bytes: &mut r.bytes,
+            udp_meta: &mut r.udp_meta,
+            raw_meta: &mut r.raw_meta,
+            dns_queries: &mut r.dns_queries,
+        }
+    }
+}
+
+impl<'a> Memory<'a> for Borrowed<'a> {
+    fn storage(&mut self, n: usize) -> Result<ManagedSlice<'a, SocketStorage<'a>>> {
+        carve(
+            &mut self.storage,
+            n,
+            "Resources: SOCKETS smaller than PoolConfig::sockets_needed()",
+        )
+        .map(Into::into)
+    }
+    fn slots(&mut self, n: usize) -> Result<ManagedSlice<'a, Slot>> {
+        carve(
+            &mut self.slots,
+            n,
+            "Resources: SOCKETS smaller than PoolConfig::sockets_needed()",
+        )
+        .map(Into::into)
+    }
+    fn bytes(&mut self, n: usize) -> Result<ManagedSlice<'a, u8>> {
+        carve(
+            &mut self.bytes,
+            n,
+            "Resources: BYTES smaller than PoolConfig::bytes_needed()",
+        )
+        .map(Into::into)
+    }
+    fn udp_meta(&mut self, n: usize) -> Result<ManagedSlice<'a, udp::PacketMetadata>> {
+        carve(
+            &mut self.udp_meta,
+            n,
+            "Resources: PACKETS smaller than PoolConfig::packets_needed()",
+        )
+        .map(Into::into)
+    }
+    fn raw_meta(&mut self, n: usize) -> Result<ManagedSlice<'a, raw::PacketMetadata>> {
+        carve(
+            &mut self.raw_meta,
+            n,
+            "Resources: PACKETS smaller than PoolConfig::packets_needed()",
+        )
+        .map(Into::into)
+    }
+    fn dns_queries(&mut self) -> ManagedSlice<'a, Option<dns::DnsQuery>> {
+        core::mem::take(&mut self.dns_queries).into()
+    }
+}
+
+/// Heap memory (`std`).
+#[cfg(feature = "std")]
+pub(crate) struct Heap;
+
+#[cfg(feature = "std")]
+impl Memory<'static> for Heap {
+    fn storage(&mut self, n: usize) -> Result<ManagedSlice<'static, SocketStorage<'static>>> {
+        Ok((0..n)
+            .map(|_| SocketStorage::EMPTY)
+            .collect::<std::vec::Vec<_>>()
+            .into())
+    }
+    fn slots(&mut self, n: usize) -> Result<ManagedSlice<'static, Slot>> {
+        Ok((0..n)
+            .map(|_| Slot::EMPTY)
+            .collect::<std::vec::Vec<_>>()
+            .into())
+    }
+    fn bytes(&mut self, n: usize) -> Result<ManagedSlice<'static, u8>> {
+        Ok(std::vec![0u8; n].into())
+    }
+    fn udp_meta(&mut self, n: usize) -> Result<ManagedSlice<'static, udp::PacketMetadata>> {
+        Ok((0..n)
+            .map(|_| udp::PacketMetadata::EMPTY)
+            .collect::<std::vec::Vec<_>>()
+            .into())
+    }
+    fn raw_meta(&mut self, n: usize) -> Result<ManagedSlice<'static, raw::PacketMetadata>> {
+        Ok((0..n)
+            .map(|_| raw::PacketMetadata::EMPTY)
+            .collect::<std::vec::Vec<_>>()
+            .into())
+    }
+    fn dns_queries(&mut self) -> ManagedSlice<'static, Option<dns::DnsQuery>> {
+        let mut v = std::vec::Vec::new();
+        v.resize_with(DNS_QUERIES, || None);
+        v.into()
+    }
+}

@@ -1,0 +1,1095 @@
+//! The stack: one smoltcp interface, its device, a fixed pool of sockets, and the
+//! [`unisock::Stack`] implementation (for `&Stack`).
+//!
+//! All state lives behind one lock (a `Mutex` under `std`, a `RefCell` without it). Every
+//! socket call takes the lock, polls the interface until nothing changes (so frames queued in
+//! the device are processed before anyone sleeps), does its operation, polls again and
+//! releases the lock. A blocking call that cannot complete waits **without** the lock: on the
+//! stack's condition variable when a background driver runs (`std`, [`Stack::set_driven`]),
+//! otherwise by calling [`Wait::wait`] until the interface's next deadline and polling itself.
+//!
+//! Pool slots are named by generation-checked [`Handle`]s: a handle whose slot was freed (or
+//! reused) fails with `StaleHandle`; smoltcp's own handles are never exposed, so its panics on
+//! a stale handle or a full socket set cannot happen.
+//!
+//! TIME-WAIT: a dropped connection that reaches TIME-WAIT is recorded in a small table
+//! ([`TIME_WAIT_ENTRIES`] entries, [`TIME_WAIT`] long) that ephemeral port selection avoids,
+//! and its socket is released at once (smoltcp then sends one RST for the finished
+//! connection, which peers ignore). Orphaned connections still closing after
+//! [`ORPHAN_LIMIT`] are aborted, so [`Stack::open_sockets`] always returns to zero.
+
+use core::net::{IpAddr, SocketAddr};
+use core::time::Duration;
+
+use managed::ManagedSlice;
+use smoltcp::iface::{Config as IfaceConfig, Interface, PollResult, SocketHandle, SocketSet};
+use smoltcp::phy::{Device, Medium};
+use smoltcp::socket::{dhcpv4, dns, raw, tcp, udp};
+use smoltcp::time::Instant;
+use smoltcp::wire::{
+    EthernetAddress, HardwareAddress, IpAddress, IpEndpoint, IpProtocol, IpVersion,
+};
+use unisock::{Domain, ErrorKind, Protocol};
+
+use crate::clock::{Clock, from_smol, to_smol};
+use crate::config::{Config, HostEntry, MAX_DNS_SERVERS, MAX_HOSTS};
+use crate::error::{Error, Result};
+use crate::log::debug;
+use crate::resources::{Borrowed, Memory, Resources};
+use crate::wait::Wait;
+
+/// How long a finished connection's association is kept out of ephemeral port selection.
+pub const TIME_WAIT: Duration = Duration::from_secs(60);
+/// How many TIME-WAIT associations are remembered (the oldest is forgotten first).
+pub const TIME_WAIT_ENTRIES: usize = 64;
+/// How long a dropped connection may take to close gracefully before it is aborted.
+pub const ORPHAN_LIMIT: Duration = Duration::from_secs(30);
+/// The default bound on a blocking `connect` (smoltcp retries a SYN forever).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(75);
+/// First and last ephemeral port.
+pub const EPHEMERAL_PORTS: (u16, u16) = (49152, 65535);
+
+/// The MAC address used on Ethernet devices when the configuration names none (locally
+/// administered, unicast).
+pub const DEFAULT_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x75, 0x6e, 0x69];
+
+const POLL_ROUNDS: usize = 64;
+
+/// What kind of pool socket a slot holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Unused,
+    Tcp,
+    Udp,
+    RawV4,
+    RawV6,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Use {
+    Free,
+    Open,
+    Closing,
+}
+
+/// Per-socket options kept by the backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Opts {
+    pub nodelay: bool,
+    pub keepalive: Option<Duration>,
+    pub ttl: Option<u8>,
+    pub linger: Option<Duration>,
+    pub reuse_addr: bool,
+    pub read_timeout: Option<Duration>,
+    pub write_timeout: Option<Duration>,
+}
+
+impl Opts {
+    const DEFAULT: Opts = Opts {
+        nodelay: false,
+        keepalive: None,
+        ttl: None,
+        linger: None,
+        reuse_addr: false,
+        read_timeout: None,
+        write_timeout: None,
+    };
+}
+
+/// One pool entry: a smoltcp socket and the backend's bookkeeping for it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Slot {
+    pub handle: Option<SocketHandle>,
+    pub kind: Kind,
+    pub generation: u32,
+    pub use_: Use,
+    pub since: Instant,
+    pub opts: Opts,
+    /// Bound local endpoint (TCP before connect/listen; UDP).
+    pub local: Option<SocketAddr>,
+    /// Remote endpoint (TCP connection, UDP connected peer).
+    pub peer: Option<SocketAddr>,
+    pub v6: bool,
+    /// Non-zero: armed by (or accepted from) the listener with this id, not yet accepted.
+    pub listener: u32,
+    pub shut_rd: bool,
+    pub shut_wr: bool,
+    pub aborted: bool,
+    pub established: bool,
+}
+
+impl Slot {
+    pub(crate) const EMPTY: Slot = Slot {
+        handle: None,
+        kind: Kind::Unused,
+        generation: 0,
+        use_: Use::Free,
+        since: Instant::ZERO,
+        opts: Opts::DEFAULT,
+        local: None,
+        peer: None,
+        v6: false,
+        listener: 0,
+        shut_rd: false,
+        shut_wr: false,
+        aborted: false,
+        established: false,
+    };
+
+    fn reset(&mut self) {
+        self.use_ = Use::Free;
+        self.opts = Opts::DEFAULT;
+        self.local = None;
+        self.peer = None;
+        self.v6 = false;
+        self.listener = 0;
+        self.shut_rd = false;
+        self.shut_wr = false;
+        self.aborted = false;
+        self.established = false;
+    }
+}
+
+/// A generation-checked name of one socket of a stack.
+///
+/// Every socket type has a `handle()`; [`Stack::socket_info`] looks one up. After the socket
+/// is closed and its slot reused, the old handle fails with `StaleHandle`: generations are
+/// 32-bit and only repeat after 2^32 reuses of one slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Handle {
+    pub(crate) index: u16,
+    pub(crate) generation: u32,
+}
+
+/// What [`Stack::socket_info`] reports about a live socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SocketInfo {
+    /// TCP, UDP, ICMP or ICMPv6.
+    pub protocol: Protocol,
+    /// The local endpoint, if bound.
+    pub local: Option<SocketAddr>,
+    /// The remote endpoint, if connected.
+    pub remote: Option<SocketAddr>,
+    /// The TCP state (`None` for other protocols).
+    pub tcp_state: Option<tcp::State>,
+    /// Whether the user has dropped it and it is still closing.
+    pub closing: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct TimeWaitEntry {
+    local: IpEndpoint,
+    remote: IpEndpoint,
+    until: Instant,
+}
+
+/// Everything behind the stack's lock.
+pub(crate) struct Inner<'a, D> {
+    pub device: D,
+    pub iface: Interface,
+    pub sockets: SocketSet<'a>,
+    pub slots: ManagedSlice<'a, Slot>,
+    time_wait: heapless::Vec<TimeWaitEntry, TIME_WAIT_ENTRIES>,
+    next_tcp_port: u16,
+    next_udp_port: u16,
+    next_listener: u32,
+    pub dns: SocketHandle,
+    pub dns_servers: heapless::Vec<IpAddress, MAX_DNS_SERVERS>,
+    pub static_dns: heapless::Vec<IpAddress, MAX_DNS_SERVERS>,
+    pub hosts: heapless::Vec<HostEntry, MAX_HOSTS>,
+    dhcp: Option<SocketHandle>,
+    static_v4: bool,
+}
+
+#[cfg(feature = "std")]
+type Lock<T> = std::sync::Mutex<T>;
+#[cfg(feature = "std")]
+pub(crate) type Guard<'g, T> = std::sync::MutexGuard<'g, T>;
+#[cfg(not(feature = "std"))]
+type Lock<T> = core::cell::RefCell<T>;
+#[cfg(not(feature = "std"))]
+pub(crate) type Guard<'g, T> = core::cell::RefMut<'g, T>;
+
+/// A smoltcp network stack: one interface over device `D`, clock `C` and waiter `W`.
+///
+/// `&Stack` implements [`unisock::Stack`]. Under `std` it is `Sync` when `D`, `C` and `W` are
+/// `Send + Sync`-compatible, and its sockets are `Send`: they can be used from several threads
+/// at once (for example within `std::thread::scope`, or with an `Arc` as
+/// [`StdStack`](crate::StdStack) does).
+pub struct Stack<'a, D: Device, C: Clock, W: Wait> {
+    inner: Lock<Inner<'a, D>>,
+    #[cfg(feature = "std")]
+    cond: std::sync::Condvar,
+    #[cfg(feature = "std")]
+    driven: core::sync::atomic::AtomicBool,
+    clock: C,
+    waiter: W,
+}
+
+impl<D: Device, C: Clock, W: Wait> core::fmt::Debug for Stack<'_, D, C, W> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Stack")
+            .field("open_sockets", &self.open_sockets())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
+    /// A stack over `device`, with every socket and buffer carved out of `resources` (no
+    /// allocation). Fails with `OutOfMemory` if `resources` is smaller than
+    /// `config.pool` needs, `InvalidInput` for a bad address, MAC or pool size, `Unsupported`
+    /// for a device medium other than Ethernet or IP.
+    pub fn new<const S: usize, const B: usize, const P: usize>(
+        device: D,
+        clock: C,
+        waiter: W,
+        config: &Config,
+        resources: &'a mut Resources<'a, S, B, P>,
+    ) -> Result<Self> {
+        let mut mem = Borrowed::new(resources);
+        Self::build(device, clock, waiter, config, &mut mem)
+    }
+
+    fn build(
+        mut device: D,
+        clock: C,
+        waiter: W,
+        config: &Config,
+        mem: &mut impl Memory<'a>,
+    ) -> Result<Self> {
+        let caps = device.capabilities();
+        let hw = match caps.medium {
+            Medium::Ethernet => {
+                let mac = EthernetAddress(config.mac.unwrap_or(DEFAULT_MAC));
+                if !mac.is_unicast() {
+                    return Err(Error::invalid("MAC address must be unicast"));
+                }
+                HardwareAddress::Ethernet(mac)
+            }
+            Medium::Ip => HardwareAddress::Ip,
+            #[allow(unreachable_patterns)]
+            _ => return Err(Error::unsupported("device medium must be Ethernet or IP")),
+        };
+        let pool = config.pool;
+        if pool.tcp_rx == 0 || pool.tcp_tx == 0 || pool.tcp_rx > (1 << 30) {
+            return Err(Error::invalid("TCP buffer sizes must be within 1..=1 GiB"));
+        }
+        if pool.udp_packets == 0 || pool.raw_packets == 0 {
+            return Err(Error::invalid("packet queue lengths must be at least 1"));
+        }
+        if pool.sockets_needed() > usize::from(u16::MAX) {
+            return Err(Error::invalid("too many sockets in the pool"));
+        }
+        let mut ic = IfaceConfig::new(hw);
+        ic.random_seed = config.random_seed;
+        let now = clock.now();
+        let mut iface = Interface::new(ic, &mut device, now);
+        let mut addr_err = None;
+        iface.update_ip_addrs(|addrs| {
+            for cidr in &config.addresses {
+                let ip = cidr.addr;
+                if ip.is_unspecified() || ip.is_multicast() {
+                    addr_err = Some(Error::invalid("interface address must be unicast"));
+                } else if addrs.push(cidr.to_smol()).is_err() {
+                    addr_err = Some(Error::new(
+                        ErrorKind::OutOfMemory,
+                        "too many interface addresses",
+                    ));
+                }
+            }
+        });
+        if let Some(e) = addr_err {
+            return Err(e);
+        }
+        if let Some(gw) = config.gateway_v4 {
+            iface
+                .routes_mut()
+                .add_default_ipv4_route(gw)
+                .map_err(|_| Error::new(ErrorKind::OutOfMemory, "route table full"))?;
+        }
+        if let Some(gw) = config.gateway_v6 {
+            iface
+                .routes_mut()
+                .add_default_ipv6_route(gw)
+                .map_err(|_| Error::new(ErrorKind::OutOfMemory, "route table full"))?;
+        }
+
+        let n = pool.sockets_needed();
+        let mut sockets = SocketSet::new(mem.storage(n)?);
+        let mut slots = mem.slots(n)?;
+        let mut k = 0;
+        let mut put = |slots: &mut ManagedSlice<'a, Slot>, h: SocketHandle, kind: Kind| {
+            if let Some(s) = slots.get_mut(k) {
+                *s = Slot::EMPTY;
+                s.handle = Some(h);
+                s.kind = kind;
+            }
+            k += 1;
+        };
+        for _ in 0..pool.tcp {
+            let rx = tcp::SocketBuffer::new(mem.bytes(pool.tcp_rx)?);
+            let tx = tcp::SocketBuffer::new(mem.bytes(pool.tcp_tx)?);
+            let h = sockets.add(tcp::Socket::new(rx, tx));
+            put(&mut slots, h, Kind::Tcp);
+        }
+        for _ in 0..pool.udp {
+            let rx =
+                udp::PacketBuffer::new(mem.udp_meta(pool.udp_packets)?, mem.bytes(pool.udp_rx)?);
+            let tx =
+                udp::PacketBuffer::new(mem.udp_meta(pool.udp_packets)?, mem.bytes(pool.udp_tx)?);
+            let h = sockets.add(udp::Socket::new(rx, tx));
+            put(&mut slots, h, Kind::Udp);
+        }
+        for (version, proto, kind) in [
+            (IpVersion::Ipv4, IpProtocol::Icmp, Kind::RawV4),
+            (IpVersion::Ipv6, IpProtocol::Icmpv6, Kind::RawV6),
+        ] {
+            for _ in 0..pool.raw {
+                let rx = raw::PacketBuffer::new(
+                    mem.raw_meta(pool.raw_packets)?,
+                    mem.bytes(pool.raw_bytes)?,
+                );
+                let tx = raw::PacketBuffer::new(
+                    mem.raw_meta(pool.raw_packets)?,
+                    mem.bytes(pool.raw_bytes)?,
+                );
+                let h = sockets.add(raw::Socket::new(Some(version), Some(proto), rx, tx));
+                put(&mut slots, h, kind);
+            }
+        }
+        let mut dns_servers = heapless::Vec::new();
+        for s in &config.dns_servers {
+            let _ = dns_servers.push(IpAddress::from(*s));
+        }
+        let dns = sockets.add(dns::Socket::new(&dns_servers, mem.dns_queries()));
+        let dhcp = if config.dhcpv4 {
+            Some(sockets.add(dhcpv4::Socket::new()))
+        } else {
+            None
+        };
+        let span = u64::from(EPHEMERAL_PORTS.1 - EPHEMERAL_PORTS.0) + 1;
+        // The remainder is below 16384, so it fits in u16.
+        let start = EPHEMERAL_PORTS.0 + (config.random_seed % span) as u16;
+        let inner = Inner {
+            device,
+            iface,
+            sockets,
+            slots,
+            time_wait: heapless::Vec::new(),
+            next_tcp_port: start,
+            next_udp_port: start,
+            next_listener: 1,
+            dns,
+            static_dns: dns_servers.clone(),
+            dns_servers,
+            hosts: config.hosts.clone(),
+            dhcp,
+            static_v4: config.addresses.iter().any(|c| c.addr.is_ipv4()),
+        };
+        Ok(Stack {
+            inner: Lock::new(inner),
+            #[cfg(feature = "std")]
+            cond: std::sync::Condvar::new(),
+            #[cfg(feature = "std")]
+            driven: core::sync::atomic::AtomicBool::new(false),
+            clock,
+            waiter,
+        })
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    /// The waiter.
+    pub fn waiter(&self) -> &W {
+        &self.waiter
+    }
+
+    /// Process frames and timers at time `now`, until nothing changes. Returns whether any
+    /// socket may have changed state. This is the superloop entry point: call it from the
+    /// application's main loop, then use the sockets' `try_*` methods.
+    pub fn poll_at(&self, now: Instant) -> bool {
+        let changed = self.lock().poll_drain(now);
+        if changed {
+            self.notify();
+        }
+        changed
+    }
+
+    /// [`poll_at`](Stack::poll_at) with the stack's clock.
+    pub fn poll(&self) -> bool {
+        let now = self.clock.now();
+        self.poll_at(now)
+    }
+
+    /// How long until the interface next needs polling (`None`: only when a frame arrives).
+    pub fn poll_delay(&self) -> Option<Duration> {
+        let now = self.clock.now();
+        let mut g = self.lock();
+        let g = &mut *g;
+        g.iface.poll_delay(now, &g.sockets).map(from_smol)
+    }
+
+    /// Sockets that are open or still closing (occupied pool slots).
+    pub fn open_sockets(&self) -> usize {
+        self.lock()
+            .slots
+            .iter()
+            .filter(|s| s.kind != Kind::Unused && s.use_ != Use::Free)
+            .count()
+    }
+
+    /// What the stack knows about a socket: `StaleHandle` if it was closed and freed.
+    pub fn socket_info(&self, handle: Handle) -> Result<SocketInfo> {
+        let mut g = self.lock();
+        let inner = &mut *g;
+        let slot = inner
+            .slots
+            .get(usize::from(handle.index))
+            .filter(|s| s.generation == handle.generation && s.use_ != Use::Free)
+            .copied()
+            .ok_or(Error::stale())?;
+        let h = slot.handle.ok_or(Error::stale())?;
+        let (protocol, local, remote, tcp_state) = match slot.kind {
+            Kind::Tcp => {
+                let s = inner.sockets.get::<tcp::Socket>(h);
+                let local = s.local_endpoint().map(ep_to_std).or(slot.local);
+                let remote = s.remote_endpoint().map(ep_to_std).or(slot.peer);
+                (Protocol::TCP, local, remote, Some(s.state()))
+            }
+            Kind::Udp => (Protocol::UDP, slot.local, slot.peer, None),
+            Kind::RawV4 => (Protocol::ICMP, None, None, None),
+            Kind::RawV6 => (Protocol::ICMPV6, None, None, None),
+            Kind::Unused => return Err(Error::stale()),
+        };
+        Ok(SocketInfo {
+            protocol,
+            local,
+            remote,
+            tcp_state,
+            closing: slot.use_ == Use::Closing,
+        })
+    }
+
+    /// The interface's addresses.
+    pub fn addresses(&self) -> heapless::Vec<crate::Cidr, 8> {
+        let g = self.lock();
+        let mut v = heapless::Vec::new();
+        for c in g.iface.ip_addrs() {
+            let _ = v.push(crate::Cidr {
+                addr: c.address().into(),
+                prefix_len: c.prefix_len(),
+            });
+        }
+        v
+    }
+
+    /// The TIME-WAIT associations remembered now (local and remote endpoint), which
+    /// ephemeral port selection avoids.
+    pub fn time_wait(&self) -> heapless::Vec<unisock::Association, TIME_WAIT_ENTRIES> {
+        let now = self.clock.now();
+        let g = self.lock();
+        g.time_wait
+            .iter()
+            .filter(|e| e.until > now)
+            .map(|e| {
+                unisock::Association::new(Protocol::TCP, ep_to_std(e.local), ep_to_std(e.remote))
+            })
+            .collect()
+    }
+
+    /// Run `f` with the device (for example to inspect a test device). The stack is locked
+    /// meanwhile.
+    pub fn with_device<R>(&self, f: impl FnOnce(&mut D) -> R) -> R {
+        f(&mut self.lock().device)
+    }
+
+    /// Declare that a background driver polls this stack (`std`): blocking calls then wait on
+    /// the stack's condition variable instead of polling themselves.
+    /// [`StdStack`](crate::StdStack) sets this.
+    #[cfg(feature = "std")]
+    pub fn set_driven(&self, driven: bool) {
+        self.driven
+            .store(driven, core::sync::atomic::Ordering::SeqCst);
+        self.notify();
+    }
+
+    #[cfg(feature = "std")]
+    fn is_driven(&self) -> bool {
+        self.driven.load(core::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub(crate) fn lock(&self) -> Guard<'_, Inner<'a, D>> {
+        #[cfg(feature = "std")]
+        {
+            self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        }
+        #[cfg(not(feature = "std"))]
+        {
+            self.inner.borrow_mut()
+        }
+    }
+
+    pub(crate) fn notify(&self) {
+        #[cfg(feature = "std")]
+        self.cond.notify_all();
+        self.waiter.wake();
+    }
+
+    /// Run a non-blocking operation: poll, `op`, poll.
+    pub(crate) fn with<T>(
+        &self,
+        op: impl FnOnce(&mut Inner<'a, D>, Instant) -> Result<T>,
+    ) -> Result<T> {
+        let now = self.clock.now();
+        let mut g = self.lock();
+        g.poll_drain(now);
+        let r = op(&mut g, now);
+        g.poll_drain(now);
+        drop(g);
+        self.notify();
+        r
+    }
+
+    /// Run `op` until it stops failing with `WouldBlock`, waiting without the lock in
+    /// between; `TimedOut` (with `what`) once `timeout` has passed.
+    pub(crate) fn block<T>(
+        &self,
+        timeout: Option<Duration>,
+        what: &'static str,
+        mut op: impl FnMut(&mut Inner<'a, D>, Instant) -> Result<T>,
+    ) -> Result<T> {
+        let start = self.clock.now();
+        let deadline = timeout.map(|t| start + to_smol(t));
+        let mut g = self.lock();
+        loop {
+            let now = self.clock.now();
+            g.poll_drain(now);
+            match op(&mut g, now) {
+                Err(e) if e.is_would_block() => {}
+                r => {
+                    g.poll_drain(now);
+                    drop(g);
+                    self.notify();
+                    return r;
+                }
+            }
+            g.poll_drain(now);
+            let now = self.clock.now();
+            let remaining = match deadline {
+                Some(d) if now >= d => {
+                    drop(g);
+                    self.notify();
+                    return Err(Error::new(ErrorKind::TimedOut, what));
+                }
+                Some(d) => Some(from_smol(d - now)),
+                None => None,
+            };
+            g = self.wait(g, now, remaining);
+        }
+    }
+
+    fn wait<'g>(
+        &'g self,
+        mut g: Guard<'g, Inner<'a, D>>,
+        now: Instant,
+        remaining: Option<Duration>,
+    ) -> Guard<'g, Inner<'a, D>> {
+        #[cfg(feature = "std")]
+        if self.is_driven() {
+            let park = Duration::from_millis(50);
+            let t = remaining.map_or(park, |r| r.min(park));
+            return self
+                .cond
+                .wait_timeout(g, t)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+        let inner = &mut *g;
+        let delay = inner.iface.poll_delay(now, &inner.sockets).map(from_smol);
+        let t = match (delay, remaining) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, None) => a,
+            (None, b) => b,
+        };
+        drop(g);
+        self.notify();
+        self.waiter.wait(t);
+        self.lock()
+    }
+}
+
+#[cfg(feature = "std")]
+impl<D: Device, C: Clock, W: Wait> Stack<'static, D, C, W> {
+    /// A stack whose sockets and buffers are allocated on the heap, sized by `config.pool`.
+    pub fn new_alloc(device: D, clock: C, waiter: W, config: &Config) -> Result<Self> {
+        Self::build(device, clock, waiter, config, &mut crate::resources::Heap)
+    }
+}
+
+pub(crate) fn ep_to_std(ep: IpEndpoint) -> SocketAddr {
+    SocketAddr::new(ep.addr.into(), ep.port)
+}
+
+fn overlaps(a: IpAddr, b: IpAddr) -> bool {
+    a.is_unspecified() || b.is_unspecified() || a == b
+}
+
+impl<'a, D: Device> Inner<'a, D> {
+    /// Poll until nothing changes (bounded), reaping closing sockets between rounds.
+    pub(crate) fn poll_drain(&mut self, now: Instant) -> bool {
+        let mut changed = false;
+        for _ in 0..POLL_ROUNDS {
+            let r = self.iface.poll(now, &mut self.device, &mut self.sockets);
+            let kept = self.housekeeping(now);
+            if r == PollResult::None && !kept {
+                break;
+            }
+            changed = true;
+        }
+        changed
+    }
+
+    fn housekeeping(&mut self, now: Instant) -> bool {
+        let mut changed = false;
+        self.time_wait.retain(|e| e.until > now);
+        for slot in self.slots.iter_mut() {
+            let Some(h) = slot.handle else { continue };
+            if slot.kind != Kind::Tcp || slot.use_ == Use::Free {
+                continue;
+            }
+            let s = self.sockets.get_mut::<tcp::Socket>(h);
+            if slot.use_ == Use::Open {
+                if slot.shut_rd && s.can_recv() {
+                    let _ = s.recv(|b| (b.len(), ()));
+                    changed = true;
+                }
+                continue;
+            }
+            // Closing: discard what arrives so the close is not stalled by a full window.
+            if s.can_recv() {
+                let _ = s.recv(|b| (b.len(), ()));
+            }
+            match s.state() {
+                tcp::State::Closed if s.local_endpoint().is_none() => {
+                    debug!("slot freed");
+                    slot.reset();
+                    changed = true;
+                }
+                tcp::State::Closed => {}
+                tcp::State::TimeWait => {
+                    if let (Some(local), Some(remote)) = (s.local_endpoint(), s.remote_endpoint()) {
+                        if self.time_wait.is_full() {
+                            if let Some((i, _)) = self
+                                .time_wait
+                                .iter()
+                                .enumerate()
+                                .min_by_key(|(_, e)| e.until)
+                            {
+                                self.time_wait.swap_remove(i);
+                            }
+                        }
+                        let _ = self.time_wait.push(TimeWaitEntry {
+                            local,
+                            remote,
+                            until: now + to_smol(TIME_WAIT),
+                        });
+                    }
+                    s.abort();
+                    changed = true;
+                }
+                _ if now >= slot.since + to_smol(ORPHAN_LIMIT) => {
+                    s.abort();
+                    changed = true;
+                }
+                _ => {}
+            }
+        }
+        if self.dhcp_poll() {
+            changed = true;
+        }
+        changed
+    }
+
+    fn dhcp_poll(&mut self) -> bool {
+        let Some(h) = self.dhcp else { return false };
+        let event = match self.sockets.get_mut::<dhcpv4::Socket>(h).poll() {
+            None => return false,
+            Some(dhcpv4::Event::Configured(cfg)) => {
+                Some((cfg.address, cfg.router, cfg.dns_servers))
+            }
+            Some(dhcpv4::Event::Deconfigured) => None,
+        };
+        let static_v4 = self.static_v4;
+        match event {
+            Some((addr, router, dns)) => {
+                self.iface.update_ip_addrs(|addrs| {
+                    addrs.retain(|c| !matches!(c, smoltcp::wire::IpCidr::Ipv4(_)) || static_v4);
+                    let _ = addrs.push(smoltcp::wire::IpCidr::Ipv4(addr));
+                });
+                if let Some(r) = router {
+                    let _ = self.iface.routes_mut().add_default_ipv4_route(r);
+                }
+                let mut servers = self.static_dns.clone();
+                for s in dns.iter() {
+                    let _ = servers.push(IpAddress::Ipv4(*s));
+                }
+                self.dns_servers = servers;
+                let servers = self.dns_servers.clone();
+                self.sockets
+                    .get_mut::<dns::Socket>(self.dns)
+                    .update_servers(&servers);
+            }
+            None => {
+                if !static_v4 {
+                    self.iface.update_ip_addrs(|addrs| {
+                        addrs.retain(|c| !matches!(c, smoltcp::wire::IpCidr::Ipv4(_)))
+                    });
+                    self.iface.routes_mut().remove_default_ipv4_route();
+                }
+            }
+        }
+        true
+    }
+
+    /// Take a free slot of `kind` (`OutOfMemory` if none).
+    pub(crate) fn alloc(&mut self, kind: Kind, now: Instant) -> Result<Handle> {
+        for (i, slot) in self.slots.iter_mut().enumerate() {
+            if slot.kind != kind || slot.use_ != Use::Free {
+                continue;
+            }
+            let Some(h) = slot.handle else { continue };
+            slot.reset();
+            slot.generation = slot.generation.wrapping_add(1).max(1);
+            slot.use_ = Use::Open;
+            slot.since = now;
+            match kind {
+                Kind::Tcp => {
+                    let s = self.sockets.get_mut::<tcp::Socket>(h);
+                    s.set_nagle_enabled(true);
+                    s.set_keep_alive(None);
+                    s.set_hop_limit(None);
+                    s.set_timeout(None);
+                    s.set_ack_delay(Some(smoltcp::time::Duration::from_millis(10)));
+                }
+                Kind::Udp => {
+                    let s = self.sockets.get_mut::<udp::Socket>(h);
+                    s.close();
+                    s.set_hop_limit(None);
+                }
+                Kind::RawV4 | Kind::RawV6 => {
+                    let s = self.sockets.get_mut::<raw::Socket>(h);
+                    while s.recv().is_ok() {}
+                }
+                Kind::Unused => {}
+            }
+            let index = u16::try_from(i).map_err(|_| Error::stale())?;
+            return Ok(Handle {
+                index,
+                generation: slot.generation,
+            });
+        }
+        Err(Error::new(
+            ErrorKind::OutOfMemory,
+            match kind {
+                Kind::Tcp => "no free TCP socket in the pool",
+                Kind::Udp => "no free UDP socket in the pool",
+                _ => "no free raw socket in the pool",
+            },
+        ))
+    }
+
+    /// The open slot `h` names (`StaleHandle` otherwise).
+    pub(crate) fn slot(&mut self, h: Handle) -> Result<&mut Slot> {
+        self.slots
+            .get_mut(usize::from(h.index))
+            .filter(|s| s.generation == h.generation && s.use_ == Use::Open)
+            .ok_or(Error::stale())
+    }
+
+    pub(crate) fn tcp(&mut self, h: Handle) -> Result<(&mut Slot, &mut tcp::Socket<'a>)> {
+        let slot = self
+            .slots
+            .get_mut(usize::from(h.index))
+            .filter(|s| s.generation == h.generation && s.use_ == Use::Open && s.kind == Kind::Tcp)
+            .ok_or(Error::stale())?;
+        let sh = slot.handle.ok_or(Error::stale())?;
+        Ok((slot, self.sockets.get_mut::<tcp::Socket>(sh)))
+    }
+
+    pub(crate) fn udp(&mut self, h: Handle) -> Result<(&mut Slot, &mut udp::Socket<'a>)> {
+        let slot = self
+            .slots
+            .get_mut(usize::from(h.index))
+            .filter(|s| s.generation == h.generation && s.use_ == Use::Open && s.kind == Kind::Udp)
+            .ok_or(Error::stale())?;
+        let sh = slot.handle.ok_or(Error::stale())?;
+        Ok((slot, self.sockets.get_mut::<udp::Socket>(sh)))
+    }
+
+    pub(crate) fn raw(&mut self, h: Handle) -> Result<(&mut Slot, &mut raw::Socket<'a>)> {
+        let slot = self
+            .slots
+            .get_mut(usize::from(h.index))
+            .filter(|s| {
+                s.generation == h.generation
+                    && s.use_ == Use::Open
+                    && matches!(s.kind, Kind::RawV4 | Kind::RawV6)
+            })
+            .ok_or(Error::stale())?;
+        let sh = slot.handle.ok_or(Error::stale())?;
+        Ok((slot, self.sockets.get_mut::<raw::Socket>(sh)))
+    }
+
+    /// Close a TCP slot the user dropped: FIN (or RST if `abort`), then let housekeeping free
+    /// it once finished.
+    pub(crate) fn release_tcp(&mut self, h: Handle, abort: bool, now: Instant) {
+        let Ok((slot, s)) = self.tcp(h) else { return };
+        if abort || slot.aborted || slot.opts.linger == Some(Duration::ZERO) {
+            s.abort();
+        } else {
+            s.close();
+        }
+        slot.use_ = Use::Closing;
+        slot.listener = 0;
+        slot.since = now;
+    }
+
+    /// Free a UDP or raw slot at once.
+    pub(crate) fn release_dgram(&mut self, h: Handle) {
+        let Ok(slot) = self.slot(h) else { return };
+        let Some(sh) = slot.handle else { return };
+        let kind = slot.kind;
+        slot.reset();
+        match kind {
+            Kind::Udp => self.sockets.get_mut::<udp::Socket>(sh).close(),
+            Kind::RawV4 | Kind::RawV6 => {
+                let s = self.sockets.get_mut::<raw::Socket>(sh);
+                while s.recv().is_ok() {}
+            }
+            _ => {}
+        }
+    }
+
+    pub(crate) fn new_listener_id(&mut self) -> u32 {
+        let id = self.next_listener;
+        self.next_listener = self.next_listener.wrapping_add(1).max(1);
+        id
+    }
+
+    /// Whether `ip` is one of the interface's addresses.
+    pub(crate) fn is_local(&self, ip: &IpAddr) -> bool {
+        self.iface.has_ip_addr(IpAddress::from(*ip))
+    }
+
+    /// `AddrNotAvailable` unless `ip` is unspecified or local.
+    pub(crate) fn check_bind_addr(&self, ip: &IpAddr) -> Result<()> {
+        if ip.is_unspecified() || self.is_local(ip) {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::AddrNotAvailable,
+                "bind: address is not one of the interface's",
+            ))
+        }
+    }
+
+    /// Whether `dst` is on a directly attached network (or local).
+    pub(crate) fn on_link(&self, dst: &IpAddr) -> bool {
+        let d = IpAddress::from(*dst);
+        self.iface.has_ip_addr(d) || self.iface.ip_addrs().iter().any(|c| c.contains_addr(&d))
+    }
+
+    /// `NetworkUnreachable` unless `dst` is on-link or a default route of its family exists.
+    pub(crate) fn check_route(&self, dst: &IpAddr, dont_route: bool) -> Result<()> {
+        if self.on_link(dst) {
+            return Ok(());
+        }
+        if dont_route {
+            return Err(Error::new(
+                ErrorKind::NetworkUnreachable,
+                "DONTROUTE: destination is not on a directly attached network",
+            ));
+        }
+        let routes = self.iface.routes();
+        let has = match dst {
+            IpAddr::V4(_) => routes.get_default_ipv4_route().is_some(),
+            IpAddr::V6(_) => routes.get_default_ipv6_route().is_some(),
+        };
+        if has {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::NetworkUnreachable,
+                "no route to the destination network (off-link and no gateway)",
+            ))
+        }
+    }
+
+    /// The source address for `dst` (`AddrNotAvailable` if the interface has none of its
+    /// family).
+    pub(crate) fn source_for(&self, dst: &IpAddr) -> Result<IpAddr> {
+        self.iface
+            .get_source_address(&IpAddress::from(*dst))
+            .map(Into::into)
+            .ok_or(Error::new(
+                ErrorKind::AddrNotAvailable,
+                "no local address of the destination's family",
+            ))
+    }
+
+    fn tcp_port_in_use(&self, port: u16, addr: Option<IpAddr>, skip: Option<u16>) -> bool {
+        self.slots.iter().enumerate().any(|(i, slot)| {
+            if slot.kind != Kind::Tcp || slot.use_ == Use::Free || Some(i as u16) == skip {
+                return false;
+            }
+            let Some(h) = slot.handle else { return false };
+            let s = self.sockets.get::<tcp::Socket>(h);
+            let used = |p: u16, a: Option<IpAddr>| {
+                p == port
+                    && match (a, addr) {
+                        (Some(a), Some(b)) => overlaps(a, b),
+                        _ => true,
+                    }
+            };
+            slot.local.is_some_and(|l| used(l.port(), Some(l.ip())))
+                || s.local_endpoint()
+                    .is_some_and(|l| used(l.port, Some(l.addr.into())))
+                || (s.is_listening()
+                    && used(
+                        s.listen_endpoint().port,
+                        s.listen_endpoint().addr.map(Into::into),
+                    ))
+        })
+    }
+
+    fn time_wait_holds(&self, port: u16, addr: Option<IpAddr>) -> bool {
+        self.time_wait
+            .iter()
+            .any(|e| e.local.port == port && addr.is_none_or(|a| overlaps(a, e.local.addr.into())))
+    }
+
+    /// Whether another socket listens on an endpoint overlapping `(addr, port)`.
+    pub(crate) fn listener_on(&self, addr: IpAddr, port: u16, skip: u16) -> bool {
+        self.slots.iter().enumerate().any(|(i, slot)| {
+            if slot.kind != Kind::Tcp || slot.use_ != Use::Open || i as u16 == skip {
+                return false;
+            }
+            let Some(h) = slot.handle else { return false };
+            let s = self.sockets.get::<tcp::Socket>(h);
+            let ep = s.listen_endpoint();
+            (s.is_listening() || slot.listener != 0)
+                && ep.port == port
+                && ep.addr.is_none_or(|a| overlaps(a.into(), addr))
+        })
+    }
+
+    /// Check a TCP bind of slot `skip` to `local` (port non-zero).
+    pub(crate) fn check_tcp_bind(&self, local: SocketAddr, reuse: bool, skip: u16) -> Result<()> {
+        let in_use = Error::new(
+            ErrorKind::AddrInUse,
+            "bind: a listener or live connection holds this endpoint",
+        );
+        if self.listener_on(local.ip(), local.port(), skip) {
+            return Err(in_use);
+        }
+        if !reuse
+            && (self.tcp_port_in_use(local.port(), Some(local.ip()), Some(skip))
+                || self.time_wait_holds(local.port(), Some(local.ip())))
+        {
+            return Err(in_use);
+        }
+        Ok(())
+    }
+
+    /// An ephemeral TCP port used by no socket and no TIME-WAIT association.
+    pub(crate) fn ephemeral_tcp(&mut self) -> Result<u16> {
+        let span = u32::from(EPHEMERAL_PORTS.1 - EPHEMERAL_PORTS.0) + 1;
+        for _ in 0..span {
+            let p = self.next_tcp_port;
+            self.next_tcp_port = if p >= EPHEMERAL_PORTS.1 {
+                EPHEMERAL_PORTS.0
+            } else {
+                p + 1
+            };
+            if !self.tcp_port_in_use(p, None, None) && !self.time_wait_holds(p, None) {
+                return Ok(p);
+            }
+        }
+        Err(Error::new(
+            ErrorKind::AddrInUse,
+            "no free ephemeral TCP port",
+        ))
+    }
+
+    pub(crate) fn udp_port_in_use(&self, port: u16, addr: IpAddr, skip: u16) -> bool {
+        self.slots.iter().enumerate().any(|(i, slot)| {
+            slot.kind == Kind::Udp
+                && slot.use_ == Use::Open
+                && i as u16 != skip
+                && slot
+                    .local
+                    .is_some_and(|l| l.port() == port && overlaps(l.ip(), addr))
+        })
+    }
+
+    /// An ephemeral UDP port used by no UDP socket.
+    pub(crate) fn ephemeral_udp(&mut self) -> Result<u16> {
+        let span = u32::from(EPHEMERAL_PORTS.1 - EPHEMERAL_PORTS.0) + 1;
+        for _ in 0..span {
+            let p = self.next_udp_port;
+            self.next_udp_port = if p >= EPHEMERAL_PORTS.1 {
+                EPHEMERAL_PORTS.0
+            } else {
+                p + 1
+            };
+            if !self.udp_port_in_use(p, IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED), u16::MAX) {
+                return Ok(p);
+            }
+        }
+        Err(Error::new(
+            ErrorKind::AddrInUse,
+            "no free ephemeral UDP port",
+        ))
+    }
+
+    /// The largest IP payload the device carries.
+    pub(crate) fn ip_mtu(&self) -> usize {
+        self.device.capabilities().ip_mtu()
+    }
+}
+
+impl<D: Device, C: Clock, W: Wait> unisock::ErrorType for &Stack<'_, D, C, W> {
+    type Error = Error;
+}
+
+impl<'s, 'a, D: Device, C: Clock, W: Wait> unisock::Stack for &'s Stack<'a, D, C, W> {
+    type TcpSocket = crate::TcpSocket<'s, 'a, D, C, W>;
+    type TcpStream = crate::TcpStream<'s, 'a, D, C, W>;
+    type TcpListener = crate::TcpListener<'s, 'a, D, C, W>;
+    type UdpSocket = crate::UdpSocket<'s, 'a, D, C, W>;
+    type RawSocket = crate::RawSocket<'s, 'a, D, C, W>;
+
+    fn tcp_socket(&self, domain: Domain) -> Result<Self::TcpSocket> {
+        crate::TcpSocket::open(self, domain)
+    }
+
+    fn udp_socket(&self, domain: Domain) -> Result<Self::UdpSocket> {
+        crate::UdpSocket::open(self, domain)
+    }
+
+    fn raw_socket(&self, domain: Domain, protocol: Protocol) -> Result<Self::RawSocket> {
+        crate::RawSocket::open(self, domain, protocol)
+    }
+
+    fn resolve(&self, host: &str) -> Result<unisock::Addresses> {
+        crate::resolve::resolve(self, host)
+    }
+
+    fn open_sockets(&self) -> usize {
+        Stack::open_sockets(self)
+    }
+}

@@ -1,0 +1,919 @@
+//! TCP: unconnected sockets, listeners with a backlog, connected streams.
+//!
+//! **Backlog.** smoltcp has no accept queue: a listening socket becomes the connection. A
+//! [`TcpListener`] therefore keeps `backlog` smoltcp sockets listening on its endpoint
+//! (capped at [`MAX_BACKLOG`] and by free pool sockets). `accept` hands out one that is
+//! established (or already in CLOSE-WAIT with data) and re-arms a fresh socket at once. So
+//! `backlog` clients connecting before the first `accept` all succeed; with every armed
+//! socket taken, smoltcp answers the next SYN with an RST, and client `backlog + 1` gets
+//! `ConnectionRefused` (the kernel would queue or drop the SYN instead).
+//!
+//! **Errors.** A connect answered by RST (SYN-SENT -> CLOSED) is `ConnectionRefused`; an
+//! established connection that goes to CLOSED without a local abort is `ConnectionReset`
+//! (this includes smoltcp's own timeout, which it does not distinguish); a local abort is
+//! `ConnectionAborted`; writing after our `shutdown(Write)` is `BrokenPipe`.
+//!
+//! **Flags and options.** `PEEK` and `WAITALL` work; `OOB` is `Unsupported`; `DONTROUTE`
+//! fails with `NetworkUnreachable` when the peer is not on-link. `NoDelay` maps to smoltcp's
+//! Nagle switch, `KeepAlive` to its keep-alive interval, `Ttl` to the hop limit, `Linger`
+//! as in BSD (`Some(0)`: drop resets; `Some(t)`: drop waits up to `t` for the data to be
+//! acknowledged). Buffer sizes are readable; setting them is `Unsupported` (they come from the
+//! pool, [`PoolConfig`](crate::PoolConfig)). Listeners pass nothing on to accepted streams.
+
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use core::time::Duration;
+
+use smoltcp::phy::Device;
+use smoltcp::socket::tcp;
+use smoltcp::time::Instant;
+use smoltcp::wire::IpListenEndpoint;
+use unisock::{
+    Association, Domain, ErrorKind, Protocol, RecvFlags, SendFlags, Shutdown, SockOpt, SockOptName,
+};
+
+use crate::clock::{Clock, to_smol};
+use crate::error::{Error, Result};
+use crate::stack::{CONNECT_TIMEOUT, Handle, Inner, Kind, Slot, Stack, ep_to_std};
+use crate::wait::Wait;
+
+/// The largest backlog a listener keeps armed.
+pub const MAX_BACKLOG: usize = 32;
+
+fn unspecified(domain: Domain) -> SocketAddr {
+    match domain {
+        Domain::Ipv6 => SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0),
+        _ => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+    }
+}
+
+fn domain_of(slot: &Slot) -> Domain {
+    if slot.v6 { Domain::Ipv6 } else { Domain::Ipv4 }
+}
+
+fn listen_ep(local: SocketAddr) -> IpListenEndpoint {
+    IpListenEndpoint {
+        addr: if local.ip().is_unspecified() {
+            None
+        } else {
+            Some(local.ip().into())
+        },
+        port: local.port(),
+    }
+}
+
+/// Apply a socket option common to TCP sockets.
+fn set_tcp_option(slot: &mut Slot, s: &mut tcp::Socket<'_>, option: SockOpt) -> Result<()> {
+    match option {
+        SockOpt::NoDelay(v) => {
+            slot.opts.nodelay = v;
+            s.set_nagle_enabled(!v);
+        }
+        SockOpt::KeepAlive(v) => {
+            if v.is_some_and(|d| d.is_zero()) {
+                return Err(Error::invalid("keep-alive interval must be non-zero"));
+            }
+            slot.opts.keepalive = v;
+            s.set_keep_alive(v.map(to_smol));
+        }
+        SockOpt::Ttl(v) => {
+            if v == 0 {
+                return Err(Error::invalid("TTL must be at least 1"));
+            }
+            slot.opts.ttl = Some(v);
+            s.set_hop_limit(Some(v));
+        }
+        SockOpt::Linger(v) => slot.opts.linger = v,
+        SockOpt::ReuseAddr(v) => slot.opts.reuse_addr = v,
+        SockOpt::ReadTimeout(v) => {
+            if v.is_some_and(|d| d.is_zero()) {
+                return Err(Error::invalid("a zero timeout is not allowed; use None"));
+            }
+            slot.opts.read_timeout = v;
+        }
+        SockOpt::WriteTimeout(v) => {
+            if v.is_some_and(|d| d.is_zero()) {
+                return Err(Error::invalid("a zero timeout is not allowed; use None"));
+            }
+            slot.opts.write_timeout = v;
+        }
+        SockOpt::RecvBufferSize(_) | SockOpt::SendBufferSize(_) => {
+            return Err(Error::unsupported(
+                "smoltcp buffer sizes are fixed by the pool (PoolConfig)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn tcp_option(slot: &Slot, s: &tcp::Socket<'_>, name: SockOptName) -> SockOpt {
+    match name {
+        SockOptName::NoDelay => SockOpt::NoDelay(!s.nagle_enabled()),
+        SockOptName::KeepAlive => SockOpt::KeepAlive(slot.opts.keepalive),
+        SockOptName::Ttl => SockOpt::Ttl(s.hop_limit().unwrap_or(64)),
+        SockOptName::Linger => SockOpt::Linger(slot.opts.linger),
+        SockOptName::ReuseAddr => SockOpt::ReuseAddr(slot.opts.reuse_addr),
+        SockOptName::RecvBufferSize => SockOpt::RecvBufferSize(s.recv_capacity()),
+        SockOptName::SendBufferSize => SockOpt::SendBufferSize(s.send_capacity()),
+        SockOptName::ReadTimeout => SockOpt::ReadTimeout(slot.opts.read_timeout),
+        SockOptName::WriteTimeout => SockOpt::WriteTimeout(slot.opts.write_timeout),
+    }
+}
+
+/// An unconnected TCP socket (created by `tcp_socket`): bind, set options, then listen or
+/// connect. Holds one pool socket.
+pub struct TcpSocket<'s, 'a, D: Device, C: Clock, W: Wait> {
+    stack: &'s Stack<'a, D, C, W>,
+    handle: Handle,
+}
+
+impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpSocket<'s, 'a, D, C, W> {
+    pub(crate) fn open(stack: &'s Stack<'a, D, C, W>, domain: Domain) -> Result<Self> {
+        if domain == Domain::Unix {
+            return Err(Error::invalid("smoltcp has no UNIX-domain sockets"));
+        }
+        let handle = stack.with(|g, now| {
+            let h = g.alloc(Kind::Tcp, now)?;
+            g.slot(h)?.v6 = domain == Domain::Ipv6;
+            Ok(h)
+        })?;
+        Ok(TcpSocket { stack, handle })
+    }
+
+    /// This socket's generation-checked handle.
+    pub fn handle(&self) -> Handle {
+        self.handle
+    }
+
+    fn into_handle(self) -> Handle {
+        let h = self.handle;
+        core::mem::forget(self);
+        h
+    }
+
+    fn start_connect(&self, remote: SocketAddr) -> Result<()> {
+        self.stack.with(|g, _now| {
+            let local_bound = {
+                let slot = g.slot(self.handle)?;
+                if !domain_of(slot).contains(&remote) {
+                    return Err(Error::invalid(
+                        "connect: address family differs from the socket's",
+                    ));
+                }
+                slot.local
+            };
+            if remote.port() == 0 || remote.ip().is_unspecified() {
+                return Err(Error::invalid(
+                    "connect: remote port 0 or unspecified address",
+                ));
+            }
+            g.check_route(&remote.ip(), false)?;
+            let local_ip = match local_bound {
+                Some(l) if !l.ip().is_unspecified() => l.ip(),
+                _ => g.source_for(&remote.ip())?,
+            };
+            let port = match local_bound {
+                Some(l) if l.port() != 0 => l.port(),
+                _ => g.ephemeral_tcp()?,
+            };
+            let local = SocketAddr::new(local_ip, port);
+            let cx_ok = {
+                let iface = &mut g.iface;
+                let cx = iface.context();
+                let sh = g
+                    .slots
+                    .get(usize::from(self.handle.index))
+                    .and_then(|s| s.handle)
+                    .ok_or(Error::stale())?;
+                g.sockets
+                    .get_mut::<tcp::Socket>(sh)
+                    .connect(cx, remote, local)
+            };
+            cx_ok.map_err(|e| match e {
+                tcp::ConnectError::InvalidState => Error::new(
+                    ErrorKind::AlreadyConnected,
+                    "connect: socket is already connected",
+                ),
+                tcp::ConnectError::Unaddressable => {
+                    Error::invalid("connect: smoltcp rejected the endpoints")
+                }
+            })?;
+            let slot = g.slot(self.handle)?;
+            slot.local = Some(local);
+            slot.peer = Some(remote);
+            Ok(())
+        })
+    }
+
+    fn finish_connect(self, timeout: Duration) -> Result<TcpStream<'s, 'a, D, C, W>> {
+        let h = self.handle;
+        let r = self
+            .stack
+            .block(Some(timeout), "connect: not established in time", |g, _| {
+                let (slot, s) = g.tcp(h)?;
+                match s.state() {
+                    tcp::State::SynSent | tcp::State::SynReceived => Err(Error::would_block()),
+                    tcp::State::Closed => Err(Error::new(
+                        ErrorKind::ConnectionRefused,
+                        "connect: RST answered our SYN",
+                    )),
+                    _ => {
+                        slot.established = true;
+                        Ok(())
+                    }
+                }
+            });
+        match r {
+            Ok(()) => Ok(TcpStream {
+                stack: self.stack,
+                handle: self.into_handle(),
+            }),
+            Err(e) => {
+                if e.kind() == ErrorKind::TimedOut {
+                    let _ = self.stack.with(|g, _| {
+                        g.tcp(h)?.1.abort();
+                        Ok(())
+                    });
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+impl<D: Device, C: Clock, W: Wait> Drop for TcpSocket<'_, '_, D, C, W> {
+    fn drop(&mut self) {
+        let h = self.handle;
+        let _ = self.stack.with(|g, now| {
+            g.release_tcp(h, true, now);
+            Ok(())
+        });
+    }
+}
+
+impl<D: Device, C: Clock, W: Wait> unisock::ErrorType for TcpSocket<'_, '_, D, C, W> {
+    type Error = Error;
+}
+
+impl<D: Device, C: Clock, W: Wait> unisock::Socket for TcpSocket<'_, '_, D, C, W> {
+    type Addr = SocketAddr;
+
+    fn local_addr(&self) -> Result<SocketAddr> {
+        self.stack.with(|g, _| {
+            let slot = g.slot(self.handle)?;
+            Ok(slot.local.unwrap_or(unspecified(domain_of(slot))))
+        })
+    }
+
+    fn set_option(&mut self, option: SockOpt) -> Result<()> {
+        self.stack.with(|g, _| {
+            let (slot, s) = g.tcp(self.handle)?;
+            set_tcp_option(slot, s, option)
+        })
+    }
+
+    fn option(&self, name: SockOptName) -> Result<SockOpt> {
+        self.stack.with(|g, _| {
+            let (slot, s) = g.tcp(self.handle)?;
+            Ok(tcp_option(slot, s, name))
+        })
+    }
+}
+
+impl<'s, 'a, D: Device, C: Clock, W: Wait> unisock::TcpSocket for TcpSocket<'s, 'a, D, C, W> {
+    type Stream = TcpStream<'s, 'a, D, C, W>;
+    type Listener = TcpListener<'s, 'a, D, C, W>;
+
+    fn bind(&mut self, local: SocketAddr) -> Result<()> {
+        self.stack.with(|g, _| {
+            let (reuse, bound, dom) = {
+                let slot = g.slot(self.handle)?;
+                (slot.opts.reuse_addr, slot.local.is_some(), domain_of(slot))
+            };
+            if bound {
+                return Err(Error::invalid("bind: socket is already bound"));
+            }
+            if !dom.contains(&local) {
+                return Err(Error::invalid(
+                    "bind: address family differs from the socket's",
+                ));
+            }
+            g.check_bind_addr(&local.ip())?;
+            let port = if local.port() == 0 {
+                g.ephemeral_tcp()?
+            } else {
+                g.check_tcp_bind(local, reuse, self.handle.index)?;
+                local.port()
+            };
+            g.slot(self.handle)?.local = Some(SocketAddr::new(local.ip(), port));
+            Ok(())
+        })
+    }
+
+    fn listen(self, backlog: usize) -> Result<TcpListener<'s, 'a, D, C, W>> {
+        let backlog = backlog.clamp(1, MAX_BACKLOG);
+        let id = self.stack.with(|g, now| {
+            let (bound, dom) = {
+                let slot = g.slot(self.handle)?;
+                (slot.local, domain_of(slot))
+            };
+            let local = match bound {
+                Some(l) => l,
+                None => {
+                    let p = g.ephemeral_tcp()?;
+                    let l = SocketAddr::new(unspecified(dom).ip(), p);
+                    g.slot(self.handle)?.local = Some(l);
+                    l
+                }
+            };
+            if g.listener_on(local.ip(), local.port(), self.handle.index) {
+                return Err(Error::new(
+                    ErrorKind::AddrInUse,
+                    "listen: another socket listens on this endpoint",
+                ));
+            }
+            let id = g.new_listener_id();
+            let (slot, s) = g.tcp(self.handle)?;
+            s.listen(listen_ep(local)).map_err(|_| {
+                Error::new(ErrorKind::AlreadyConnected, "listen: socket is not closed")
+            })?;
+            slot.listener = id;
+            let _ = now;
+            Ok((id, local))
+        })?;
+        let (id, local) = id;
+        let mut listener = TcpListener {
+            stack: self.stack,
+            armed: heapless::Vec::new(),
+            id,
+            local,
+            backlog,
+            v6: local.is_ipv6(),
+            read_timeout: None,
+        };
+        let first = self.into_handle();
+        // Capacity is MAX_BACKLOG >= 1.
+        let _ = listener.armed.push(first);
+        listener.stack.with(|g, now| {
+            listener.top_up(g, now);
+            Ok(())
+        })?;
+        Ok(listener)
+    }
+
+    fn connect(self, remote: SocketAddr) -> Result<TcpStream<'s, 'a, D, C, W>> {
+        self.start_connect(remote)?;
+        self.finish_connect(CONNECT_TIMEOUT)
+    }
+
+    fn connect_timeout(
+        self,
+        remote: SocketAddr,
+        timeout: Duration,
+    ) -> Result<TcpStream<'s, 'a, D, C, W>> {
+        if timeout.is_zero() {
+            return Err(Error::invalid("connect: zero timeout"));
+        }
+        self.start_connect(remote)?;
+        self.finish_connect(timeout)
+    }
+}
+
+impl<D: Device, C: Clock, W: Wait> core::fmt::Debug for TcpSocket<'_, '_, D, C, W> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TcpSocket")
+            .field("handle", &self.handle)
+            .finish()
+    }
+}
+
+impl<D: Device, C: Clock, W: Wait> core::fmt::Debug for TcpListener<'_, '_, D, C, W> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TcpListener")
+            .field("local", &self.local)
+            .field("armed", &self.armed.len())
+            .field("backlog", &self.backlog)
+            .finish()
+    }
+}
+
+/// A listening TCP socket keeping a backlog of armed smoltcp sockets.
+pub struct TcpListener<'s, 'a, D: Device, C: Clock, W: Wait> {
+    stack: &'s Stack<'a, D, C, W>,
+    armed: heapless::Vec<Handle, MAX_BACKLOG>,
+    id: u32,
+    local: SocketAddr,
+    backlog: usize,
+    v6: bool,
+    read_timeout: Option<Duration>,
+}
+
+impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpListener<'s, 'a, D, C, W> {
+    /// The handles of the armed pool sockets (established but not yet accepted ones
+    /// included).
+    pub fn handles(&self) -> &[Handle] {
+        &self.armed
+    }
+
+    /// How many sockets are armed now (at most the backlog).
+    pub fn armed(&self) -> usize {
+        self.armed.len()
+    }
+
+    /// Arm more listening sockets until the backlog is reached or the pool is empty.
+    fn top_up(&mut self, g: &mut Inner<'a, D>, now: Instant) {
+        // Re-arm sockets whose half-open connection was reset before accept.
+        for &h in self.armed.iter() {
+            if let Ok((_, s)) = g.tcp(h) {
+                if s.state() == tcp::State::Closed && s.local_endpoint().is_none() {
+                    let _ = s.listen(listen_ep(self.local));
+                }
+            }
+        }
+        while self.armed.len() < self.backlog {
+            let Ok(h) = g.alloc(Kind::Tcp, now) else {
+                break;
+            };
+            let ok = match g.tcp(h) {
+                Ok((slot, s)) => {
+                    slot.v6 = self.v6;
+                    slot.local = Some(self.local);
+                    slot.listener = self.id;
+                    s.listen(listen_ep(self.local)).is_ok()
+                }
+                Err(_) => false,
+            };
+            if !ok || self.armed.push(h).is_err() {
+                g.release_tcp(h, true, now);
+                break;
+            }
+        }
+    }
+
+    fn take_ready(
+        &mut self,
+        g: &mut Inner<'a, D>,
+        now: Instant,
+    ) -> Result<(TcpStream<'s, 'a, D, C, W>, SocketAddr)> {
+        let mut found = None;
+        for (i, &h) in self.armed.iter().enumerate() {
+            let (_, s) = g.tcp(h)?;
+            match s.state() {
+                tcp::State::Listen | tcp::State::SynReceived | tcp::State::Closed => {}
+                _ => {
+                    if let Some(remote) = s.remote_endpoint() {
+                        found = Some((i, h, ep_to_std(remote)));
+                        break;
+                    }
+                }
+            }
+        }
+        let Some((i, h, remote)) = found else {
+            self.top_up(g, now);
+            return Err(Error::would_block());
+        };
+        self.armed.remove(i);
+        {
+            let (slot, s) = g.tcp(h)?;
+            slot.listener = 0;
+            slot.established = true;
+            slot.peer = Some(remote);
+            slot.local = s.local_endpoint().map(ep_to_std).or(slot.local);
+        }
+        self.top_up(g, now);
+        Ok((
+            TcpStream {
+                stack: self.stack,
+                handle: h,
+            },
+            remote,
+        ))
+    }
+}
+
+impl<D: Device, C: Clock, W: Wait> Drop for TcpListener<'_, '_, D, C, W> {
+    fn drop(&mut self) {
+        let armed = core::mem::take(&mut self.armed);
+        let _ = self.stack.with(|g, now| {
+            for h in armed {
+                g.release_tcp(h, true, now);
+            }
+            Ok(())
+        });
+    }
+}
+
+impl<D: Device, C: Clock, W: Wait> unisock::ErrorType for TcpListener<'_, '_, D, C, W> {
+    type Error = Error;
+}
+
+impl<D: Device, C: Clock, W: Wait> unisock::Socket for TcpListener<'_, '_, D, C, W> {
+    type Addr = SocketAddr;
+
+    fn local_addr(&self) -> Result<SocketAddr> {
+        Ok(self.local)
+    }
+
+    fn set_option(&mut self, option: SockOpt) -> Result<()> {
+        match option {
+            SockOpt::ReadTimeout(v) => {
+                if v.is_some_and(|d| d.is_zero()) {
+                    return Err(Error::invalid("a zero timeout is not allowed; use None"));
+                }
+                self.read_timeout = v;
+                Ok(())
+            }
+            SockOpt::ReuseAddr(_) => Ok(()),
+            SockOpt::RecvBufferSize(_) | SockOpt::SendBufferSize(_) => Err(Error::unsupported(
+                "smoltcp buffer sizes are fixed by the pool (PoolConfig)",
+            )),
+            _ => {
+                let armed = self.armed.clone();
+                self.stack.with(|g, _| {
+                    for h in armed {
+                        let (slot, s) = g.tcp(h)?;
+                        set_tcp_option(slot, s, option)?;
+                    }
+                    Ok(())
+                })
+            }
+        }
+    }
+
+    fn option(&self, name: SockOptName) -> Result<SockOpt> {
+        match name {
+            SockOptName::ReadTimeout => Ok(SockOpt::ReadTimeout(self.read_timeout)),
+            SockOptName::ReuseAddr => Ok(SockOpt::ReuseAddr(true)),
+            _ => {
+                let h = *self.armed.first().ok_or(Error::new(
+                    ErrorKind::OutOfMemory,
+                    "listener has no armed socket",
+                ))?;
+                self.stack.with(|g, _| {
+                    let (slot, s) = g.tcp(h)?;
+                    Ok(tcp_option(slot, s, name))
+                })
+            }
+        }
+    }
+}
+
+impl<'s, 'a, D: Device, C: Clock, W: Wait> unisock::StreamListener
+    for TcpListener<'s, 'a, D, C, W>
+{
+    type Stream = TcpStream<'s, 'a, D, C, W>;
+
+    fn accept(&mut self) -> Result<(TcpStream<'s, 'a, D, C, W>, SocketAddr)> {
+        let timeout = self.read_timeout;
+        let stack = self.stack;
+        stack.block(timeout, "accept: no connection in time", |g, now| {
+            self.take_ready(g, now)
+        })
+    }
+
+    fn try_accept(&mut self) -> Result<(TcpStream<'s, 'a, D, C, W>, SocketAddr)> {
+        let stack = self.stack;
+        stack.with(|g, now| self.take_ready(g, now))
+    }
+}
+
+/// A connected TCP stream. Dropping it closes gracefully (FIN after queued data; RST with
+/// `Linger(Some(0))`); the pool socket returns to the pool once the connection is finished.
+pub struct TcpStream<'s, 'a, D: Device, C: Clock, W: Wait> {
+    stack: &'s Stack<'a, D, C, W>,
+    handle: Handle,
+}
+
+impl<D: Device, C: Clock, W: Wait> core::fmt::Debug for TcpStream<'_, '_, D, C, W> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TcpStream")
+            .field("handle", &self.handle)
+            .finish()
+    }
+}
+
+fn closed_error(slot: &Slot) -> Error {
+    if slot.aborted {
+        Error::new(
+            ErrorKind::ConnectionAborted,
+            "connection was aborted locally",
+        )
+    } else {
+        Error::new(ErrorKind::ConnectionReset, "connection reset by peer")
+    }
+}
+
+impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
+    /// This stream's generation-checked handle.
+    pub fn handle(&self) -> Handle {
+        self.handle
+    }
+
+    /// The smoltcp TCP state.
+    pub fn state(&self) -> Result<tcp::State> {
+        self.stack.with(|g, _| Ok(g.tcp(self.handle)?.1.state()))
+    }
+
+    fn try_recv_in(g: &mut Inner<'a, D>, h: Handle, buf: &mut [u8], peek: bool) -> Result<usize> {
+        let (slot, s) = g.tcp(h)?;
+        if slot.shut_rd || buf.is_empty() {
+            return Ok(0);
+        }
+        let r = if peek {
+            s.peek_slice(buf)
+        } else {
+            s.recv_slice(buf)
+        };
+        match r {
+            Ok(0) => Err(Error::would_block()),
+            Ok(n) => Ok(n),
+            Err(tcp::RecvError::Finished) => Ok(0),
+            Err(tcp::RecvError::InvalidState) => match s.state() {
+                tcp::State::Closed => Err(closed_error(slot)),
+                tcp::State::Listen | tcp::State::SynSent | tcp::State::SynReceived => Err(
+                    Error::new(ErrorKind::NotConnected, "recv: not connected yet"),
+                ),
+                _ => Ok(0),
+            },
+        }
+    }
+
+    fn try_send_in(g: &mut Inner<'a, D>, h: Handle, buf: &[u8], flags: SendFlags) -> Result<usize> {
+        if flags.contains(SendFlags::OOB) {
+            return Err(Error::unsupported("smoltcp has no urgent (OOB) data"));
+        }
+        let peer = {
+            let (slot, s) = g.tcp(h)?;
+            if slot.shut_wr {
+                return Err(Error::new(
+                    ErrorKind::BrokenPipe,
+                    "send: the write side was shut down",
+                ));
+            }
+            if buf.is_empty() {
+                return Ok(0);
+            }
+            s.remote_endpoint().map(ep_to_std).or(slot.peer)
+        };
+        if flags.contains(SendFlags::DONTROUTE) {
+            if let Some(p) = peer {
+                g.check_route(&p.ip(), true)?;
+            }
+        }
+        let (slot, s) = g.tcp(h)?;
+        match s.send_slice(buf) {
+            Ok(0) => Err(Error::would_block()),
+            Ok(n) => Ok(n),
+            Err(tcp::SendError::InvalidState) => match s.state() {
+                tcp::State::Closed => Err(closed_error(slot)),
+                tcp::State::Listen | tcp::State::SynSent | tcp::State::SynReceived => Err(
+                    Error::new(ErrorKind::NotConnected, "send: not connected yet"),
+                ),
+                _ => Err(Error::new(
+                    ErrorKind::BrokenPipe,
+                    "send: the connection's write side is closed",
+                )),
+            },
+        }
+    }
+
+    fn timeouts(&self) -> Result<(Option<Duration>, Option<Duration>)> {
+        self.stack.with(|g, _| {
+            let slot = g.slot(self.handle)?;
+            Ok((slot.opts.read_timeout, slot.opts.write_timeout))
+        })
+    }
+
+    fn recv_blocking(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<usize> {
+        if flags.contains(RecvFlags::OOB) {
+            return Err(Error::unsupported("smoltcp has no urgent (OOB) data"));
+        }
+        let (rt, _) = self.timeouts()?;
+        let h = self.handle;
+        let peek = flags.contains(RecvFlags::PEEK);
+        if flags.contains(RecvFlags::WAITALL) && !peek {
+            let mut done = 0;
+            while done < buf.len() {
+                let rest = &mut buf[done..];
+                let r = self.stack.block(rt, "recv: read timeout", |g, _| {
+                    Self::try_recv_in(g, h, rest, false)
+                });
+                match r {
+                    Ok(0) => break,
+                    Ok(n) => done += n,
+                    Err(e) if done > 0 && e.kind() == ErrorKind::TimedOut => break,
+                    Err(e) => return Err(e),
+                }
+            }
+            return Ok(done);
+        }
+        if flags.contains(RecvFlags::WAITALL) {
+            // PEEK | WAITALL: wait until the whole buffer can be peeked.
+            let want = buf.len();
+            return self.stack.block(rt, "recv: read timeout", |g, _| {
+                let (slot, s) = g.tcp(h)?;
+                if !slot.shut_rd
+                    && s.recv_queue() < want
+                    && s.may_recv()
+                    && s.state() != tcp::State::CloseWait
+                {
+                    return Err(Error::would_block());
+                }
+                Self::try_recv_in(g, h, buf, true)
+            });
+        }
+        self.stack.block(rt, "recv: read timeout", |g, _| {
+            Self::try_recv_in(g, h, buf, peek)
+        })
+    }
+
+    fn send_blocking(&mut self, buf: &[u8], flags: SendFlags) -> Result<usize> {
+        let (_, wt) = self.timeouts()?;
+        let h = self.handle;
+        self.stack.block(wt, "send: write timeout", |g, _| {
+            Self::try_send_in(g, h, buf, flags)
+        })
+    }
+}
+
+impl<D: Device, C: Clock, W: Wait> Drop for TcpStream<'_, '_, D, C, W> {
+    fn drop(&mut self) {
+        let h = self.handle;
+        let linger = self
+            .stack
+            .with(|g, _| Ok(g.slot(h)?.opts.linger))
+            .ok()
+            .flatten();
+        if let Some(t) = linger.filter(|t| !t.is_zero()) {
+            let _ = self.stack.with(|g, _| {
+                g.tcp(h)?.1.close();
+                Ok(())
+            });
+            let done = self.stack.block(Some(t), "linger", |g, _| {
+                let (_, s) = g.tcp(h)?;
+                if s.send_queue() == 0 || !s.is_active() {
+                    Ok(())
+                } else {
+                    Err(Error::would_block())
+                }
+            });
+            let _ = self.stack.with(|g, now| {
+                g.release_tcp(h, done.is_err(), now);
+                Ok(())
+            });
+            return;
+        }
+        let _ = self.stack.with(|g, now| {
+            g.release_tcp(h, false, now);
+            Ok(())
+        });
+    }
+}
+
+impl<D: Device, C: Clock, W: Wait> unisock::ErrorType for TcpStream<'_, '_, D, C, W> {
+    type Error = Error;
+}
+
+impl<D: Device, C: Clock, W: Wait> unisock::Socket for TcpStream<'_, '_, D, C, W> {
+    type Addr = SocketAddr;
+
+    fn local_addr(&self) -> Result<SocketAddr> {
+        self.stack.with(|g, _| {
+            let (slot, s) = g.tcp(self.handle)?;
+            Ok(s.local_endpoint()
+                .map(ep_to_std)
+                .or(slot.local)
+                .unwrap_or(unspecified(domain_of(slot))))
+        })
+    }
+
+    fn set_option(&mut self, option: SockOpt) -> Result<()> {
+        self.stack.with(|g, _| {
+            let (slot, s) = g.tcp(self.handle)?;
+            set_tcp_option(slot, s, option)
+        })
+    }
+
+    fn option(&self, name: SockOptName) -> Result<SockOpt> {
+        self.stack.with(|g, _| {
+            let (slot, s) = g.tcp(self.handle)?;
+            Ok(tcp_option(slot, s, name))
+        })
+    }
+}
+
+impl<D: Device, C: Clock, W: Wait> embedded_io::Read for TcpStream<'_, '_, D, C, W> {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
+        self.recv_blocking(buf, RecvFlags::NONE)
+    }
+}
+
+impl<D: Device, C: Clock, W: Wait> embedded_io::Write for TcpStream<'_, '_, D, C, W> {
+    fn write(&mut self, buf: &[u8]) -> Result<usize> {
+        self.send_blocking(buf, SendFlags::NONE)
+    }
+
+    /// Wait (bounded by the write timeout) until every queued byte is acknowledged.
+    fn flush(&mut self) -> Result<()> {
+        let (_, wt) = self.timeouts()?;
+        let h = self.handle;
+        self.stack.block(wt, "flush: write timeout", |g, _| {
+            let (slot, s) = g.tcp(h)?;
+            if s.send_queue() == 0 {
+                Ok(())
+            } else if s.state() == tcp::State::Closed {
+                Err(closed_error(slot))
+            } else {
+                Err(Error::would_block())
+            }
+        })
+    }
+}
+
+impl<D: Device, C: Clock, W: Wait> embedded_io::ReadReady for TcpStream<'_, '_, D, C, W> {
+    fn read_ready(&mut self) -> Result<bool> {
+        self.stack.with(|g, _| {
+            let (slot, s) = g.tcp(self.handle)?;
+            Ok(slot.shut_rd || s.can_recv() || !s.may_recv())
+        })
+    }
+}
+
+impl<D: Device, C: Clock, W: Wait> embedded_io::WriteReady for TcpStream<'_, '_, D, C, W> {
+    fn write_ready(&mut self) -> Result<bool> {
+        self.stack.with(|g, _| {
+            let (slot, s) = g.tcp(self.handle)?;
+            Ok(slot.shut_wr || s.can_send() || !s.may_send())
+        })
+    }
+}
+
+impl<D: Device, C: Clock, W: Wait> unisock::StreamSocket for TcpStream<'_, '_, D, C, W> {
+    fn peer_addr(&self) -> Result<SocketAddr> {
+        self.stack.with(|g, _| {
+            let (slot, s) = g.tcp(self.handle)?;
+            s.remote_endpoint()
+                .map(ep_to_std)
+                .or(slot.peer)
+                .ok_or(Error::new(
+                    ErrorKind::NotConnected,
+                    "peer_addr: not connected",
+                ))
+        })
+    }
+
+    fn association(&self) -> Result<Association<SocketAddr>> {
+        let local = unisock::Socket::local_addr(self)?;
+        let remote = self.peer_addr()?;
+        Ok(Association::new(Protocol::TCP, local, remote))
+    }
+
+    fn recv(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<usize> {
+        self.recv_blocking(buf, flags)
+    }
+
+    fn send(&mut self, buf: &[u8], flags: SendFlags) -> Result<usize> {
+        self.send_blocking(buf, flags)
+    }
+
+    fn try_recv(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<usize> {
+        if flags.contains(RecvFlags::OOB) {
+            return Err(Error::unsupported("smoltcp has no urgent (OOB) data"));
+        }
+        let h = self.handle;
+        let peek = flags.contains(RecvFlags::PEEK);
+        self.stack.with(|g, _| Self::try_recv_in(g, h, buf, peek))
+    }
+
+    fn try_send(&mut self, buf: &[u8], flags: SendFlags) -> Result<usize> {
+        let h = self.handle;
+        self.stack.with(|g, _| Self::try_send_in(g, h, buf, flags))
+    }
+
+    fn shutdown(&mut self, how: Shutdown) -> Result<()> {
+        self.stack.with(|g, _| {
+            let (slot, s) = g.tcp(self.handle)?;
+            if matches!(how, Shutdown::Read | Shutdown::Both) {
+                slot.shut_rd = true;
+                while s.can_recv() {
+                    let _ = s.recv(|b| (b.len(), ()));
+                }
+            }
+            if matches!(how, Shutdown::Write | Shutdown::Both) && !slot.shut_wr {
+                slot.shut_wr = true;
+                s.close();
+            }
+            Ok(())
+        })
+    }
+
+    fn abort(self) -> Result<()> {
+        let h = self.handle;
+        let stack = self.stack;
+        core::mem::forget(self);
+        stack.with(|g, now| {
+            g.tcp(h)?.0.aborted = true;
+            g.release_tcp(h, true, now);
+            Ok(())
+        })
+    }
+}

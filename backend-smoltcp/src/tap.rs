@@ -1,0 +1,352 @@
+//! Linux TAP device (`std`, Linux only): the one module of this crate that uses `unsafe`.
+//!
+//! Contract: [`TapDevice::open`] opens `/dev/net/tun`, attaches to (or creates) TAP interface
+//! NAME with `TUNSETIFF` (`IFF_TAP | IFF_NO_PI`: plain Ethernet frames, no packet
+//! information header), makes the descriptor non-blocking and optionally sets the interface
+//! MTU (`SIOCSIFMTU`). Every system call goes through [`cvt`], which turns -1 into the OS
+//! error; descriptors are held as `OwnedFd`. Creating a TAP interface needs `CAP_NET_ADMIN`
+//! (`PermissionDenied` otherwise). The device never brings the interface up or configures
+//! the kernel side: that is the administrator's (or the test's) job.
+//!
+//! [`TapWait`] waits with `poll(2)` on the TAP descriptor and an `eventfd` used by
+//! [`Wait::wake`].
+//!
+//! Not supported yet: `IFF_VNET_HDR` offloads, multi-queue TAP.
+#![allow(unsafe_code)]
+
+use std::net::IpAddr;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use smoltcp::phy::{self, Device, DeviceCapabilities, Medium, PcapMode, PcapWriter};
+use smoltcp::time::Instant;
+use unisock::ErrorKind;
+
+use crate::config::{Cidr, Config, PoolConfig};
+use crate::error::{Error, Result};
+use crate::std_stack::{Capture, PcapFile, StdStack};
+use crate::wait::Wait;
+
+const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
+const ETHERNET_HEADER: usize = 14;
+
+fn os_error(context: &'static str) -> Error {
+    let e = std::io::Error::last_os_error();
+    Error::new(e.kind().into(), context)
+}
+
+/// -1 from a system call becomes the OS error.
+fn cvt(r: libc::c_int, context: &'static str) -> Result<libc::c_int> {
+    if r == -1 {
+        Err(os_error(context))
+    } else {
+        Ok(r)
+    }
+}
+
+fn ifreq_for(name: &str) -> Result<libc::ifreq> {
+    let bytes = name.as_bytes();
+    if bytes.is_empty() || bytes.len() >= libc::IFNAMSIZ || bytes.contains(&0) {
+        return Err(Error::invalid(
+            "TAP interface name must be 1 to 15 bytes without NUL",
+        ));
+    }
+    // SAFETY: ifreq is a plain C struct (arrays and a union of integers); all-zero is a valid
+    // value.
+    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, src) in ifr.ifr_name.iter_mut().zip(bytes) {
+        *dst = *src as libc::c_char;
+    }
+    Ok(ifr)
+}
+
+/// A Linux TAP interface as a smoltcp device (Ethernet frames).
+#[derive(Debug)]
+pub struct TapDevice {
+    fd: OwnedFd,
+    mtu: usize,
+    rx: Vec<u8>,
+}
+
+impl TapDevice {
+    /// Attach to (or create) TAP interface `name`; set its MTU (IP MTU, without the Ethernet
+    /// header) when `mtu` is given, otherwise read it.
+    pub fn open(name: &str, mtu: Option<usize>) -> Result<TapDevice> {
+        let path = c"/dev/net/tun";
+        // SAFETY: `path` is a valid NUL-terminated string; open has no other preconditions.
+        let raw = cvt(
+            unsafe {
+                libc::open(
+                    path.as_ptr(),
+                    libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC,
+                )
+            },
+            "TAP: cannot open /dev/net/tun",
+        )?;
+        // SAFETY: `raw` was just returned by open and is owned by nobody else.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let mut ifr = ifreq_for(name)?;
+        ifr.ifr_ifru.ifru_flags = (libc::IFF_TAP | libc::IFF_NO_PI) as libc::c_short;
+        // SAFETY: TUNSETIFF reads and writes one `ifreq`, which `ifr` is and outlives the call.
+        cvt(
+            unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETIFF as _, &mut ifr) },
+            "TAP: TUNSETIFF failed (needs CAP_NET_ADMIN)",
+        )?;
+        let mtu = match mtu {
+            Some(m) => {
+                set_mtu(name, m)?;
+                m
+            }
+            None => get_mtu(name)?,
+        };
+        Ok(TapDevice::new(fd, mtu))
+    }
+
+    /// Wrap an already attached TAP descriptor carrying frames of IP MTU `mtu`. The
+    /// descriptor should be non-blocking.
+    pub fn new(fd: OwnedFd, mtu: usize) -> TapDevice {
+        TapDevice {
+            fd,
+            mtu,
+            rx: vec![0; mtu + ETHERNET_HEADER],
+        }
+    }
+
+    /// The descriptor back.
+    pub fn into_inner(self) -> OwnedFd {
+        self.fd
+    }
+
+    /// A waiter polling this device's descriptor.
+    pub fn waiter(&self) -> Result<TapWait> {
+        TapWait::new(&self.fd)
+    }
+}
+
+fn ctl_socket() -> Result<OwnedFd> {
+    // SAFETY: plain socket(2) call; the result is checked.
+    let raw = cvt(
+        unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) },
+        "TAP: cannot open a control socket",
+    )?;
+    // SAFETY: `raw` is a fresh descriptor owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+fn set_mtu(name: &str, mtu: usize) -> Result<()> {
+    let mtu_c = libc::c_int::try_from(mtu).map_err(|_| Error::invalid("TAP MTU too large"))?;
+    if !(576..=65521).contains(&mtu) {
+        return Err(Error::invalid("TAP MTU must be within 576..=65521"));
+    }
+    let sock = ctl_socket()?;
+    let mut ifr = ifreq_for(name)?;
+    ifr.ifr_ifru.ifru_mtu = mtu_c;
+    // SAFETY: SIOCSIFMTU reads one `ifreq`, which `ifr` is and outlives the call.
+    cvt(
+        unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFMTU as _, &mut ifr) },
+        "TAP: SIOCSIFMTU failed",
+    )?;
+    Ok(())
+}
+
+fn get_mtu(name: &str) -> Result<usize> {
+    let sock = ctl_socket()?;
+    let mut ifr = ifreq_for(name)?;
+    // SAFETY: SIOCGIFMTU writes one `ifreq`, which `ifr` is and outlives the call.
+    cvt(
+        unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFMTU as _, &mut ifr) },
+        "TAP: SIOCGIFMTU failed",
+    )?;
+    // SAFETY: SIOCGIFMTU filled in the `ifru_mtu` member of the union.
+    let mtu = unsafe { ifr.ifr_ifru.ifru_mtu };
+    usize::try_from(mtu).map_err(|_| Error::new(ErrorKind::InvalidData, "TAP: negative MTU"))
+}
+
+impl Device for TapDevice {
+    type RxToken<'t> = RxToken<'t>;
+    type TxToken<'t> = TxToken<'t>;
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut caps = DeviceCapabilities::default();
+        caps.medium = Medium::Ethernet;
+        caps.max_transmission_unit = self.mtu + ETHERNET_HEADER;
+        caps
+    }
+
+    fn receive(&mut self, _timestamp: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
+        // SAFETY: reads at most `rx.len()` bytes into `rx`, a live buffer of that length.
+        let n = unsafe {
+            libc::read(
+                self.fd.as_raw_fd(),
+                self.rx.as_mut_ptr().cast(),
+                self.rx.len(),
+            )
+        };
+        let n = usize::try_from(n).ok()?;
+        let frame = self.rx.get(..n)?;
+        Some((
+            RxToken { frame },
+            TxToken {
+                fd: self.fd.as_fd(),
+                mtu: self.mtu,
+            },
+        ))
+    }
+
+    fn transmit(&mut self, _timestamp: Instant) -> Option<TxToken<'_>> {
+        Some(TxToken {
+            fd: self.fd.as_fd(),
+            mtu: self.mtu,
+        })
+    }
+}
+
+/// A frame read from a [`TapDevice`].
+pub struct RxToken<'t> {
+    frame: &'t [u8],
+}
+
+impl phy::RxToken for RxToken<'_> {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        f(self.frame)
+    }
+}
+
+/// Room for one frame to write to a [`TapDevice`].
+pub struct TxToken<'t> {
+    fd: std::os::fd::BorrowedFd<'t>,
+    mtu: usize,
+}
+
+impl phy::TxToken for TxToken<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let mut buf = vec![0u8; len.min(self.mtu + ETHERNET_HEADER)];
+        let r = f(&mut buf);
+        // SAFETY: writes `buf.len()` bytes from `buf`, a live buffer of that length. A failed
+        // write (full queue, interface down) drops the frame, as a NIC would.
+        let _ = unsafe { libc::write(self.fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
+        r
+    }
+}
+
+/// Waits with `poll(2)` on a TAP descriptor and an `eventfd` for [`Wait::wake`].
+#[derive(Debug)]
+pub struct TapWait {
+    tap: OwnedFd,
+    event: OwnedFd,
+}
+
+impl TapWait {
+    /// A waiter for `tap` (the descriptor is duplicated).
+    pub fn new(tap: &OwnedFd) -> Result<TapWait> {
+        let tap = tap
+            .try_clone()
+            .map_err(|e| Error::new(e.kind().into(), "TAP: cannot duplicate the descriptor"))?;
+        // SAFETY: plain eventfd(2) call; the result is checked.
+        let raw = cvt(
+            unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) },
+            "TAP: cannot create an eventfd",
+        )?;
+        // SAFETY: `raw` is a fresh descriptor owned by nobody else.
+        let event = unsafe { OwnedFd::from_raw_fd(raw) };
+        Ok(TapWait { tap, event })
+    }
+}
+
+impl Wait for TapWait {
+    fn wait(&self, timeout: Option<Duration>) {
+        let mut fds = [
+            libc::pollfd {
+                fd: self.tap.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: self.event.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        let ms = timeout.map_or(-1, |t| {
+            libc::c_int::try_from(t.as_millis().max(u128::from(!t.is_zero())))
+                .unwrap_or(libc::c_int::MAX)
+        });
+        // SAFETY: `fds` is a live array of two pollfd structs, its length is passed.
+        let _ = unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
+        if fds[1].revents & libc::POLLIN != 0 {
+            let mut v = 0u64;
+            // SAFETY: reads 8 bytes into `v`, a live u64.
+            let _ = unsafe { libc::read(self.event.as_raw_fd(), (&raw mut v).cast(), 8) };
+        }
+    }
+
+    fn wake(&self) {
+        let v = 1u64;
+        // SAFETY: writes 8 bytes from `v`, a live u64.
+        let _ = unsafe { libc::write(self.event.as_raw_fd(), (&raw const v).cast(), 8) };
+    }
+}
+
+/// Options for [`StdStack::tap`].
+#[derive(Debug, Clone, Default)]
+pub struct TapOptions {
+    /// The TAP interface name (created if missing, which needs `CAP_NET_ADMIN`).
+    pub name: String,
+    /// The stack's own addresses (for example `10.7.0.2/24`).
+    pub ips: Vec<Cidr>,
+    /// Default gateways (at most one per family).
+    pub gateway: Vec<IpAddr>,
+    /// DNS servers.
+    pub dns: Vec<IpAddr>,
+    /// Interface MTU to set (IP MTU); `None` keeps the interface's.
+    pub mtu: Option<usize>,
+    /// Capture every frame to this pcap file.
+    pub pcap: Option<PathBuf>,
+    /// MAC address (`None`: [`DEFAULT_MAC`](crate::DEFAULT_MAC)).
+    pub mac: Option<[u8; 6]>,
+    /// Use DHCPv4.
+    pub dhcpv4: bool,
+    /// Socket pool (`None`: [`PoolConfig::DEFAULT`]).
+    pub pool: Option<PoolConfig>,
+}
+
+/// A TAP stack with a driver thread.
+pub type TapStack = StdStack<Capture<TapDevice>, TapWait>;
+
+impl StdStack<Capture<TapDevice>, TapWait> {
+    /// A stack on TAP interface `opts.name`, driven by a background thread waiting with
+    /// `poll(2)` on the descriptor.
+    pub fn tap(opts: TapOptions) -> Result<TapStack> {
+        let mut config = Config::new();
+        for ip in &opts.ips {
+            config = config.with_address(*ip)?;
+        }
+        for gw in &opts.gateway {
+            config = config.with_gateway(*gw);
+        }
+        for d in &opts.dns {
+            config = config.with_dns_server(*d)?;
+        }
+        config.mac = opts.mac;
+        config.dhcpv4 = opts.dhcpv4;
+        config.pool = opts.pool.unwrap_or(PoolConfig::DEFAULT);
+        config.random_seed = seed();
+        let dev = TapDevice::open(&opts.name, opts.mtu)?;
+        let waiter = dev.waiter()?;
+        let sink = match &opts.pcap {
+            Some(p) => PcapFile::create(p)?,
+            None => PcapFile::none(),
+        };
+        let dev = PcapWriter::new(dev, sink, PcapMode::Both);
+        StdStack::new(dev, waiter, &config)
+    }
+}
+
+fn seed() -> u64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    (t as u64) ^ u64::from(std::process::id()).rotate_left(32)
+}
