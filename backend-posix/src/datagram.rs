@@ -5,11 +5,13 @@
 //!   when it did not fit (also with `PEEK`); the rest of a truncated datagram is discarded.
 //! - A datagram too large to send fails with `InvalidInput` (`EMSGSIZE`); sending before
 //!   binding auto-binds an ephemeral port (the kernel does it).
-//! - `WAITALL` is a stream flag: `Unsupported` here. `OOB` is passed to the kernel, which
-//!   refuses it on datagram sockets (`Unsupported`).
+//! - `OOB` and `WAITALL` are stream flags: `Unsupported` here (Linux would silently ignore
+//!   `MSG_OOB` on some datagram calls).
 //! - IPv6 UDP sockets are `IPV6_V6ONLY`.
-//! - `send_batch`/`recv_batch` use `sendmmsg`/`recvmmsg` in chunks of 64 with stack arrays.
-//!
+//! - `send_batch`/`recv_batch` use `sendmmsg`/`recvmmsg` in chunks of 64 with stack arrays:
+//!   `send_batch` may block for the first chunk (while the send buffer is full) and sends the
+//!   later ones only as far as they fit; `recv_batch` waits for the first datagram
+//!   (`MSG_WAITFORONE`, bounded by the read timeout) and then takes what is queued.
 //! - UDP segmentation offload (GSO/GRO) through inherent [`UdpSocket`] methods.
 //!
 //! Not supported: multicast membership, other ancillary data.

@@ -4,7 +4,8 @@
 //! `errno` values map to [`ErrorKind`] as the comments on [`ErrorKind`]'s variants say; see
 //! [`kind_of_errno`] for the table. `EAGAIN` depends on the call: a non-blocking (`try_*`) call
 //! reports [`ErrorKind::WouldBlock`], a blocking call (which can only see it when a
-//! `ReadTimeout`/`WriteTimeout` expired) reports [`ErrorKind::TimedOut`].
+//! `ReadTimeout`/`WriteTimeout` expired) reports [`ErrorKind::TimedOut`]; so does
+//! `EINPROGRESS` from a blocking `connect` whose `WriteTimeout` expired.
 
 use core::fmt;
 use core::net::{IpAddr, SocketAddr};
@@ -300,11 +301,12 @@ impl Error {
         }
     }
 
-    /// An OS error of a blocking call (`EAGAIN` means its timeout expired: `TimedOut`).
+    /// An OS error of a blocking call: `EAGAIN` (and, from a blocking `connect`,
+    /// `EINPROGRESS`) means its `SO_RCVTIMEO`/`SO_SNDTIMEO` expired: `TimedOut`.
     #[cold]
     pub(crate) fn blocking(op: Op, errno: Errno) -> Error {
         let mut e = Error::os(op, errno);
-        if errno == libc::EAGAIN {
+        if errno == libc::EAGAIN || errno == libc::EINPROGRESS {
             e.kind = ErrorKind::TimedOut;
         }
         e
@@ -414,7 +416,9 @@ impl fmt::Display for Error {
         f.write_str(": ")?;
         match self.cause {
             Cause::Os(errno) => {
-                if errno == libc::EAGAIN && self.kind == ErrorKind::TimedOut {
+                if matches!(errno, libc::EAGAIN | libc::EINPROGRESS)
+                    && self.kind == ErrorKind::TimedOut
+                {
                     f.write_str(self.kind.as_str())?;
                 } else {
                     let mut buf = [0u8; 128];

@@ -64,7 +64,7 @@
 //! [`kind_of_errno`] and [`kind_of_gai`] document the mapping to [`unisock::ErrorKind`].
 //!
 //! ## Not supported
-//! `SO_REUSEPORT`, multicast, `IP_HDRINCL`, ancillary data
+//! `SO_REUSEPORT`, multicast, `IP_HDRINCL`, ancillary data other than UDP GSO/GRO
 //! (descriptor passing, credentials), async I/O.
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]

@@ -322,3 +322,33 @@ fn data_after_shutdown_read_is_discarded_not_readable() {
     };
     assert_eq!((r, queued), (0, 0));
 }
+
+#[test]
+fn blocking_connect_honours_write_timeout() {
+    // A listener whose backlog is full drops further SYNs, so a connect hangs until the
+    // socket's send timeout (Linux applies SO_SNDTIMEO to connect) and reports TimedOut.
+    let stack = PosixStack;
+    let l = TcpListener::bind(any_v4(), 1).unwrap();
+    let at = l.local_addr().unwrap();
+    let mut held = Vec::new();
+    let mut timed_out = false;
+    for _ in 0..8 {
+        let mut s = stack.tcp_socket(unisock::Domain::Ipv4).unwrap();
+        s.set_option(SockOpt::WriteTimeout(Some(Duration::from_millis(300))))
+            .unwrap();
+        match unisock::TcpSocket::connect(s, at) {
+            Ok(c) => held.push(c),
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
+                assert!(e.to_string().contains("timed out"), "{e}");
+                timed_out = true;
+                break;
+            }
+        }
+    }
+    assert!(
+        timed_out,
+        "{} connections admitted with backlog 1",
+        held.len()
+    );
+}
