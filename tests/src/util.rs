@@ -1,0 +1,123 @@
+//! Shared helpers of the conformance suite: assertions on error kinds, the leak check, bounded
+//! waiting, and the skip policy for tests that need privileges.
+
+use std::fmt::Debug;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use unisock::{Error, ErrorKind, Stack};
+
+/// Assert that `result` failed with `kind`; returns the error for further checks.
+#[track_caller]
+pub fn assert_kind<T, E: Error + Debug>(result: Result<T, E>, kind: ErrorKind) -> E {
+    match result {
+        Ok(_) => panic!("expected an error of kind {kind:?}, got Ok"),
+        Err(e) => {
+            assert_eq!(e.socket_kind(), kind, "wrong error kind; error: {e}");
+            e
+        }
+    }
+}
+
+/// Assert that `result` failed with one of `kinds`.
+#[track_caller]
+pub fn assert_kind_in<T, E: Error + Debug>(result: Result<T, E>, kinds: &[ErrorKind]) -> E {
+    match result {
+        Ok(_) => panic!("expected an error of kind {kinds:?}, got Ok"),
+        Err(e) => {
+            assert!(
+                kinds.contains(&e.socket_kind()),
+                "error kind {:?} not in {kinds:?}; error: {e}",
+                e.socket_kind()
+            );
+            e
+        }
+    }
+}
+
+/// Unwrap with the error's text and kind in the panic message.
+#[track_caller]
+pub fn ok<T, E: Error>(result: Result<T, E>, what: &str) -> T {
+    match result {
+        Ok(v) => v,
+        Err(e) => panic!("{what} failed: {e} (kind {:?})", e.socket_kind()),
+    }
+}
+
+/// Poll `cond` every few milliseconds until it holds or `limit` passes; returns whether it
+/// held.
+pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Tests of one process that count open sockets must not overlap (the kernel backend's count
+/// is process-wide): each holds this guard for its whole run.
+pub fn serial() -> MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The leak check: remembers each stack's open-socket count at the start and, at the end of a
+/// test, waits (bounded) for the counts to come back to it and fails the test if they do not.
+pub struct LeakCheck<'a> {
+    stacks: Vec<(&'a str, &'a dyn Fn() -> usize, usize)>,
+}
+
+impl<'a> LeakCheck<'a> {
+    /// Start checking the stacks whose counters are given (name, counter).
+    pub fn new(counters: &[(&'a str, &'a dyn Fn() -> usize)]) -> Self {
+        LeakCheck {
+            stacks: counters.iter().map(|&(name, f)| (name, f, f())).collect(),
+        }
+    }
+
+    /// Fail if a stack still has more sockets open than at the start after `limit`.
+    #[track_caller]
+    pub fn finish(self, limit: Duration) {
+        for (name, count, start) in self.stacks {
+            let settled = wait_until(limit, || count() <= start);
+            assert!(
+                settled,
+                "{name}: {} sockets open at the end of the test, {start} at its start",
+                count()
+            );
+        }
+    }
+}
+
+/// The open-socket counter of a stack, as a closure for [`LeakCheck`].
+pub fn counter<S: Stack>(stack: &S) -> impl Fn() -> usize + '_ {
+    move || stack.open_sockets()
+}
+
+/// Whether a skipped test must fail instead (`CI=true`).
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Skip the calling test with a notice on stderr, or fail it in CI.
+#[track_caller]
+pub fn skip(reason: &str) {
+    if in_ci() {
+        panic!("test skipped in CI (CI=true makes a skip a failure): {reason}");
+    }
+    eprintln!("SKIPPED: {reason}");
+}
+
+/// Whether this process runs as root (needed for raw sockets, namespaces and TAP).
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
