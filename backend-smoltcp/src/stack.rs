@@ -501,6 +501,18 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
             .collect()
     }
 
+    /// Make `port` the next ephemeral port tried (TCP and UDP), for deterministic tests and
+    /// simulation. `InvalidInput` outside [`EPHEMERAL_PORTS`].
+    pub fn set_next_ephemeral_port(&self, port: u16) -> Result<()> {
+        if !(EPHEMERAL_PORTS.0..=EPHEMERAL_PORTS.1).contains(&port) {
+            return Err(Error::invalid("ephemeral ports are 49152..=65535"));
+        }
+        let mut g = self.lock();
+        g.next_tcp_port = port;
+        g.next_udp_port = port;
+        Ok(())
+    }
+
     /// Run `f` with the device (for example to inspect a test device). The stack is locked
     /// meanwhile.
     pub fn with_device<R>(&self, f: impl FnOnce(&mut D) -> R) -> R {

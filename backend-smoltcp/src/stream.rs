@@ -61,6 +61,17 @@ fn listen_ep(local: SocketAddr) -> IpListenEndpoint {
     }
 }
 
+/// Remember that a connection reached the synchronized states (so a later CLOSED is a reset,
+/// not a refusal).
+fn note_state(slot: &mut Slot, s: &tcp::Socket<'_>) {
+    if !matches!(
+        s.state(),
+        tcp::State::Closed | tcp::State::Listen | tcp::State::SynSent | tcp::State::SynReceived
+    ) {
+        slot.established = true;
+    }
+}
+
 /// Apply a socket option common to TCP sockets.
 fn set_tcp_option(slot: &mut Slot, s: &mut tcp::Socket<'_>, option: SockOpt) -> Result<()> {
     match option {
@@ -201,6 +212,18 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpSocket<'s, 'a, D, C, W> {
             slot.local = Some(local);
             slot.peer = Some(remote);
             Ok(())
+        })
+    }
+
+    /// Start connecting to `remote` and return the stream at once, without waiting for the
+    /// handshake (non-blocking `connect`, for the superloop). While the handshake runs, the
+    /// stream's `try_*` calls fail with `WouldBlock`; [`TcpStream::is_connected`] tells when
+    /// it is established; a refused connection then fails with `ConnectionRefused`.
+    pub fn connect_nonblocking(self, remote: SocketAddr) -> Result<TcpStream<'s, 'a, D, C, W>> {
+        self.start_connect(remote)?;
+        Ok(TcpStream {
+            stack: self.stack,
+            handle: self.into_handle(),
         })
     }
 
@@ -592,7 +615,12 @@ impl<D: Device, C: Clock, W: Wait> core::fmt::Debug for TcpStream<'_, '_, D, C, 
 }
 
 fn closed_error(slot: &Slot) -> Error {
-    if slot.aborted {
+    if !slot.established && !slot.aborted {
+        Error::new(
+            ErrorKind::ConnectionRefused,
+            "connect: RST answered our SYN",
+        )
+    } else if slot.aborted {
         Error::new(
             ErrorKind::ConnectionAborted,
             "connection was aborted locally",
@@ -613,8 +641,24 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
         self.stack.with(|g, _| Ok(g.tcp(self.handle)?.1.state()))
     }
 
+    /// Whether the handshake has completed (always true for streams from `connect` and
+    /// `accept`; see [`TcpSocket::connect_nonblocking`]). Fails with `ConnectionRefused` if
+    /// the connection attempt was refused.
+    pub fn is_connected(&self) -> Result<bool> {
+        self.stack.with(|g, _| {
+            let (slot, s) = g.tcp(self.handle)?;
+            note_state(slot, s);
+            match s.state() {
+                tcp::State::SynSent | tcp::State::SynReceived => Ok(false),
+                tcp::State::Closed if !slot.established => Err(closed_error(slot)),
+                _ => Ok(true),
+            }
+        })
+    }
+
     fn try_recv_in(g: &mut Inner<'a, D>, h: Handle, buf: &mut [u8], peek: bool) -> Result<usize> {
         let (slot, s) = g.tcp(h)?;
+        note_state(slot, s);
         if slot.shut_rd || buf.is_empty() {
             return Ok(0);
         }
@@ -629,9 +673,10 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
             Err(tcp::RecvError::Finished) => Ok(0),
             Err(tcp::RecvError::InvalidState) => match s.state() {
                 tcp::State::Closed => Err(closed_error(slot)),
-                tcp::State::Listen | tcp::State::SynSent | tcp::State::SynReceived => Err(
-                    Error::new(ErrorKind::NotConnected, "recv: not connected yet"),
-                ),
+                tcp::State::SynSent | tcp::State::SynReceived => Err(Error::would_block()),
+                tcp::State::Listen => {
+                    Err(Error::new(ErrorKind::NotConnected, "recv: not connected"))
+                }
                 _ => Ok(0),
             },
         }
@@ -643,6 +688,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
         }
         let peer = {
             let (slot, s) = g.tcp(h)?;
+            note_state(slot, s);
             if slot.shut_wr {
                 return Err(Error::new(
                     ErrorKind::BrokenPipe,
@@ -665,9 +711,10 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
             Ok(n) => Ok(n),
             Err(tcp::SendError::InvalidState) => match s.state() {
                 tcp::State::Closed => Err(closed_error(slot)),
-                tcp::State::Listen | tcp::State::SynSent | tcp::State::SynReceived => Err(
-                    Error::new(ErrorKind::NotConnected, "send: not connected yet"),
-                ),
+                tcp::State::SynSent | tcp::State::SynReceived => Err(Error::would_block()),
+                tcp::State::Listen => {
+                    Err(Error::new(ErrorKind::NotConnected, "send: not connected"))
+                }
                 _ => Err(Error::new(
                     ErrorKind::BrokenPipe,
                     "send: the connection's write side is closed",

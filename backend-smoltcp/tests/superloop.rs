@@ -1,0 +1,196 @@
+//! The embedded way: no driver thread, no heap for the stack (caller-provided `Resources`),
+//! a manual clock, `poll_at` and `try_*` calls only. Also pool exhaustion and handles.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use smoltcp::phy::Medium;
+use smoltcp::time::Instant;
+use unisock::prelude::*;
+use unisock::{DatagramSocket, Domain, ErrorKind, RecvFlags, SendFlags};
+use unisock_smoltcp::{
+    Clock, Config, Loopback, ManualClock, ManualWait, PoolConfig, Resources, Spin, Stack,
+};
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+const SOCKETS: usize = 12;
+const BYTES: usize = 40 * 1024;
+const PACKETS: usize = 16;
+
+#[test]
+fn superloop_tcp_and_udp_with_manual_clock() {
+    let clock = ManualClock::new();
+    let mut frames = vec![0u8; 8 * 1500];
+    let device = Loopback::new(&mut frames, 1500, Medium::Ip).unwrap();
+    let config = Config::loopback().with_pool(PoolConfig::SMALL);
+    assert!(config.pool.sockets_needed() <= SOCKETS);
+    assert!(config.pool.bytes_needed() <= BYTES);
+    assert!(config.pool.packets_needed() <= PACKETS);
+    let mut resources = Box::new(Resources::<SOCKETS, BYTES, PACKETS>::new());
+    let stack = Stack::new(device, &clock, Spin, &config, &mut resources).unwrap();
+    let net = &stack;
+    let at = addr("127.0.0.1:80");
+    let mut listener = net.listen(at, 2).unwrap();
+    let client = net
+        .tcp_socket(Domain::Ipv4)
+        .unwrap()
+        .connect_nonblocking(at)
+        .unwrap();
+    let mut client = client;
+    let mut server = None;
+    let payload: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
+    let (mut sent, mut got) = (0usize, Vec::new());
+    let mut now = Instant::from_millis(0);
+    for _ in 0..10_000 {
+        stack.poll_at(now);
+        if server.is_none() {
+            match listener.try_accept() {
+                Ok((s, _)) => server = Some(s),
+                Err(e) => assert_eq!(e.kind(), ErrorKind::WouldBlock),
+            }
+        }
+        if client.is_connected().unwrap() && sent < payload.len() {
+            match client.try_send(&payload[sent..], SendFlags::NONE) {
+                Ok(n) => sent += n,
+                Err(e) => assert_eq!(e.kind(), ErrorKind::WouldBlock),
+            }
+        }
+        if let Some(s) = server.as_mut() {
+            let mut buf = [0u8; 700];
+            match s.try_recv(&mut buf, RecvFlags::NONE) {
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) => assert_eq!(e.kind(), ErrorKind::WouldBlock),
+            }
+        }
+        if got.len() == payload.len() {
+            break;
+        }
+        now += smoltcp::time::Duration::from_millis(1);
+        clock.set(now);
+    }
+    assert_eq!(got, payload);
+
+    // UDP in the same loop style.
+    let mut u1 = net.bind_udp(addr("127.0.0.1:5000")).unwrap();
+    let mut u2 = net.bind_udp(addr("127.0.0.1:0")).unwrap();
+    u2.try_send_to(b"dgram", addr("127.0.0.1:5000"), SendFlags::NONE)
+        .unwrap();
+    stack.poll_at(now);
+    let mut buf = [0u8; 16];
+    let m = u1.try_recv_from(&mut buf, RecvFlags::NONE).unwrap();
+    assert_eq!(&buf[..m.len], b"dgram");
+
+    drop((client, server, listener, u1, u2));
+    // Bounded: closing finishes within simulated seconds.
+    for _ in 0..10_000 {
+        if stack.open_sockets() == 0 {
+            break;
+        }
+        now += smoltcp::time::Duration::from_millis(10);
+        clock.set(now);
+        stack.poll_at(now);
+    }
+    assert_eq!(stack.open_sockets(), 0);
+}
+
+#[test]
+fn blocking_calls_in_simulation_time_out_by_the_manual_clock() {
+    let clock = ManualClock::new();
+    let mut frames = vec![0u8; 4 * 1500];
+    let device = Loopback::new(&mut frames, 1500, Medium::Ip).unwrap();
+    let config = Config::loopback().with_pool(PoolConfig::SMALL);
+    let mut resources = Box::new(Resources::<SOCKETS, BYTES, PACKETS>::new());
+    let waiter = ManualWait::new(&clock, Duration::from_millis(100));
+    let stack = Stack::new(device, &clock, waiter, &config, &mut resources).unwrap();
+    let net = &stack;
+    let mut u = net.bind_udp(addr("127.0.0.1:0")).unwrap();
+    u.set_option(unisock::SockOpt::ReadTimeout(Some(Duration::from_secs(30))))
+        .unwrap();
+    let mut buf = [0u8; 4];
+    let e = u.recv_from(&mut buf, RecvFlags::NONE).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::TimedOut);
+    assert!(clock.now() >= Instant::from_secs(30), "simulated time advanced");
+    drop(u);
+    assert_eq!(stack.open_sockets(), 0);
+}
+
+#[test]
+fn pool_exhaustion_is_out_of_memory_and_handles_never_alias() {
+    let clock = ManualClock::new();
+    let mut frames = vec![0u8; 4 * 1500];
+    let device = Loopback::new(&mut frames, 1500, Medium::Ip).unwrap();
+    let config = Config::loopback().with_pool(PoolConfig::SMALL);
+    let mut resources = Box::new(Resources::<SOCKETS, BYTES, PACKETS>::new());
+    let stack = Stack::new(device, &clock, Spin, &config, &mut resources).unwrap();
+    let net = &stack;
+    let tcp: Vec<_> = (0..PoolConfig::SMALL.tcp)
+        .map(|_| net.tcp_socket(Domain::Ipv4).unwrap())
+        .collect();
+    let e = net.tcp_socket(Domain::Ipv4).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::OutOfMemory);
+    let udp: Vec<_> = (0..PoolConfig::SMALL.udp)
+        .map(|_| net.udp_socket(Domain::Ipv6).unwrap())
+        .collect();
+    assert_eq!(
+        net.udp_socket(Domain::Ipv4).unwrap_err().kind(),
+        ErrorKind::OutOfMemory
+    );
+    let raw = net.raw_socket(Domain::Ipv4, unisock::Protocol::ICMP).unwrap();
+    assert_eq!(
+        net.raw_socket(Domain::Ipv4, unisock::Protocol::ICMP)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::OutOfMemory
+    );
+    assert_eq!(
+        net.raw_socket(Domain::Ipv4, unisock::Protocol::UDP)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Unsupported
+    );
+    let total = PoolConfig::SMALL.tcp + PoolConfig::SMALL.udp + 1;
+    assert_eq!(stack.open_sockets(), total);
+
+    // A freed slot's old handle is stale, and the reused slot gets a new generation.
+    let old = udp[0].handle();
+    assert!(stack.socket_info(old).is_ok());
+    drop(udp);
+    assert_eq!(
+        stack.socket_info(old).unwrap_err().kind(),
+        ErrorKind::StaleHandle
+    );
+    let mut seen = vec![old];
+    for _ in 0..50 {
+        let s = net.udp_socket(Domain::Ipv4).unwrap();
+        let h = s.handle();
+        assert!(!seen.contains(&h), "handle {h:?} reused");
+        seen.push(h);
+        drop(s);
+        assert_eq!(
+            stack.socket_info(h).unwrap_err().kind(),
+            ErrorKind::StaleHandle
+        );
+    }
+    drop((tcp, raw));
+    stack.poll();
+    assert_eq!(stack.open_sockets(), 0);
+}
+
+#[test]
+fn resources_too_small_is_out_of_memory_not_a_panic() {
+    let clock = ManualClock::new();
+    let mut frames = vec![0u8; 4 * 1500];
+    let device = Loopback::new(&mut frames, 1500, Medium::Ip).unwrap();
+    let config = Config::loopback().with_pool(PoolConfig::SMALL);
+    let mut resources = Box::new(Resources::<SOCKETS, 1024, PACKETS>::new());
+    let e = Stack::new(device, &clock, Spin, &config, &mut resources).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::OutOfMemory);
+    let mut small = [0u8; 100];
+    assert_eq!(
+        Loopback::new(&mut small, 1500, Medium::Ip).unwrap_err().kind(),
+        ErrorKind::OutOfMemory
+    );
+}
