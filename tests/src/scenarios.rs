@@ -808,7 +808,7 @@ pub fn make_connection_cases<S: Stack, C: Stack>(env: &Env<S, C>) {
     );
     let port = ok(listener.local_addr(), "local_addr").port();
     let mut targets = vec![format!("{server_ip}:{port}")];
-    if env.profile.resolves_localhost {
+    if env.profile.resolves_localhost && server_ip.is_loopback() {
         targets.push(format!("localhost:{port}"));
     }
     for target in &targets {

@@ -1,0 +1,127 @@
+//! The conformance scenarios across a TAP device, smoltcp on one side and the Linux kernel on
+//! the other, in both roles: `smoltcp_server` (smoltcp listens and receives, the kernel
+//! connects and sends) and `kernel_server` (the reverse).
+//!
+//! Each test moves its thread into a fresh network namespace, creates the TAP device there,
+//! addresses the kernel side (10.7.0.1/24, fd00:7::1/64) and runs smoltcp on the other
+//! (10.7.0.2/24, fd00:7::2/64). Nothing leaves the namespace. Needs root; without it the tests
+//! skip with a notice (fail with `CI=true`).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+use unisock::ErrorKind;
+use unisock_conformance::netns::{configure_kernel_side, enter_private_netns};
+use unisock_conformance::scenarios::{Env, Profile};
+use unisock_conformance::util::{LeakCheck, counter, is_root, serial, skip};
+use unisock_posix::PosixStack;
+use unisock_smoltcp::{Capture, Cidr, StdClock, StdStack, TapDevice, TapOptions, TapWait};
+
+const TAP: &str = "unisock0";
+const KERNEL_V4: Ipv4Addr = Ipv4Addr::new(10, 7, 0, 1);
+const SMOL_V4: Ipv4Addr = Ipv4Addr::new(10, 7, 0, 2);
+const KERNEL_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 7, 0, 0, 0, 0, 0, 1);
+const SMOL_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 7, 0, 0, 0, 0, 0, 2);
+
+type Net<'a> = &'a unisock_smoltcp::Stack<'static, Capture<TapDevice>, StdClock, TapWait>;
+
+/// Build the namespace, the TAP and the smoltcp stack; `None` (after a skip notice) without
+/// privileges.
+fn setup() -> Option<unisock_smoltcp::TapStack> {
+    if !is_root() {
+        skip("TAP tests need root (network namespace and TAP device)");
+        return None;
+    }
+    if let Err(e) = enter_private_netns() {
+        skip(&format!("cannot make a private network namespace: {e}"));
+        return None;
+    }
+    let stack = StdStack::tap(TapOptions {
+        name: TAP.into(),
+        ips: vec![
+            Cidr::new(IpAddr::V4(SMOL_V4), 24).expect("cidr"),
+            Cidr::new(IpAddr::V6(SMOL_V6), 64).expect("cidr"),
+        ],
+        gateway: vec![],
+        dns: vec![],
+        mtu: None,
+        pcap: None,
+        mac: None,
+        dhcpv4: false,
+        pool: None,
+    })
+    .unwrap_or_else(|e| panic!("TAP stack: {e}"));
+    configure_kernel_side(TAP, "10.7.0.1/24", Some("fd00:7::1/64"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    Some(stack)
+}
+
+fn finish(leaks: LeakCheck<'_>) {
+    leaks.finish(Duration::from_secs(10));
+}
+
+mod smoltcp_server {
+    use super::*;
+
+    const PROFILE: Profile = Profile {
+        name: "smoltcp-server/kernel-client",
+        client_urgent: true,
+        server_urgent: false,
+        backlog_extra: 0,
+        backlog_overflow: ErrorKind::ConnectionRefused,
+        resolves_localhost: true,
+    };
+
+    fn with_env(f: impl FnOnce(&Env<'_, Net<'_>, PosixStack>)) {
+        let _serial = serial();
+        let Some(owner) = setup() else { return };
+        let smol: Net<'_> = &owner;
+        let kernel = PosixStack::default();
+        let (cs, ck) = (counter(&smol), counter(&kernel));
+        let leaks = LeakCheck::new(&[("smoltcp", &cs), ("posix", &ck)]);
+        f(&Env {
+            server: &smol,
+            client: &kernel,
+            server_v4: SMOL_V4,
+            client_v4: KERNEL_V4,
+            v6: Some((SMOL_V6, KERNEL_V6)),
+            profile: PROFILE,
+        });
+        finish(leaks);
+    }
+
+    unisock_conformance::conformance_tests!(with_env);
+}
+
+mod kernel_server {
+    use super::*;
+
+    const PROFILE: Profile = Profile {
+        name: "kernel-server/smoltcp-client",
+        client_urgent: false,
+        server_urgent: true,
+        backlog_extra: 1,
+        backlog_overflow: ErrorKind::TimedOut,
+        resolves_localhost: false,
+    };
+
+    fn with_env(f: impl FnOnce(&Env<'_, PosixStack, Net<'_>>)) {
+        let _serial = serial();
+        let Some(owner) = setup() else { return };
+        let smol: Net<'_> = &owner;
+        let kernel = PosixStack::default();
+        let (cs, ck) = (counter(&smol), counter(&kernel));
+        let leaks = LeakCheck::new(&[("smoltcp", &cs), ("posix", &ck)]);
+        f(&Env {
+            server: &kernel,
+            client: &smol,
+            server_v4: KERNEL_V4,
+            client_v4: SMOL_V4,
+            v6: Some((KERNEL_V6, SMOL_V6)),
+            profile: PROFILE,
+        });
+        finish(leaks);
+    }
+
+    unisock_conformance::conformance_tests!(with_env);
+}
