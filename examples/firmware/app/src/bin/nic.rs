@@ -1,0 +1,75 @@
+//! The NIC firmware: the shared echo server and client of `unisock-examples`, unchanged, over
+//! `unisock-smoltcp` and the LAN9118.
+//!
+//! Answers ICMP echo (smoltcp does, while any call polls), serves one TCP echo connection on
+//! port 7 with `echo_server` until the peer closes, then connects to the host's port 4242 with
+//! `send_message`. Exit status 0 on success, 1 on an error, 3 if the core peripherals are gone.
+#![no_std]
+#![no_main]
+
+use core::net::{Ipv4Addr, SocketAddr};
+
+use cortex_m_rt::entry;
+use lan9118::{Lan9118, Mmio};
+use mps2_board::net::{DEVICE_IP, ECHO_PORT, HOST_IP, REPORT_PORT};
+use mps2_board::semihosting::println;
+use mps2_board::{exit, stack_used};
+use unisock::Stack as _;
+use unisock_examples::{echo_server, send_message};
+use unisock_firmware::{NicResources, SysTickClock, Wfi, new_config};
+use unisock_smoltcp::Stack;
+
+/// The message sent to the host.
+const MESSAGE: &[u8] = b"hello from the unisock firmware";
+
+type NicStack = Stack<'static, Lan9118<Mmio>, SysTickClock, Wfi>;
+
+fn fail(what: &str, e: impl core::fmt::Display) -> ! {
+    println!("nic: {what}: {e}");
+    exit(1)
+}
+
+#[entry]
+fn main() -> ! {
+    static mut RESOURCES: NicResources = NicResources::new();
+    static mut STACK: Option<NicStack> = None;
+    static mut BUF: [u8; 1024] = [0; 1024];
+
+    let Some(cp) = cortex_m::Peripherals::take() else {
+        exit(3)
+    };
+    mps2_board::start_clock(cp.SYST);
+
+    // SAFETY: the LAN9118 window of this board; this is its only user.
+    let bus = unsafe { Mmio::new(mps2_board::LAN9118_BASE) };
+    let nic = Lan9118::new(bus).unwrap_or_else(|e| fail("lan9118", e));
+    let mac = nic.mac_address();
+    let config = new_config(mac).unwrap_or_else(|e| fail("config", e));
+    let stack =
+        Stack::new(nic, SysTickClock, Wfi, &config, RESOURCES).unwrap_or_else(|e| fail("stack", e));
+    let net: &NicStack = STACK.insert(stack);
+
+    let [a, b, c, d] = DEVICE_IP;
+    let at = SocketAddr::from((Ipv4Addr::new(a, b, c, d), ECHO_PORT));
+    let mut listener = net.listen(at, 1).unwrap_or_else(|e| fail("listen", e));
+    println!(
+        "READY nic: mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, echo on {at}",
+        mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]
+    );
+
+    let echoed = echo_server(&mut listener, 1, BUF, |_, peer, n| {
+        println!("nic: echoed {n} bytes to {peer}");
+    })
+    .unwrap_or_else(|e| fail("echo server", e));
+    drop(listener);
+
+    let host = SocketAddr::from((Ipv4Addr::from(HOST_IP), REPORT_PORT));
+    let local = send_message(&net, host, MESSAGE).unwrap_or_else(|e| fail("send_message", e));
+    let stats = net.with_device(|nic| nic.stats());
+    println!(
+        "nic: done, echoed {echoed} bytes, reported to {host} from {local}, rx {} tx {} dropped {}",
+        stats.rx_frames, stats.tx_frames, stats.rx_dropped
+    );
+    println!("nic: stack high-water mark {} bytes", stack_used());
+    exit(0)
+}

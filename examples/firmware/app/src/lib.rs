@@ -1,0 +1,92 @@
+//! # unisock on a bare-metal Cortex-M4F
+//!
+//! The glue a board needs to run `unisock-smoltcp` without an operating system, for QEMU's
+//! `mps2-an386`:
+//! - [`SysTickClock`]: the [`Clock`] over the board's 1 kHz SysTick counter;
+//! - [`Wfi`]: the [`Wait`] strategy: sleep until the next interrupt (at the latest the next
+//!   SysTick, 1 ms later), since the polled LAN9118 raises none;
+//! - [`POOL`] and the matching [`NicResources`]/[`LoopbackResources`]: the fixed socket pool
+//!   (two TCP sockets with 4 KiB buffers each way, no UDP or raw socket), sized at compile time;
+//! - [`new_config`]: the interface configuration of the test network.
+//!
+//! The binaries: `nic` runs the shared echo server and client of `unisock-examples` over the
+//! LAN9118 ([`lan9118::Lan9118`]); `loopback` moves 64 KiB through the in-firmware loopback
+//! device in a single-threaded superloop of non-blocking calls.
+#![no_std]
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+use core::net::{IpAddr, Ipv4Addr};
+use core::time::Duration;
+
+use smoltcp::time::Instant;
+use unisock_smoltcp::{Cidr, Clock, Config, PoolConfig, Resources, Wait};
+
+/// The board's millisecond SysTick counter as a unisock-smoltcp [`Clock`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SysTickClock;
+
+impl Clock for SysTickClock {
+    fn now(&self) -> Instant {
+        // Milliseconds since boot fit an i64 for 292 million years.
+        Instant::from_millis(mps2_board::now_ms() as i64)
+    }
+}
+
+/// Sleep with `WFI` until the next interrupt; the 1 kHz SysTick bounds every wait to 1 ms.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Wfi;
+
+impl Wait for Wfi {
+    fn wait(&self, _timeout: Option<Duration>) {
+        mps2_board::wait_for_tick();
+    }
+}
+
+/// Bytes of each TCP socket's receive and transmit buffer (as in the direct-smoltcp baseline).
+pub const TCP_BUFFER: usize = 4096;
+
+/// The socket pool: two TCP sockets (the listener's armed one, then the outbound connection),
+/// nothing else. `udp_packets` and `raw_packets` must be at least 1 even with no such socket.
+pub const POOL: PoolConfig = PoolConfig {
+    tcp: 2,
+    tcp_rx: TCP_BUFFER,
+    tcp_tx: TCP_BUFFER,
+    udp: 0,
+    udp_rx: 0,
+    udp_tx: 0,
+    udp_packets: 1,
+    raw: 0,
+    raw_bytes: 0,
+    raw_packets: 1,
+};
+
+/// Socket slots [`POOL`] needs.
+pub const SOCKETS: usize = POOL.sockets_needed();
+/// Buffer bytes [`POOL`] needs.
+pub const BYTES: usize = POOL.bytes_needed();
+/// Packet metadata entries [`POOL`] needs (at least one).
+pub const PACKETS: usize = if POOL.packets_needed() > 0 {
+    POOL.packets_needed()
+} else {
+    1
+};
+
+/// The memory of the NIC firmware's stack.
+pub type NicResources = Resources<'static, SOCKETS, BYTES, PACKETS>;
+/// The memory of the loopback firmware's stack.
+pub type LoopbackResources = Resources<'static, SOCKETS, BYTES, PACKETS>;
+
+/// The interface configuration for the test network: the board's address, the NIC's MAC and
+/// [`POOL`].
+pub fn new_config(mac: [u8; 6]) -> Result<Config, unisock_smoltcp::Error> {
+    let [a, b, c, d] = mps2_board::net::DEVICE_IP;
+    let address = Cidr::new(
+        IpAddr::V4(Ipv4Addr::new(a, b, c, d)),
+        mps2_board::net::PREFIX_LEN,
+    )?;
+    Ok(Config::new()
+        .with_address(address)?
+        .with_mac(mac)
+        .with_pool(POOL))
+}

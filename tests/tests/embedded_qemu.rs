@@ -1,0 +1,401 @@
+//! The embedded proof: unisock's firmware for a Cortex-M4F, run on QEMU's `mps2-an386`.
+//!
+//! The test builds the firmware workspace (`examples/firmware`, target `thumbv7em-none-eabihf`),
+//! then:
+//! - boots the no-NIC `loopback` firmware (client and server over the in-firmware loopback
+//!   device, 64 KiB verified) and requires exit status 0;
+//! - for the `nic` firmware (the shared `unisock-examples` echo server and client over
+//!   `unisock-smoltcp` and the LAN9118 driver) and the `direct` firmware (the same job written
+//!   straight against smoltcp, the size baseline): in a network namespace made for the test
+//!   (`unshare(CLONE_NEWNET)` in a fresh thread), creates a TAP device `10.42.0.1/24`, boots
+//!   QEMU on it, and from the host side requires that `ping 10.42.0.2` gets replies, that a 64 KiB
+//!   echo over TCP port 7 comes back identical, that the firmware's own connection reaches a
+//!   listener on `10.42.0.1:4242` with the expected message, and that QEMU exits with status 0.
+//!
+//! Needs root (namespaces, TAP) and `qemu-system-arm`. Without either the tests print a notice
+//! and pass, unless `CI=true`, where a skip is a failure. Every wait is bounded; QEMU is killed
+//! by its PID when a bound passes. No packet leaves the namespace.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The firmware's address and the host's TAP address (see `mps2_board::net`).
+const DEVICE_IP: Ipv4Addr = Ipv4Addr::new(10, 42, 0, 2);
+const HOST_CIDR: &str = "10.42.0.1/24";
+const HOST_IP: Ipv4Addr = Ipv4Addr::new(10, 42, 0, 1);
+const ECHO_PORT: u16 = 7;
+const REPORT_PORT: u16 = 4242;
+/// Bytes sent through the firmware's echo server.
+const ECHO_BYTES: usize = 64 * 1024;
+/// The line the firmware prints once its interface is up.
+const READY: &str = "READY";
+
+/// Generous bounds: none of them is a speed assertion.
+const BUILD_LIMIT: Duration = Duration::from_secs(900);
+const BOOT_LIMIT: Duration = Duration::from_secs(60);
+const IO_LIMIT: Duration = Duration::from_secs(60);
+const RUN_LIMIT: Duration = Duration::from_secs(180);
+
+fn firmware_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/firmware")
+}
+
+fn binary(name: &str) -> PathBuf {
+    firmware_dir()
+        .join("target/thumbv7em-none-eabihf/release")
+        .join(name)
+}
+
+/// Skip with a notice, or fail under `CI=true`.
+fn skip(why: &str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("embedded_qemu: cannot run under CI=true: {why}");
+    }
+    eprintln!("embedded_qemu: SKIPPED: {why}");
+}
+
+/// Why the test cannot run here, if it cannot.
+fn missing_prerequisite(needs_root: bool) -> Option<String> {
+    let qemu = Command::new("qemu-system-arm")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !qemu.is_ok_and(|s| s.success()) {
+        return Some("qemu-system-arm is not installed (apt-get install qemu-system-arm)".into());
+    }
+    // SAFETY: geteuid has no preconditions and touches no memory.
+    if needs_root && unsafe { libc::geteuid() } != 0 {
+        return Some("needs root for a network namespace and a TAP device".into());
+    }
+    None
+}
+
+/// Wait for `child` at most `limit`; kill it (by its PID) when the limit passes.
+fn wait_bounded(child: &mut Child, limit: Duration, what: &str) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "{what} (pid {}) still running after {limit:?}; killed",
+                    child.id()
+                );
+            }
+            Err(e) => panic!("waiting for {what}: {e}"),
+        }
+    }
+}
+
+/// Build the firmware once per test process: each package on its own, so the direct-smoltcp
+/// baseline gets only the smoltcp features it asks for.
+fn build_firmware() {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    let result = BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        for package in ["unisock-firmware", "smoltcp-direct-firmware"] {
+            let mut child = Command::new(&cargo)
+                .args(["build", "--release", "-p", package])
+                .current_dir(firmware_dir())
+                .env_remove("CARGO_TARGET_DIR")
+                .env_remove("CARGO_BUILD_TARGET")
+                .env_remove("RUSTFLAGS")
+                .env_remove("CARGO_ENCODED_RUSTFLAGS")
+                .stdin(Stdio::null())
+                .spawn()
+                .map_err(|e| format!("cannot run {cargo}: {e}"))?;
+            let status = wait_bounded(&mut child, BUILD_LIMIT, "firmware build");
+            if !status.success() {
+                return Err(format!("cargo build --release -p {package}: {status}"));
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("building the firmware failed: {e}");
+    }
+}
+
+/// A running QEMU whose semihosting output is collected line by line.
+struct Qemu {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    transcript: Vec<String>,
+}
+
+impl Qemu {
+    fn start(firmware: &Path, nic: &[&str]) -> Qemu {
+        let mut child = Command::new("qemu-system-arm")
+            .args(["-M", "mps2-an386", "-nographic"])
+            .args(["-semihosting-config", "enable=on,target=native"])
+            .args(nic)
+            .arg("-kernel")
+            .arg(firmware)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start qemu-system-arm");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Qemu {
+            child,
+            lines,
+            transcript: Vec::new(),
+        }
+    }
+
+    /// Wait for a line containing `marker`.
+    fn expect_line(&mut self, marker: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    eprintln!("firmware: {line}");
+                    let found = line.contains(marker);
+                    self.transcript.push(line);
+                    if found {
+                        return;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        self.fail(&format!("no line containing {marker:?} within {limit:?}"));
+    }
+
+    /// Wait for QEMU to exit (killing it after `limit`) and return its status.
+    fn finish(&mut self, limit: Duration) -> ExitStatus {
+        let status = wait_bounded(&mut self.child, limit, "qemu-system-arm");
+        // The reader thread ends at end of file; take what it has.
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(500)) {
+            eprintln!("firmware: {line}");
+            self.transcript.push(line);
+        }
+        status
+    }
+
+    #[track_caller]
+    fn fail(&mut self, why: &str) -> ! {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        panic!(
+            "{why}\nfirmware output so far:\n{}",
+            self.transcript.join("\n")
+        );
+    }
+}
+
+impl Drop for Qemu {
+    fn drop(&mut self) {
+        // Never leave QEMU running: kill our own child by PID if it has not exited.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Run `f` in a new thread inside a new network namespace; the namespace (and its TAP
+/// device) disappears when the thread ends.
+fn in_private_netns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let handle = std::thread::spawn(move || {
+        // SAFETY: unshare changes only the calling thread's namespace membership.
+        let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+        assert_eq!(
+            rc,
+            0,
+            "unshare(CLONE_NEWNET): {}",
+            std::io::Error::last_os_error()
+        );
+        ip(&["link", "set", "lo", "up"]);
+        f()
+    });
+    match handle.join() {
+        Ok(v) => v,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// `ip ARGS` in the calling thread's namespace.
+#[track_caller]
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("run ip");
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The bytes sent through the echo server: a xorshift stream (no short period).
+fn echo_payload() -> Vec<u8> {
+    let mut x: u32 = 0x9e37_79b9;
+    (0..ECHO_BYTES)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// Send the payload to the firmware's echo server from one thread while reading the echo in
+/// this one, until the firmware closes.
+fn echo_64k() -> Result<(), String> {
+    let addr = SocketAddr::from((DEVICE_IP, ECHO_PORT));
+    let stream = TcpStream::connect_timeout(&addr, IO_LIMIT)
+        .map_err(|e| format!("connect to the firmware's echo server {addr}: {e}"))?;
+    stream.set_read_timeout(Some(IO_LIMIT)).ok();
+    stream.set_write_timeout(Some(IO_LIMIT)).ok();
+    let payload = echo_payload();
+    let mut writer = stream.try_clone().map_err(|e| e.to_string())?;
+    let sent = payload.clone();
+    let send = std::thread::spawn(move || -> std::io::Result<()> {
+        writer.write_all(&sent)?;
+        writer.shutdown(std::net::Shutdown::Write)
+    });
+    let mut echoed = Vec::with_capacity(ECHO_BYTES);
+    let read = (&stream)
+        .take(2 * ECHO_BYTES as u64)
+        .read_to_end(&mut echoed);
+    let sent = send.join().map_err(|_| "sender thread panicked")?;
+    sent.map_err(|e| format!("sending to the echo server: {e}"))?;
+    read.map_err(|e| format!("reading the echo after {} bytes: {e}", echoed.len()))?;
+    if echoed != payload {
+        let at = echoed.iter().zip(&payload).position(|(a, b)| a != b);
+        return Err(format!(
+            "echo differs: {} bytes back of {}, first difference at {at:?}",
+            echoed.len(),
+            payload.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Accept the firmware's outbound connection and read its message to the end.
+fn receive_report(listener: &TcpListener) -> Result<(SocketAddr, Vec<u8>), String> {
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + IO_LIMIT;
+    let (mut conn, peer) = loop {
+        match listener.accept() {
+            Ok(c) => break c,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            Err(e) => return Err(format!("no connection from the firmware: {e}")),
+        }
+    };
+    conn.set_nonblocking(false).map_err(|e| e.to_string())?;
+    conn.set_read_timeout(Some(IO_LIMIT)).ok();
+    let mut message = Vec::new();
+    (&mut conn)
+        .take(4096)
+        .read_to_end(&mut message)
+        .map_err(|e| format!("reading the firmware's message: {e}"))?;
+    Ok((peer, message))
+}
+
+/// The NIC scenario for one firmware binary; `message` is what it must send the host.
+fn run_nic_firmware(name: &'static str, message: &'static str) {
+    if let Some(why) = missing_prerequisite(true) {
+        skip(&why);
+        return;
+    }
+    build_firmware();
+    // One NIC run at a time: they share addresses only inside their own namespaces, but two
+    // QEMUs at once would double the load on a small machine for no gain.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let firmware = binary(name);
+    in_private_netns(move || {
+        let tap = "fwtap0";
+        ip(&["tuntap", "add", "dev", tap, "mode", "tap"]);
+        ip(&["addr", "add", HOST_CIDR, "dev", tap]);
+        ip(&["link", "set", tap, "up"]);
+        let listener = TcpListener::bind((HOST_IP, REPORT_PORT)).expect("bind the report listener");
+
+        let nic = format!("tap,ifname={tap},script=no,downscript=no");
+        let mut qemu = Qemu::start(&firmware, &["-nic", &nic]);
+        qemu.expect_line(READY, BOOT_LIMIT);
+
+        let ping = Command::new("ping")
+            .args(["-n", "-c", "3", "-w", "30"])
+            .arg(DEVICE_IP.to_string())
+            .output()
+            .expect("run ping");
+        let summary = String::from_utf8_lossy(&ping.stdout).into_owned();
+        eprintln!("{summary}");
+        if !ping.status.success() || !summary.contains("3 received") {
+            qemu.fail(&format!("ping {DEVICE_IP} got no replies:\n{summary}"));
+        }
+
+        if let Err(e) = echo_64k() {
+            qemu.fail(&e);
+        }
+        match receive_report(&listener) {
+            Ok((peer, got)) => {
+                if peer.ip() != DEVICE_IP {
+                    qemu.fail(&format!("report came from {peer}, not the firmware"));
+                }
+                if got != message.as_bytes() {
+                    qemu.fail(&format!(
+                        "report message {:?}, expected {message:?}",
+                        String::from_utf8_lossy(&got)
+                    ));
+                }
+            }
+            Err(e) => qemu.fail(&e),
+        }
+        let status = qemu.finish(RUN_LIMIT);
+        if status.code() != Some(0) {
+            qemu.fail(&format!("QEMU exited with {status}"));
+        }
+    });
+}
+
+#[test]
+fn loopback_firmware_verifies_64k_and_exits_zero() {
+    if let Some(why) = missing_prerequisite(false) {
+        skip(&why);
+        return;
+    }
+    build_firmware();
+    let mut qemu = Qemu::start(&binary("loopback"), &["-nic", "none"]);
+    let status = qemu.finish(RUN_LIMIT);
+    if status.code() != Some(0) {
+        qemu.fail(&format!("QEMU exited with {status}"));
+    }
+    if !qemu.transcript.iter().any(|l| l.contains("verified 65536")) {
+        qemu.fail("the loopback firmware did not report 65536 verified bytes");
+    }
+}
+
+#[test]
+fn nic_firmware_over_unisock_answers_ping_echoes_and_reports() {
+    run_nic_firmware("nic", "hello from the unisock firmware");
+}
+
+#[test]
+fn direct_smoltcp_firmware_answers_ping_echoes_and_reports() {
+    run_nic_firmware("direct", "hello from the direct smoltcp firmware");
+}
