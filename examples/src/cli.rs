@@ -195,14 +195,81 @@ pub fn open<W: WithStack>(
 }
 
 mod smoltcp_stack {
+    use unisock_smoltcp::{Cidr, Config, LoopbackOptions, StdStack, TapOptions};
+
     use super::{Backend, SetupError, SmoltcpArgs, WithStack};
 
+    fn setup(what: &str) -> impl Fn(unisock_smoltcp::Error) -> SetupError + '_ {
+        move |e| SetupError(format!("{what}: {e} [{:?}]", e.kind()))
+    }
+
+    fn cidrs(args: &SmoltcpArgs) -> Result<Vec<Cidr>, SetupError> {
+        args.ips
+            .iter()
+            .map(|p| Cidr::new(p.addr, p.prefix_len).map_err(setup("--ip")))
+            .collect()
+    }
+
+    fn check_gateways(args: &SmoltcpArgs) -> Result<(), SetupError> {
+        let v4 = args.gateways.iter().filter(|g| g.is_ipv4()).count();
+        let v6 = args.gateways.iter().filter(|g| g.is_ipv6()).count();
+        if v4 > 1 || v6 > 1 {
+            return Err(SetupError(
+                "--gateway: at most one IPv4 and one IPv6 gateway".to_string(),
+            ));
+        }
+        Ok(())
+    }
+
     pub(super) fn open<W: WithStack>(args: &SmoltcpArgs, work: W) -> Result<W::Output, SetupError> {
-        let _ = (args, work, Backend::Smoltcp);
-        Err(SetupError(
-            "the smoltcp backend is not available yet: unisock-smoltcp has no public stack constructor in this build"
-                .into(),
-        ))
+        check_gateways(args)?;
+        let ips = cidrs(args)?;
+        match &args.tap {
+            Some(name) => {
+                if ips.is_empty() {
+                    return Err(SetupError(format!(
+                        "--tap {name} needs the stack's address: --ip ADDR/PREFIX"
+                    )));
+                }
+                let options = TapOptions {
+                    name: name.clone(),
+                    ips,
+                    gateway: args.gateways.clone(),
+                    dns: args.dns.clone(),
+                    mtu: args.mtu,
+                    pcap: args.pcap.clone(),
+                    ..TapOptions::default()
+                };
+                let net = StdStack::tap(options)
+                    .map_err(setup(&format!("opening TAP interface {name}")))?;
+                let stack = net.stack();
+                Ok(work.run(Backend::Smoltcp, &stack))
+            }
+            None => {
+                let mut config = Config::loopback();
+                for ip in ips {
+                    config = config.with_address(ip).map_err(setup("--ip"))?;
+                }
+                for gateway in &args.gateways {
+                    config = config.with_gateway(*gateway);
+                }
+                for dns in &args.dns {
+                    config = config.with_dns_server(*dns).map_err(setup("--dns"))?;
+                }
+                let mut options = LoopbackOptions {
+                    config,
+                    pcap: args.pcap.clone(),
+                    ..LoopbackOptions::default()
+                };
+                if let Some(mtu) = args.mtu {
+                    options.mtu = mtu;
+                }
+                let net = StdStack::loopback_with(options)
+                    .map_err(setup("starting the in-process loopback stack"))?;
+                let stack = net.stack();
+                Ok(work.run(Backend::Smoltcp, &stack))
+            }
+        }
     }
 }
 

@@ -152,11 +152,11 @@ pub enum HttpError<E> {
     ShortBody(usize, usize),
 }
 
-impl<E: fmt::Display> fmt::Display for HttpError<E> {
+impl<E: unisock::Error + fmt::Display> fmt::Display for HttpError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            HttpError::Connect(e) => write!(f, "{e}"),
-            HttpError::Io(e) => write!(f, "{e}"),
+            HttpError::Connect(e) => write!(f, "{e} [{:?}]", e.kind()),
+            HttpError::Io(e) => write!(f, "{e} [{:?}]", e.socket_kind()),
             HttpError::IncompleteHead => {
                 f.write_str("connection closed before a complete HTTP head arrived")
             }
@@ -172,7 +172,7 @@ impl<E: fmt::Display> fmt::Display for HttpError<E> {
     }
 }
 
-impl<E: fmt::Debug + fmt::Display> std::error::Error for HttpError<E> {}
+impl<E: unisock::Error + fmt::Display> std::error::Error for HttpError<E> {}
 
 fn find_head_end(buf: &[u8]) -> Option<usize> {
     buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
@@ -300,12 +300,14 @@ fn dechunk<E>(mut data: &[u8]) -> Result<Vec<u8>, HttpError<E>> {
 
 /// The tutorial's MakeConnection put to use: connect to `url` (trying every address the
 /// host resolves to, each for at most `timeout`), GET its path (each read bounded by
-/// `timeout`), and return the response and the association of the connection that carried it.
+/// `timeout`), and return the response. `on_connect` is told the association of the
+/// connection as soon as it is established.
 pub fn http_get<S: Stack>(
     stack: &S,
     url: &Url,
     timeout: Duration,
-) -> Result<(Response, Association), HttpError<S::Error>> {
+    on_connect: impl FnOnce(&Association),
+) -> Result<Response, HttpError<S::Error>> {
     let options = ConnectOptions {
         default_port: DEFAULT_PORT,
         timeout_per_address: Some(timeout),
@@ -314,10 +316,9 @@ pub fn http_get<S: Stack>(
         unisock::make_connection_with(stack, &url.target, options).map_err(HttpError::Connect)?;
     conn.set_option(SockOpt::ReadTimeout(Some(timeout)))
         .map_err(HttpError::Io)?;
-    let association = conn.association().map_err(HttpError::Io)?;
+    on_connect(&conn.association().map_err(HttpError::Io)?);
     send_get(&mut conn, &url.host_header, &url.path).map_err(HttpError::Io)?;
-    let response = read_response(&mut conn)?;
-    Ok((response, association))
+    read_response(&mut conn)
 }
 
 /// What an HTTP server serves.

@@ -13,9 +13,9 @@
 //! expect urgent data (smoltcp has no urgent-pointer API).
 //!
 //! The tour is single-threaded: it relies on the backlog, so a `connect` completes before the
-//! matching `accept`, and on socket buffers large enough for the few bytes of each step. Every
-//! blocking call is bounded by a read timeout ([`STEP_TIMEOUT`]), so a misbehaving backend
-//! makes a step fail instead of hanging.
+//! matching `accept`, and on socket buffers large enough for the few bytes of each step.
+//! Every blocking call is bounded by a read or connect timeout ([`STEP_TIMEOUT`]), so a
+//! misbehaving backend makes a step fail instead of hanging.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -85,7 +85,7 @@ impl Steps<'_> {
     fn print(&self, call: &str, assoc: &str, result: &str) {
         let assoc = if assoc.is_empty() { "-" } else { assoc };
         println!(
-            "[{}] {:2}. {call:<34} | {assoc:<44} | {result}",
+            "[{}] {:2}. {call:<37} | {assoc:<40} | {result}",
             self.backend, self.n
         );
     }
@@ -208,10 +208,12 @@ where
     })?;
 
     // 4. connect(): the client is bound automatically.
-    let mut client = steps.run(&format!("connect({bound})"), || {
+    let mut client = steps.run(&format!("connect_timeout({bound}, 10s)"), || {
         let unbound = stack.tcp_socket(domain).map_err(io("tcp_socket"))?;
         let before = unbound.local_addr().map_err(io("local_addr"))?;
-        let mut client = unbound.connect(bound).map_err(io("connect"))?;
+        let mut client = unbound
+            .connect_timeout(bound, STEP_TIMEOUT)
+            .map_err(io("connect"))?;
         bounded(&mut client)?;
         let a = client.association().map_err(io("association"))?;
         if a.protocol != Protocol::TCP
@@ -402,7 +404,9 @@ where
 
     // 10. abort(): the peer sees a reset.
     steps.run("abort() -> peer read()", || {
-        let mut victim = stack.connect(bound).map_err(io("connect"))?;
+        let mut victim = stack
+            .connect_timeout(bound, STEP_TIMEOUT)
+            .map_err(io("connect"))?;
         bounded(&mut victim)?;
         let assoc = assoc_of(&victim);
         let (aborter, _) = listener.accept().map_err(io("accept"))?;

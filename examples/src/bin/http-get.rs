@@ -44,9 +44,10 @@ impl WithStack for Get {
     type Output = Result<(), String>;
 
     fn run<S: AppStack>(self, backend: Backend, stack: &S) -> Result<(), String> {
-        let (response, assoc) =
-            http_get(stack, &self.url, self.timeout).map_err(|e| e.to_string())?;
-        eprintln!("* [{backend}] connected: {assoc}");
+        let response = http_get(stack, &self.url, self.timeout, |assoc| {
+            eprintln!("* [{backend}] connected: {assoc}");
+        })
+        .map_err(|e| e.to_string())?;
         let mut out = std::io::stdout().lock();
         let mut head = format!(
             "{} {} {}\r\n",
