@@ -112,7 +112,10 @@ fn blocking_calls_in_simulation_time_out_by_the_manual_clock() {
     let mut buf = [0u8; 4];
     let e = u.recv_from(&mut buf, RecvFlags::NONE).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::TimedOut);
-    assert!(clock.now() >= Instant::from_secs(30), "simulated time advanced");
+    assert!(
+        clock.now() >= Instant::from_secs(30),
+        "simulated time advanced"
+    );
     drop(u);
     assert_eq!(stack.open_sockets(), 0);
 }
@@ -138,7 +141,9 @@ fn pool_exhaustion_is_out_of_memory_and_handles_never_alias() {
         net.udp_socket(Domain::Ipv4).unwrap_err().kind(),
         ErrorKind::OutOfMemory
     );
-    let raw = net.raw_socket(Domain::Ipv4, unisock::Protocol::ICMP).unwrap();
+    let raw = net
+        .raw_socket(Domain::Ipv4, unisock::Protocol::ICMP)
+        .unwrap();
     assert_eq!(
         net.raw_socket(Domain::Ipv4, unisock::Protocol::ICMP)
             .unwrap_err()
@@ -190,7 +195,9 @@ fn resources_too_small_is_out_of_memory_not_a_panic() {
     assert_eq!(e.kind(), ErrorKind::OutOfMemory);
     let mut small = [0u8; 100];
     assert_eq!(
-        Loopback::new(&mut small, 1500, Medium::Ip).unwrap_err().kind(),
+        Loopback::new(&mut small, 1500, Medium::Ip)
+            .unwrap_err()
+            .kind(),
         ErrorKind::OutOfMemory
     );
 }

@@ -1,0 +1,145 @@
+//! TAP smoke test with the Linux kernel as the peer, inside a network namespace this test
+//! creates (`unshare(CLONE_NEWNET)` in the test thread). Without privileges it prints a
+//! notice and returns; with `CI=true` a skip is a failure.
+#![cfg(target_os = "linux")]
+
+mod util;
+
+use std::io::{Read as _, Write as _};
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::Duration;
+
+use unisock::prelude::*;
+use unisock::{DatagramSocket, RecvFlags, SendFlags, Shutdown, SockOpt};
+use unisock_smoltcp::{Cidr, StdStack, TapOptions};
+use util::assert_no_leak;
+
+fn skip(why: &str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("TAP test skipped under CI=true: {why}");
+    }
+    eprintln!("notice: TAP smoke test skipped: {why}");
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("run ip");
+    assert!(out.status.success(), "ip {args:?}: {out:?}");
+}
+
+#[test]
+fn tap_kernel_peer_tcp_both_directions_and_udp() {
+    // SAFETY: unshare(2) with CLONE_NEWNET only moves this thread into a new network
+    // namespace; it touches no memory of ours.
+    #[allow(unsafe_code)]
+    let r = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+    if r != 0 {
+        skip(&format!(
+            "unshare(CLONE_NEWNET) failed: {}",
+            std::io::Error::last_os_error()
+        ));
+        return;
+    }
+    if !std::path::Path::new("/dev/net/tun").exists() {
+        skip("/dev/net/tun is missing");
+        return;
+    }
+    ip(&["link", "set", "lo", "up"]);
+    let net = StdStack::tap(TapOptions {
+        name: "usk0".into(),
+        ips: vec![
+            Cidr::parse("10.7.0.2/24").unwrap(),
+            Cidr::parse("fd07::2/64").unwrap(),
+        ],
+        mtu: Some(1500),
+        ..TapOptions::default()
+    })
+    .expect("TAP stack");
+    ip(&["addr", "add", "10.7.0.1/24", "dev", "usk0"]);
+    ip(&["addr", "add", "fd07::1/64", "dev", "usk0", "nodad"]);
+    ip(&["link", "set", "usk0", "up"]);
+    let stack = &*net;
+
+    for (kernel, ours) in [("10.7.0.1", "10.7.0.2"), ("[fd07::1]", "[fd07::2]")] {
+        // smoltcp connects to a kernel listener.
+        let k_at: SocketAddr = format!("{kernel}:7000").parse().unwrap();
+        let kl = std::net::TcpListener::bind(k_at).unwrap();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let (mut k, _) = kl.accept().unwrap();
+                k.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+                let mut buf = Vec::new();
+                k.read_to_end(&mut buf).unwrap();
+                k.write_all(&buf).unwrap();
+            });
+            let mut c = stack
+                .connect_timeout(k_at, Duration::from_secs(20))
+                .expect("connect to the kernel");
+            c.set_option(SockOpt::ReadTimeout(Some(Duration::from_secs(20))))
+                .unwrap();
+            let data: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+            c.write_all(&data).unwrap();
+            c.shutdown(Shutdown::Write).unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 8192];
+            loop {
+                let n = c.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+            }
+            assert_eq!(got.len(), data.len());
+            assert!(got == data);
+        });
+
+        // The kernel connects to a smoltcp listener.
+        let o_at: SocketAddr = format!("{ours}:8000").parse().unwrap();
+        let mut l = stack.listen(o_at, 2).unwrap();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut k =
+                    std::net::TcpStream::connect_timeout(&o_at, Duration::from_secs(20)).unwrap();
+                k.write_all(b"from the kernel").unwrap();
+                k.shutdown(std::net::Shutdown::Write).unwrap();
+                let mut back = String::new();
+                k.read_to_string(&mut back).unwrap();
+                assert_eq!(back, "FROM THE KERNEL");
+            });
+            let (mut conn, peer) = l.accept().unwrap();
+            assert_eq!(peer.ip(), k_at.ip());
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 64];
+            loop {
+                let n = conn.read(&mut chunk).unwrap();
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            conn.write_all(&buf.to_ascii_uppercase()).unwrap();
+        });
+        drop(l);
+
+        // UDP both ways.
+        let k_udp = std::net::UdpSocket::bind(format!("{kernel}:7001")).unwrap();
+        k_udp
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut u = stack
+            .bind_udp(format!("{ours}:0").parse().unwrap())
+            .unwrap();
+        u.set_option(SockOpt::ReadTimeout(Some(Duration::from_secs(20))))
+            .unwrap();
+        u.send_to(b"ping", k_udp.local_addr().unwrap(), SendFlags::NONE)
+            .unwrap();
+        let mut buf = [0u8; 16];
+        let (n, from) = k_udp.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"ping");
+        k_udp.send_to(b"pong", from).unwrap();
+        let m = u.recv_from(&mut buf, RecvFlags::NONE).unwrap();
+        assert_eq!(&buf[..m.len], b"pong");
+        drop(u);
+    }
+    assert_no_leak(|| stack.open_sockets());
+}
