@@ -10,6 +10,7 @@
 //! Not modelled: bursty (correlated) loss, truncated frames, rate limits, link-layer
 //! (Ethernet FCS) errors distinct from IP-level corruption.
 
+pub mod bad_input;
 mod faulty;
 mod pattern;
 mod rng;

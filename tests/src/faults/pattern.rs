@@ -103,6 +103,8 @@ pub struct Verifier {
     seed: u64,
     expected_len: u64,
     received: u64,
+    /// Bytes in blocks already checked.
+    checked: u64,
     sha: Sha256,
     current: Vec<u8>,
     defects: Vec<Defect>,
@@ -119,6 +121,7 @@ impl Verifier {
             seed,
             expected_len,
             received: 0,
+            checked: 0,
             sha: Sha256::new(),
             current: Vec::with_capacity(BLOCK),
             defects: Vec::new(),
@@ -144,8 +147,9 @@ impl Verifier {
         if self.current.is_empty() {
             return;
         }
-        let start = self.received - (self.received - 1) % BLOCK as u64 - 1;
+        let start = self.checked;
         let index = start / BLOCK as u64;
+        self.checked += self.current.len() as u64;
         let mut want = [0u8; BLOCK];
         block_of(self.seed, index, &mut want);
         let want = &want[..self.current.len()];
