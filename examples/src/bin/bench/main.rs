@@ -1,0 +1,466 @@
+//! `bench`: what unisock costs, against what users would pick instead.
+//!
+//! ```text
+//! cargo run --release --bin bench -- [WORKLOADS] [--rounds N] [--quick] [--json FILE]
+//! ```
+//!
+//! Every workload runs the unisock case and its baseline interleaved (A B A B ..., after one
+//! warm-up of each), and reports min / median / max of each side and the median of the
+//! per-round ratios (unisock / baseline; above 1 means unisock is faster). The result is a
+//! markdown table on stdout (progress on stderr) and optionally a JSON file with every sample.
+//!
+//! Workloads (see BENCHMARKS.md for the figures and what they mean):
+//! 1. `bulk`: TCP bulk over loopback, 64 KiB and 4 KiB writes: unisock-posix vs std::net.
+//! 2. `pingpong`: TCP 1-byte round trips, unpinned and both threads pinned to one CPU.
+//! 3. `connect`: connect + accept + close rate.
+//! 4. `udp`: UDP 64 B and 1472 B datagrams, per-datagram and batched sends, queue drains.
+//! 5. `inproc`: unisock-smoltcp over its in-process device vs plain smoltcp.
+//! 6. `tap`: unisock-smoltcp over TAP vs plain smoltcp's TunTapInterface, both directions,
+//!    MTU 1500 / 9000 / 65000, plus kernel-to-kernel over veth as a reference.
+//! 7. `alloc`: heap allocations per operation in steady state, and peak RSS.
+//!
+//! The benchmark sends traffic only over loopback and TAP/veth devices inside network
+//! namespaces it creates: as root it first moves itself into a private network namespace
+//! (`unshare(CLONE_NEWNET)`), so nothing it does is visible outside the process. The
+//! congestion-control algorithm is set on every kernel TCP socket (`--cc`, default cubic).
+//! `--quick` runs tiny sizes and 3 rounds (a CI smoke run: figures, no thresholds).
+
+mod alloc;
+mod harness;
+mod plain;
+mod sys;
+mod tcp;
+mod udp;
+
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use unisock_posix::PosixStack;
+
+use harness::{BenchResult, Row, interleave};
+
+#[global_allocator]
+static GLOBAL: alloc::Counting = alloc::Counting;
+
+/// A workload of the benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Workload {
+    /// 1: TCP bulk over loopback.
+    Bulk,
+    /// 2: TCP 1-byte ping-pong.
+    Pingpong,
+    /// 3: connect + accept + close rate.
+    Connect,
+    /// 4: UDP datagrams.
+    Udp,
+    /// 5: smoltcp in process.
+    Inproc,
+    /// 6: smoltcp over TAP against the kernel.
+    Tap,
+    /// 7: allocations per operation and peak RSS.
+    Alloc,
+}
+
+const ALL: [Workload; 7] = [
+    Workload::Bulk,
+    Workload::Pingpong,
+    Workload::Connect,
+    Workload::Udp,
+    Workload::Inproc,
+    Workload::Tap,
+    Workload::Alloc,
+];
+
+/// unisock's benchmark: unisock against std::net and plain smoltcp.
+#[derive(Debug, Parser)]
+#[command(name = "bench")]
+struct Args {
+    /// Workloads to run (default: all).
+    #[arg(value_enum)]
+    workloads: Vec<Workload>,
+    /// Measured rounds per comparison (each round runs both sides once).
+    #[arg(long)]
+    rounds: Option<usize>,
+    /// Tiny sizes and 3 rounds: a smoke run for CI.
+    #[arg(long)]
+    quick: bool,
+    /// Also write every sample as JSON to this file.
+    #[arg(long)]
+    json: Option<std::path::PathBuf>,
+    /// TCP congestion control set on every kernel socket.
+    #[arg(long, default_value = "cubic")]
+    cc: String,
+    /// Stay in the caller's network namespace (loopback workloads only; TAP needs root).
+    #[arg(long)]
+    no_netns: bool,
+}
+
+/// Sizes of one run.
+#[derive(Debug, Clone, Copy)]
+struct Sizes {
+    bulk: u64,
+    trips: u64,
+    trip_time: Duration,
+    connects: u32,
+    udp: udp::UdpCfg,
+    inproc: u64,
+    tap: u64,
+    budget: Duration,
+}
+
+impl Sizes {
+    fn full() -> Sizes {
+        Sizes {
+            bulk: 1 << 30,
+            trips: 200_000,
+            trip_time: Duration::from_secs(2),
+            connects: 2000,
+            udp: udp::UdpCfg {
+                size: 0,
+                count: 200_000,
+                fill: 2000,
+                cycles: 20,
+            },
+            inproc: 256 << 20,
+            tap: 256 << 20,
+            budget: Duration::from_secs(60),
+        }
+    }
+
+    fn quick() -> Sizes {
+        Sizes {
+            bulk: 16 << 20,
+            trips: 5_000,
+            trip_time: Duration::from_millis(300),
+            connects: 100,
+            udp: udp::UdpCfg {
+                size: 0,
+                count: 5_000,
+                fill: 500,
+                cycles: 2,
+            },
+            inproc: 8 << 20,
+            tap: 4 << 20,
+            budget: Duration::from_secs(5),
+        }
+    }
+}
+
+struct Ctx {
+    rounds: usize,
+    sizes: Sizes,
+    cc: String,
+    rows: Vec<Row>,
+    netns: bool,
+}
+
+impl Ctx {
+    fn push(&mut self, row: Row) {
+        harness::progress(&row);
+        self.rows.push(row);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn compare(
+        &mut self,
+        workload: &str,
+        case: &str,
+        unit: &'static str,
+        subject: &str,
+        baseline: &str,
+        note: &str,
+        a: impl FnMut() -> BenchResult<f64>,
+        b: impl FnMut() -> BenchResult<f64>,
+    ) {
+        match interleave(self.rounds, self.sizes.budget, a, b) {
+            Ok((a, b)) => self.push(Row {
+                workload: workload.into(),
+                case: case.into(),
+                unit,
+                subject: subject.into(),
+                baseline: baseline.into(),
+                a,
+                b,
+                note: note.into(),
+            }),
+            Err(e) => {
+                eprintln!("  {workload} | {case}: FAILED: {e}");
+                self.rows.push(Row {
+                    workload: workload.into(),
+                    case: case.into(),
+                    unit,
+                    subject: subject.into(),
+                    baseline: baseline.into(),
+                    a: vec![],
+                    b: vec![],
+                    note: format!("FAILED: {e}"),
+                });
+            }
+        }
+    }
+}
+
+fn main() {
+    let args = Args::parse();
+    let workloads: Vec<Workload> = if args.workloads.is_empty() {
+        ALL.to_vec()
+    } else {
+        args.workloads.clone()
+    };
+    let sizes = if args.quick {
+        Sizes::quick()
+    } else {
+        Sizes::full()
+    };
+    let rounds = args.rounds.unwrap_or(if args.quick { 3 } else { 7 }).max(1);
+    let mut netns = false;
+    if !args.no_netns {
+        if sys::is_root() {
+            match sys::enter_private_netns() {
+                Ok(()) => netns = true,
+                Err(e) => eprintln!("warning: no private network namespace ({e})"),
+            }
+        } else {
+            eprintln!("warning: not root: running in the caller's network namespace");
+        }
+    }
+    let settings = format!(
+        "machine: {}; rounds: {rounds}; quick: {}; congestion control: {} (set per socket); \
+         private netns: {netns}",
+        sys::machine(),
+        args.quick,
+        args.cc
+    );
+    eprintln!("{settings}");
+    let mut cx = Ctx {
+        rounds,
+        sizes,
+        cc: args.cc.clone(),
+        rows: Vec::new(),
+        netns,
+    };
+    for w in workloads {
+        eprintln!("== {w:?}");
+        match w {
+            Workload::Bulk => bulk(&mut cx),
+            Workload::Pingpong => pingpong(&mut cx),
+            Workload::Connect => connect(&mut cx),
+            Workload::Udp => datagrams(&mut cx),
+            Workload::Inproc => inproc(&mut cx),
+            Workload::Tap => tap(&mut cx),
+            Workload::Alloc => allocs(&mut cx),
+        }
+    }
+    println!("{settings}\n");
+    print!("{}", harness::markdown(&cx.rows));
+    if let Some(path) = args.json {
+        if let Err(e) = std::fs::write(&path, harness::json(&cx.rows, &settings)) {
+            eprintln!("writing {}: {e}", path.display());
+            std::process::exit(1);
+        }
+    }
+    if cx.rows.iter().any(|r| r.note.starts_with("FAILED")) {
+        std::process::exit(2);
+    }
+}
+
+fn bulk(cx: &mut Ctx) {
+    let total = cx.sizes.bulk;
+    let cc = cx.cc.clone();
+    for wsize in [64 * 1024, 4 * 1024] {
+        let case = format!("{} MiB, {} KiB writes", total >> 20, wsize / 1024);
+        cx.compare(
+            "1 TCP bulk (loopback)",
+            &case,
+            "Gbit/s",
+            "unisock-posix",
+            "std::net",
+            &format!("cc {cc}"),
+            || tcp::unisock_bulk(&PosixStack, total, wsize, &cc),
+            || tcp::std_bulk(total, wsize, &cc),
+        );
+    }
+}
+
+fn pingpong(cx: &mut Ctx) {
+    let cc = cx.cc.clone();
+    for pinned in [false, true] {
+        let p = tcp::PingPong {
+            max_trips: cx.sizes.trips,
+            max_time: cx.sizes.trip_time,
+            pinned,
+        };
+        let case = if pinned {
+            "1 B, both threads on CPU 0"
+        } else {
+            "1 B, threads unpinned"
+        };
+        cx.compare(
+            "2 TCP ping-pong",
+            case,
+            "trips/s",
+            "unisock-posix",
+            "std::net",
+            "TCP_NODELAY",
+            || tcp::unisock_pingpong(&PosixStack, p, &cc),
+            || tcp::std_pingpong(p, &cc),
+        );
+    }
+}
+
+fn connect(cx: &mut Ctx) {
+    let n = cx.sizes.connects;
+    let cc = cx.cc.clone();
+    cx.compare(
+        "3 connect+accept+close",
+        &format!("{n} connections"),
+        "conn/s",
+        "unisock-posix",
+        "std::net",
+        "",
+        || tcp::unisock_connect_rate(&PosixStack, n, &cc),
+        || tcp::std_connect_rate(n, &cc),
+    );
+}
+
+fn datagrams(cx: &mut Ctx) {
+    for size in [64usize, 1472] {
+        let c = udp::UdpCfg {
+            size,
+            ..cx.sizes.udp
+        };
+        cx.compare(
+            "4 UDP send",
+            &format!("{size} B, one call per datagram"),
+            "dgram/s",
+            "unisock-posix",
+            "std::net",
+            "",
+            || udp::unisock_send(&PosixStack, c, false),
+            || udp::std_send(c),
+        );
+        cx.compare(
+            "4 UDP send",
+            &format!("{size} B, send_batch of {}", udp::BATCH),
+            "dgram/s",
+            "unisock-posix",
+            "std::net",
+            "baseline: one send_to per datagram",
+            || udp::unisock_send(&PosixStack, c, true),
+            || udp::std_send(c),
+        );
+        cx.compare(
+            "4 UDP drain",
+            &format!("{size} B, one call per datagram"),
+            "dgram/s",
+            "unisock-posix",
+            "std::net",
+            &format!("prefilled queue of {}", c.fill),
+            || udp::unisock_drain(&PosixStack, c, false),
+            || udp::std_drain(c),
+        );
+        cx.compare(
+            "4 UDP drain",
+            &format!("{size} B, recv_batch of {}", udp::BATCH),
+            "dgram/s",
+            "unisock-posix",
+            "std::net",
+            &format!(
+                "prefilled queue of {}; baseline: one recv_from per datagram",
+                c.fill
+            ),
+            || udp::unisock_drain(&PosixStack, c, true),
+            || udp::std_drain(c),
+        );
+    }
+}
+
+fn inproc(cx: &mut Ctx) {
+    let total = cx.sizes.inproc;
+    for mtu in [1500usize, 65535] {
+        let buf = 1 << 20;
+        match harness::repeat(cx.rounds, cx.sizes.budget, || {
+            plain::inproc_bulk(total, mtu, buf)
+        }) {
+            Ok(a) => cx.push(Row {
+                workload: "5 smoltcp in process".into(),
+                case: format!("{} MiB, MTU {mtu}", total >> 20),
+                unit: "Gbit/s",
+                subject: "plain smoltcp".into(),
+                baseline: String::new(),
+                a,
+                b: vec![],
+                note: "1 MiB socket buffers".into(),
+            }),
+            Err(e) => eprintln!("inproc failed: {e}"),
+        }
+    }
+}
+
+fn tap(cx: &mut Ctx) {
+    if !cx.netns {
+        eprintln!("  skipped: TAP needs root and a private network namespace");
+        return;
+    }
+    let total = cx.sizes.tap;
+    let cc = cx.cc.clone();
+    let ns = match sys::NamedNetns::create(&format!("ubench-{}", std::process::id())) {
+        Ok(ns) => Some(ns),
+        Err(e) => {
+            eprintln!("  no veth reference: {e}");
+            None
+        }
+    };
+    for mtu in [1500usize, 9000, 65000] {
+        if let Some(ns) = &ns {
+            let r = plain::setup_veth(ns, mtu).and_then(|()| {
+                harness::repeat(cx.rounds, cx.sizes.budget, || {
+                    plain::veth_bulk(ns, total, &cc)
+                })
+            });
+            match r {
+                Ok(a) => cx.push(Row {
+                    workload: "6 reference: kernel over veth".into(),
+                    case: format!("kernel→kernel, MTU {mtu}"),
+                    unit: "Gbit/s",
+                    subject: "std::net".into(),
+                    baseline: String::new(),
+                    a,
+                    b: vec![],
+                    note: format!("{} MiB, cc {cc}", total >> 20),
+                }),
+                Err(e) => eprintln!("  veth {mtu} failed: {e}"),
+            }
+        }
+        if let Err(e) = plain::setup_tap("ubtap0", mtu) {
+            eprintln!("  tap setup failed: {e}");
+            return;
+        }
+        for dir in [plain::Dir::Out, plain::Dir::In] {
+            match harness::repeat(cx.rounds, cx.sizes.budget, || {
+                plain::tap_bulk("ubtap0", dir, total, 1 << 20, &cc)
+            }) {
+                Ok(a) => cx.push(Row {
+                    workload: "6 smoltcp over TAP".into(),
+                    case: format!("{}, MTU {mtu}", dir.label()),
+                    unit: "Gbit/s",
+                    subject: "plain smoltcp".into(),
+                    baseline: String::new(),
+                    a,
+                    b: vec![],
+                    note: format!("{} MiB, 1 MiB buffers, cc {cc}", total >> 20),
+                }),
+                Err(e) => eprintln!("  tap {mtu} {dir:?} failed: {e}"),
+            }
+        }
+    }
+}
+
+fn allocs(_cx: &mut Ctx) {
+    eprintln!(
+        "  allocations so far: {} ({} bytes); VmHWM {:?} KiB",
+        alloc::allocations(),
+        alloc::allocated_bytes(),
+        sys::status_kib("VmHWM")
+    );
+}
