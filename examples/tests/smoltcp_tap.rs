@@ -28,6 +28,8 @@ fn bin_path(name: &str) -> &'static str {
         "echo-server" => env!("CARGO_BIN_EXE_echo-server"),
         "ping" => env!("CARGO_BIN_EXE_ping"),
         "udp-echo" => env!("CARGO_BIN_EXE_udp-echo"),
+        "udp-send" => env!("CARGO_BIN_EXE_udp-send"),
+        "http-serve" => env!("CARGO_BIN_EXE_http-serve"),
         other => panic!("no program {other}"),
     }
 }
@@ -397,4 +399,119 @@ fn http_get_on_tap_resolves_a_name_through_dnsmasq() {
     assert!(!out.status.success(), "{}", text(&out));
     let line = common::assert_one_error_line("http-get", &out.stderr);
     assert!(line.contains("HostNotFound"), "{line}");
+}
+
+#[test]
+fn curl_in_the_namespace_fetches_from_http_serve_on_tap() {
+    let Some(ns) = Netns::create("serve") else {
+        return;
+    };
+    if !have_tool("curl") {
+        return;
+    }
+    let mut server = Proc::spawn(
+        "http-serve (smoltcp)",
+        ns.example("http-serve").args([
+            "--listen",
+            &format!("{SMOLTCP}:8080"),
+            "--max-conns",
+            "1",
+            "--page",
+            "hello from smoltcp\n",
+        ]),
+    );
+    server.wait_listening();
+    let out = run_raw(
+        "curl",
+        ns.cmd("curl")
+            .args(["-sS", "-i", "--max-time", "20"])
+            .arg(format!("http://{SMOLTCP}:8080/")),
+    );
+    assert!(out.status.success(), "curl: {}", text(&out));
+    let response = String::from_utf8_lossy(&out.stdout);
+    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+    assert!(
+        response.ends_with("\r\n\r\nhello from smoltcp\n"),
+        "{response}"
+    );
+    let (status, lines, stderr) = server.wait_exit();
+    assert!(status.success(), "http-serve: {lines:?} {stderr}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("tcp {SMOLTCP}:8080 -> {KERNEL}:"))
+                && l.contains("GET / -> 200")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn udp_on_tap_echoes_python_and_reaches_a_python_echo() {
+    let Some(ns) = Netns::create("udp") else {
+        return;
+    };
+    if !have_tool("python3") {
+        return;
+    }
+    // udp-echo on smoltcp, a Python client in the kernel.
+    let mut echo = Proc::spawn(
+        "udp-echo (smoltcp)",
+        ns.example("udp-echo").args([
+            "--listen",
+            &format!("{SMOLTCP}:9000"),
+            "--max-datagrams",
+            "1",
+        ]),
+    );
+    echo.wait_listening();
+    let client = r#"
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(20)
+s.sendto(b"kernel to smoltcp", (sys.argv[1], 9000))
+data, peer = s.recvfrom(65536)
+if data != b"kernel to smoltcp" or peer != (sys.argv[1], 9000):
+    sys.exit(f"unexpected {data!r} from {peer}")
+"#;
+    let out = run_raw(
+        "python3 udp client",
+        ns.cmd("python3").args(["-c", client, SMOLTCP]),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let (status, lines, _) = echo.wait_exit();
+    assert!(status.success());
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("udp {SMOLTCP}:9000 -> {KERNEL}:"))
+                && l.contains("echoed 17 bytes")),
+        "{lines:?}"
+    );
+    // udp-send on smoltcp, a Python echo in the kernel.
+    let server = r#"
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 9001))
+print("ready", flush=True)
+s.settimeout(20)
+data, peer = s.recvfrom(65536)
+s.sendto(data, peer)
+"#;
+    let mut python = Proc::spawn(
+        "python3 udp echo",
+        ns.cmd("python3").args(["-c", server, KERNEL]),
+    );
+    python.wait_line("ready");
+    let out = run(
+        "udp-send (smoltcp)",
+        ns.example("udp-send")
+            .args([&format!("{KERNEL}:9001"), "smoltcp", "to", "kernel"]),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains(&format!("echo from {KERNEL}:9001: smoltcp to kernel")),
+        "{}",
+        text(&out)
+    );
 }
