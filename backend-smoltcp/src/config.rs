@@ -194,6 +194,10 @@ pub struct Config {
     pub random_seed: u64,
     /// The socket pool.
     pub pool: PoolConfig,
+    /// TCP delayed-ACK time. `None` (the default here) acknowledges every segment at once:
+    /// smoltcp's own default of 10 ms limits a connection whose window fits in one segment
+    /// (the 64 KiB loopback MTU) to one window per 10 ms.
+    pub tcp_ack_delay: Option<core::time::Duration>,
 }
 
 impl Default for Config {
@@ -215,6 +219,7 @@ impl Config {
             dhcpv4: false,
             random_seed: 0x5eed_0f5a_0c11_u64,
             pool: PoolConfig::DEFAULT,
+            tcp_ack_delay: None,
         }
     }
 
@@ -284,6 +289,12 @@ impl Config {
     /// Use this socket pool.
     pub fn with_pool(mut self, pool: PoolConfig) -> Config {
         self.pool = pool;
+        self
+    }
+
+    /// Set the TCP delayed-ACK time (`None`: acknowledge at once).
+    pub fn with_tcp_ack_delay(mut self, delay: Option<core::time::Duration>) -> Config {
+        self.tcp_ack_delay = delay;
         self
     }
 

@@ -200,6 +200,7 @@ pub(crate) struct Inner<'a, D> {
     pub hosts: heapless::Vec<HostEntry, MAX_HOSTS>,
     dhcp: Option<SocketHandle>,
     static_v4: bool,
+    ack_delay: Option<Duration>,
 }
 
 #[cfg(feature = "std")]
@@ -386,6 +387,7 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
             hosts: config.hosts.clone(),
             dhcp,
             static_v4: config.addresses.iter().any(|c| c.addr.is_ipv4()),
+            ack_delay: config.tcp_ack_delay,
         };
         Ok(Stack {
             inner: Lock::new(inner),
@@ -785,7 +787,7 @@ impl<'a, D: Device> Inner<'a, D> {
                     s.set_keep_alive(None);
                     s.set_hop_limit(None);
                     s.set_timeout(None);
-                    s.set_ack_delay(Some(smoltcp::time::Duration::from_millis(10)));
+                    s.set_ack_delay(self.ack_delay.map(to_smol));
                 }
                 Kind::Udp => {
                     let s = self.sockets.get_mut::<udp::Socket>(h);
