@@ -31,6 +31,7 @@ mod plain;
 mod sys;
 mod tcp;
 mod udp;
+mod usmol;
 
 use std::time::Duration;
 
@@ -377,23 +378,29 @@ fn datagrams(cx: &mut Ctx) {
 
 fn inproc(cx: &mut Ctx) {
     let total = cx.sizes.inproc;
+    let buf = 1 << 20;
     for mtu in [1500usize, 65535] {
-        let buf = 1 << 20;
-        match harness::repeat(cx.rounds, cx.sizes.budget, || {
-            plain::inproc_bulk(total, mtu, buf)
-        }) {
-            Ok(a) => cx.push(Row {
-                workload: "5 smoltcp in process".into(),
-                case: format!("{} MiB, MTU {mtu}", total >> 20),
-                unit: "Gbit/s",
-                subject: "plain smoltcp".into(),
-                baseline: String::new(),
-                a,
-                b: vec![],
-                note: "1 MiB socket buffers".into(),
-            }),
-            Err(e) => eprintln!("inproc failed: {e}"),
-        }
+        let case = format!("{} MiB, MTU {mtu}", total >> 20);
+        cx.compare(
+            "5 smoltcp in process",
+            &format!("{case}, one thread (superloop)"),
+            "Gbit/s",
+            "unisock-smoltcp",
+            "plain smoltcp",
+            "1 MiB socket buffers, 64-frame device",
+            || usmol::inproc_superloop(total, mtu, buf),
+            || plain::inproc_bulk(total, mtu, buf),
+        );
+        cx.compare(
+            "5 smoltcp in process",
+            &format!("{case}, driver thread + blocking calls"),
+            "Gbit/s",
+            "unisock-smoltcp",
+            "plain smoltcp",
+            "baseline: the one-thread plain program",
+            || usmol::inproc_threads(total, mtu, buf),
+            || plain::inproc_bulk(total, mtu, buf),
+        );
     }
 }
 
@@ -437,21 +444,16 @@ fn tap(cx: &mut Ctx) {
             return;
         }
         for dir in [plain::Dir::Out, plain::Dir::In] {
-            match harness::repeat(cx.rounds, cx.sizes.budget, || {
-                plain::tap_bulk("ubtap0", dir, total, 1 << 20, &cc)
-            }) {
-                Ok(a) => cx.push(Row {
-                    workload: "6 smoltcp over TAP".into(),
-                    case: format!("{}, MTU {mtu}", dir.label()),
-                    unit: "Gbit/s",
-                    subject: "plain smoltcp".into(),
-                    baseline: String::new(),
-                    a,
-                    b: vec![],
-                    note: format!("{} MiB, 1 MiB buffers, cc {cc}", total >> 20),
-                }),
-                Err(e) => eprintln!("  tap {mtu} {dir:?} failed: {e}"),
-            }
+            cx.compare(
+                "6 smoltcp over TAP",
+                &format!("{}, MTU {mtu}", dir.label()),
+                "Gbit/s",
+                "unisock-smoltcp",
+                "plain smoltcp (TunTapInterface)",
+                &format!("{} MiB, 1 MiB buffers, cc {cc}", total >> 20),
+                || usmol::tap_bulk("ubtap0", dir, total, 1 << 20, &cc),
+                || plain::tap_bulk("ubtap0", dir, total, 1 << 20, &cc),
+            );
         }
     }
 }

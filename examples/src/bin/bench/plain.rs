@@ -148,7 +148,7 @@ fn gbits(bytes: u64, secs: f64) -> f64 {
 /// Plain smoltcp, in process: move `total` bytes from one socket to another over a ring
 /// device of MTU `mtu`, socket buffers of `buf` bytes; Gbit/s.
 pub fn inproc_bulk(total: u64, mtu: usize, buf: usize) -> BenchResult<f64> {
-    let mut dev = RingDevice::new(64, mtu, Medium::Ip);
+    let mut dev = RingDevice::new(crate::usmol::FRAMES, mtu, Medium::Ip);
     let mut iface = Interface::new(Config::new(HardwareAddress::Ip), &mut dev, Instant::now());
     iface.update_ip_addrs(|a| {
         let _ = a.push(IpCidr::new(IpAddress::v4(127, 0, 0, 1), 8));
@@ -163,6 +163,7 @@ pub fn inproc_bulk(total: u64, mtu: usize, buf: usize) -> BenchResult<f64> {
         .connect(iface.context(), (IpAddress::v4(127, 0, 0, 1), 5000), 49152)
         .ctx("plain connect")?;
     let src = vec![0xa5u8; 64 * 1024];
+    let mut dst = vec![0u8; 64 * 1024];
     let (mut sent, mut got) = (0u64, 0u64);
     let start_wall = std::time::Instant::now();
     while got < total {
@@ -178,7 +179,7 @@ pub fn inproc_bulk(total: u64, mtu: usize, buf: usize) -> BenchResult<f64> {
         }
         let s = sockets.get_mut::<tcp::Socket>(server);
         while s.can_recv() {
-            match s.recv(|b| (b.len(), b.len())) {
+            match s.recv_slice(&mut dst) {
                 Ok(0) => break,
                 Ok(k) => got += k as u64,
                 Err(e) => return Err(format!("plain recv: {e}")),
@@ -317,6 +318,7 @@ pub fn tap_bulk(name: &str, dir: Dir, total: u64, buf: usize, cc: &str) -> Bench
             )
             .ctx("plain tap connect")?;
         let src = vec![0xa5u8; 64 * 1024];
+        let mut dst = vec![0u8; 64 * 1024];
         let (mut sent, mut got, mut closed) = (0u64, 0u64, false);
         let result = loop {
             let now = Instant::now();
@@ -341,7 +343,7 @@ pub fn tap_bulk(name: &str, dir: Dir, total: u64, buf: usize, cc: &str) -> Bench
                 }
                 Dir::In => {
                     while sock.can_recv() {
-                        match sock.recv(|b| (b.len(), b.len())) {
+                        match sock.recv_slice(&mut dst) {
                             Ok(0) => break,
                             Ok(k) => got += k as u64,
                             Err(_) => break,

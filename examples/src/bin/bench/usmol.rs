@@ -1,0 +1,220 @@
+//! The unisock-smoltcp sides of workloads 5 and 6.
+//!
+//! - [`inproc_superloop`]: one thread, the application's own loop over
+//!   `unisock_smoltcp::Stack::poll` and the sockets' `try_*` calls, on the backend's in-process
+//!   `Loopback` device: the same shape as the plain smoltcp program ([`crate::plain`]).
+//! - [`inproc_threads`]: the `std` way: `StdStack::loopback_with` (driver thread), one thread
+//!   writing with blocking `write_all`, one reading with blocking `read`.
+//! - [`tap_bulk`]: `StdStack::tap` on the benchmark's TAP device, blocking calls from one
+//!   thread, against the same kernel peer as the plain smoltcp program.
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
+use std::thread;
+use std::time::Instant;
+
+use smoltcp::phy::Medium;
+use unisock::embedded_io::{Read, Write};
+use unisock::{ErrorKind, SockOpt, Socket as _, Stack as _, StreamListener, StreamSocket};
+use unisock_smoltcp::{
+    Cidr, Config, Loopback, LoopbackOptions, PoolConfig, Spin, StdClock, StdStack, TapOptions,
+};
+
+use crate::harness::{BenchResult, Ctx};
+use crate::plain::{self, Dir, TAP_KERNEL, TAP_MAC, TAP_SMOLTCP, TRANSFER_LIMIT};
+use crate::tcp::IO_TIMEOUT;
+
+/// Frames queued by the in-process devices (the plain program's ring has as many).
+pub const FRAMES: usize = 64;
+
+fn pool(buf: usize) -> PoolConfig {
+    PoolConfig {
+        tcp: 4,
+        tcp_rx: buf,
+        tcp_tx: buf,
+        ..PoolConfig::SMALL
+    }
+}
+
+fn gbits(bytes: u64, secs: f64) -> f64 {
+    bytes as f64 * 8.0 / secs / 1e9
+}
+
+fn would_block<E: unisock::Error>(e: &E) -> bool {
+    e.socket_kind() == ErrorKind::WouldBlock
+}
+
+/// unisock-smoltcp in one thread (superloop): `total` bytes between two sockets of one
+/// in-process stack, MTU `mtu`, socket buffers `buf`; Gbit/s.
+pub fn inproc_superloop(total: u64, mtu: usize, buf: usize) -> BenchResult<f64> {
+    let dev = Loopback::with_capacity(FRAMES, mtu, Medium::Ip).ctx("Loopback")?;
+    let config = Config::loopback().with_pool(pool(buf));
+    let stack =
+        unisock_smoltcp::Stack::new_alloc(dev, StdClock::new(), Spin, &config).ctx("Stack")?;
+    let net = &stack;
+    let at = SocketAddr::from(([127, 0, 0, 1], 5000));
+    let mut listener = net.listen(at, 1).ctx("listen")?;
+    let mut client = net.connect(at).ctx("connect")?;
+    let start = Instant::now();
+    let (mut server, _) = loop {
+        stack.poll();
+        match listener.try_accept() {
+            Ok(s) => break s,
+            Err(e) if would_block(&e) => {}
+            Err(e) => return Err(format!("accept: {e:?}")),
+        }
+        if start.elapsed() > IO_TIMEOUT {
+            return Err("accept: timed out".into());
+        }
+    };
+    let src = vec![0xa5u8; 64 * 1024];
+    let mut dst = vec![0u8; 64 * 1024];
+    let (mut sent, mut got) = (0u64, 0u64);
+    let start = Instant::now();
+    while got < total {
+        stack.poll();
+        while sent < total {
+            let n = (total - sent).min(src.len() as u64) as usize;
+            match client.try_write(&src[..n]) {
+                Ok(k) => sent += k as u64,
+                Err(e) if would_block(&e) => break,
+                Err(e) => return Err(format!("try_write: {e:?}")),
+            }
+        }
+        loop {
+            match server.try_read(&mut dst) {
+                Ok(0) => return Err("unexpected end of stream".into()),
+                Ok(k) => got += k as u64,
+                Err(e) if would_block(&e) => break,
+                Err(e) => return Err(format!("try_read: {e:?}")),
+            }
+        }
+        if start.elapsed() > TRANSFER_LIMIT {
+            return Err(format!("only {got} of {total} bytes in time"));
+        }
+    }
+    Ok(gbits(total, start.elapsed().as_secs_f64()))
+}
+
+/// unisock-smoltcp with its driver thread and blocking calls from two threads; Gbit/s.
+pub fn inproc_threads(total: u64, mtu: usize, buf: usize) -> BenchResult<f64> {
+    let net = StdStack::loopback_with(LoopbackOptions {
+        config: Config::loopback().with_pool(pool(buf)),
+        mtu,
+        medium: Medium::Ip,
+        frames: FRAMES,
+        pcap: None,
+    })
+    .ctx("StdStack::loopback_with")?;
+    let stack = &*net;
+    let at = SocketAddr::from(([127, 0, 0, 1], 5000));
+    let mut listener = stack.listen(at, 1).ctx("listen")?;
+    listener
+        .set_option(SockOpt::ReadTimeout(Some(IO_TIMEOUT)))
+        .ctx("timeout")?;
+    thread::scope(|s| {
+        let rx = s.spawn(move || -> BenchResult<(u64, Instant)> {
+            let (mut c, _) = listener.accept().ctx("accept")?;
+            c.set_option(SockOpt::ReadTimeout(Some(IO_TIMEOUT)))
+                .ctx("timeout")?;
+            let mut b = vec![0u8; 64 * 1024];
+            let mut got = 0u64;
+            loop {
+                let n = c.read(&mut b).ctx("read")?;
+                if n == 0 {
+                    return Ok((got, Instant::now()));
+                }
+                got += n as u64;
+            }
+        });
+        let start = Instant::now();
+        let mut c = stack.connect(at).ctx("connect")?;
+        c.set_option(SockOpt::WriteTimeout(Some(IO_TIMEOUT)))
+            .ctx("timeout")?;
+        let src = vec![0xa5u8; 64 * 1024];
+        let mut left = total;
+        while left > 0 {
+            let n = left.min(src.len() as u64) as usize;
+            c.write_all(&src[..n]).ctx("write")?;
+            left -= n as u64;
+        }
+        drop(c);
+        let (got, end) = rx.join().map_err(|_| "reader panicked".to_string())??;
+        if got != total {
+            return Err(format!("received {got} of {total} bytes"));
+        }
+        Ok(gbits(total, (end - start).as_secs_f64()))
+    })
+}
+
+/// unisock-smoltcp over TAP device `name` (set up by [`plain::setup_tap`]): one transfer of
+/// `total` bytes in direction `dir` with the kernel, socket buffers `buf`; Gbit/s.
+pub fn tap_bulk(name: &str, dir: Dir, total: u64, buf: usize, cc: &str) -> BenchResult<f64> {
+    let listener = plain::kernel_listener(cc)?;
+    let port = listener.local_addr().ctx("kernel addr")?.port();
+    let net = StdStack::tap(TapOptions {
+        name: name.into(),
+        ips: vec![Cidr::new(TAP_SMOLTCP.into(), 24).ctx("cidr")?],
+        mac: Some(TAP_MAC),
+        pool: Some(pool(buf)),
+        ..TapOptions::default()
+    })
+    .ctx("StdStack::tap")?;
+    let stack = &*net;
+    let done = AtomicBool::new(false);
+    let cc_owned = cc.to_string();
+    thread::scope(|s| {
+        let peer = s.spawn(|| plain::kernel_peer(listener, dir, total, cc_owned, &done));
+        let start = Instant::now();
+        let r = (|| -> BenchResult<Instant> {
+            let mut c = stack
+                .connect_timeout(SocketAddr::from((TAP_KERNEL, port)), IO_TIMEOUT)
+                .ctx("connect")?;
+            c.set_option(SockOpt::ReadTimeout(Some(IO_TIMEOUT)))
+                .ctx("timeout")?;
+            c.set_option(SockOpt::WriteTimeout(Some(IO_TIMEOUT)))
+                .ctx("timeout")?;
+            match dir {
+                Dir::Out => {
+                    let src = vec![0xa5u8; 64 * 1024];
+                    let mut left = total;
+                    while left > 0 {
+                        let n = left.min(src.len() as u64) as usize;
+                        c.write_all(&src[..n]).ctx("write")?;
+                        left -= n as u64;
+                    }
+                    c.shutdown(unisock::Shutdown::Write).ctx("shutdown")?;
+                    // Wait for the kernel's end of stream, so the FIN exchange completes.
+                    let mut b = [0u8; 16];
+                    let _ = c.read(&mut b);
+                    Ok(Instant::now())
+                }
+                Dir::In => {
+                    let mut b = vec![0u8; 64 * 1024];
+                    let mut got = 0u64;
+                    while got < total {
+                        let n = c.read(&mut b).ctx("read")?;
+                        if n == 0 {
+                            return Err(format!("end of stream after {got} bytes"));
+                        }
+                        got += n as u64;
+                    }
+                    Ok(Instant::now())
+                }
+            }
+        })();
+        let peer = peer
+            .join()
+            .map_err(|_| "kernel peer panicked".to_string())?;
+        let smoltcp_end = r?;
+        let (moved, kernel_end) = peer?;
+        if moved < total {
+            return Err(format!("kernel moved {moved} of {total} bytes"));
+        }
+        let end = match dir {
+            Dir::Out => kernel_end,
+            Dir::In => smoltcp_end,
+        };
+        Ok(gbits(total, (end - start).as_secs_f64()))
+    })
+}
