@@ -8,7 +8,7 @@
 #![no_main]
 
 use cortex_m_rt::entry;
-use lan9118::{Lan9118, Mmio};
+use lan9118::{Buffers, Lan9118, Mmio};
 use mps2_board::net::{DEVICE_IP, ECHO_PORT, HOST_IP, PREFIX_LEN, REPORT_PORT, RUN_LIMIT_MS};
 use mps2_board::semihosting::println;
 use mps2_board::{exit, now_ms, stack_used, wait_for_tick};
@@ -43,7 +43,7 @@ fn main() -> ! {
     static mut ECHO_TX: [u8; TCP_BUFFER] = [0; TCP_BUFFER];
     static mut REPORT_RX: [u8; TCP_BUFFER] = [0; TCP_BUFFER];
     static mut REPORT_TX: [u8; TCP_BUFFER] = [0; TCP_BUFFER];
-    static mut NIC: Option<Lan9118<Mmio>> = None;
+    static mut FRAMES: Buffers = Buffers::new();
 
     let Some(cp) = cortex_m::Peripherals::take() else {
         exit(3)
@@ -52,8 +52,8 @@ fn main() -> ! {
 
     // SAFETY: the LAN9118 window of this board; this is its only user.
     let bus = unsafe { Mmio::new(mps2_board::LAN9118_BASE) };
-    let nic = match Lan9118::new(bus) {
-        Ok(nic) => NIC.insert(nic),
+    let mut nic = match Lan9118::new(bus, FRAMES) {
+        Ok(nic) => nic,
         Err(e) => {
             println!("lan9118: {e}");
             exit(1)
@@ -62,7 +62,7 @@ fn main() -> ! {
     let mac = nic.mac_address();
     let mut iface = Interface::new(
         Config::new(HardwareAddress::Ethernet(EthernetAddress(mac))),
-        nic,
+        &mut nic,
         now(),
     );
     let [a, b, c, d] = DEVICE_IP;
@@ -104,7 +104,7 @@ fn main() -> ! {
             println!("direct: time limit reached");
             exit(2)
         }
-        let progress = iface.poll(now(), nic, &mut sockets) != PollResult::None;
+        let progress = iface.poll(now(), &mut nic, &mut sockets) != PollResult::None;
         match phase {
             Phase::Echo { connected } => {
                 let sock = sockets.get_mut::<tcp::Socket>(echo);

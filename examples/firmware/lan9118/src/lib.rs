@@ -1,9 +1,9 @@
 //! # A polled driver for the SMSC LAN9118 Ethernet controller
 //!
 //! [`Lan9118`] implements [`smoltcp::phy::Device`] over the chip's programmed-I/O FIFOs: no DMA,
-//! no interrupts, no allocation. It owns one receive and one transmit frame buffer
-//! ([`FRAME_BUFFER`] bytes each), so the whole driver is a plain value that can live in a
-//! `static` or on the stack.
+//! no interrupts, no allocation. Its one receive and one transmit frame buffer
+//! ([`FRAME_BUFFER`] bytes each) are a [`Buffers`] the caller lends it, typically a zeroed
+//! `static` (in `.bss`), so the driver value itself is small and cheap to move into a stack.
 //!
 //! Register access goes through the [`Bus`] trait: [`Mmio`] is the real memory-mapped window
 //! (QEMU's `mps2-an385`/`mps2-an386` place it at [`MPS2_BASE`]); tests substitute a software model.
@@ -236,17 +236,40 @@ pub struct Stats {
     pub tx_dropped: u32,
 }
 
-/// The LAN9118 as a smoltcp device.
-pub struct Lan9118<B: Bus> {
-    bus: B,
-    mac: [u8; 6],
+/// The driver's frame buffers: one received and one outgoing frame.
+#[derive(Debug)]
+pub struct Buffers {
     rx: [u8; FRAME_BUFFER],
     tx: [u8; FRAME_BUFFER],
+}
+
+impl Buffers {
+    /// Zeroed buffers (all zero bytes, so a `static` of them lands in `.bss`).
+    pub const fn new() -> Self {
+        Buffers {
+            rx: [0; FRAME_BUFFER],
+            tx: [0; FRAME_BUFFER],
+        }
+    }
+}
+
+impl Default for Buffers {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The LAN9118 as a smoltcp device, with frame buffers borrowed for `'a`.
+pub struct Lan9118<'a, B: Bus> {
+    bus: B,
+    mac: [u8; 6],
+    rx: &'a mut [u8; FRAME_BUFFER],
+    tx: &'a mut [u8; FRAME_BUFFER],
     tag: u16,
     stats: Stats,
 }
 
-impl<B: Bus> fmt::Debug for Lan9118<B> {
+impl<B: Bus> fmt::Debug for Lan9118<'_, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Lan9118")
             .field("mac", &self.mac)
@@ -262,25 +285,25 @@ fn check_mac(mac: [u8; 6]) -> Result<(), Error> {
     Ok(())
 }
 
-impl<B: Bus> Lan9118<B> {
+impl<'a, B: Bus> Lan9118<'a, B> {
     /// Reset the chip and start it with the MAC address it loaded at reset (from its EEPROM;
     /// QEMU's `-nic ...,mac=` or its default `52:54:00:12:34:56`).
-    pub fn new(bus: B) -> Result<Self, Error> {
-        Self::start(bus, None)
+    pub fn new(bus: B, buffers: &'a mut Buffers) -> Result<Self, Error> {
+        Self::start(bus, buffers, None)
     }
 
     /// Reset the chip and start it with `mac`.
-    pub fn with_mac(bus: B, mac: [u8; 6]) -> Result<Self, Error> {
+    pub fn with_mac(bus: B, buffers: &'a mut Buffers, mac: [u8; 6]) -> Result<Self, Error> {
         check_mac(mac)?;
-        Self::start(bus, Some(mac))
+        Self::start(bus, buffers, Some(mac))
     }
 
-    fn start(bus: B, mac: Option<[u8; 6]>) -> Result<Self, Error> {
+    fn start(bus: B, buffers: &'a mut Buffers, mac: Option<[u8; 6]>) -> Result<Self, Error> {
         let mut dev = Lan9118 {
             bus,
             mac: [0; 6],
-            rx: [0; FRAME_BUFFER],
-            tx: [0; FRAME_BUFFER],
+            rx: &mut buffers.rx,
+            tx: &mut buffers.tx,
             tag: 0,
             stats: Stats::default(),
         };
@@ -490,7 +513,7 @@ impl<B: Bus> phy::TxToken for TxToken<'_, B> {
     }
 }
 
-impl<B: Bus> Lan9118<B> {
+impl<B: Bus> Lan9118<'_, B> {
     /// Whether the transmit data FIFO has room for a maximal frame and its two command words.
     fn tx_room(&mut self) -> bool {
         self.drain_tx_status();
@@ -498,7 +521,7 @@ impl<B: Bus> Lan9118<B> {
     }
 }
 
-impl<B: Bus> phy::Device for Lan9118<B> {
+impl<B: Bus> phy::Device for Lan9118<'_, B> {
     type RxToken<'a>
         = RxToken<'a>
     where
@@ -518,7 +541,7 @@ impl<B: Bus> phy::Device for Lan9118<B> {
         };
         let tx = TxToken {
             bus: &mut self.bus,
-            buf: &mut self.tx,
+            buf: &mut *self.tx,
             tag: &mut self.tag,
             stats: &mut self.stats,
         };
@@ -531,7 +554,7 @@ impl<B: Bus> phy::Device for Lan9118<B> {
         }
         Some(TxToken {
             bus: &mut self.bus,
-            buf: &mut self.tx,
+            buf: &mut *self.tx,
             tag: &mut self.tag,
             stats: &mut self.stats,
         })
@@ -666,7 +689,8 @@ mod tests {
     #[test]
     fn start_reads_the_mac_and_enables_rx_and_tx_without_promiscuous_mode() {
         let mut chip = Chip::new();
-        let mut nic = Lan9118::new(&mut chip).unwrap();
+        let mut buffers = Buffers::new();
+        let mut nic = Lan9118::new(&mut chip, &mut buffers).unwrap();
         assert_eq!(nic.mac_address(), [0x52, 0x54, 0, 0x12, 0x34, 0x56]);
         assert!(nic.link_up().unwrap());
         let chip = nic.into_inner();
@@ -682,13 +706,15 @@ mod tests {
         let mut chip = Chip::new();
         let mac = [0x02, 1, 2, 3, 4, 5];
         assert_eq!(
-            Lan9118::with_mac(&mut chip, mac).unwrap().mac_address(),
+            Lan9118::with_mac(&mut chip, &mut Buffers::new(), mac)
+                .unwrap()
+                .mac_address(),
             mac
         );
         assert_eq!(chip.mac, mac);
         let bad = [0x01, 0, 0x5e, 0, 0, 1];
         assert_eq!(
-            Lan9118::with_mac(&mut chip, bad).unwrap_err(),
+            Lan9118::with_mac(&mut chip, &mut Buffers::new(), bad).unwrap_err(),
             Error::BadMacAddress(bad)
         );
     }
@@ -698,7 +724,7 @@ mod tests {
         let mut chip = Chip::new();
         chip.byte_test = 0x2143_6587;
         assert_eq!(
-            Lan9118::new(&mut chip).unwrap_err(),
+            Lan9118::new(&mut chip, &mut Buffers::new()).unwrap_err(),
             Error::ByteTest(0x2143_6587)
         );
     }
@@ -707,7 +733,8 @@ mod tests {
     fn received_frames_of_every_alignment_arrive_without_fcs() {
         let mut chip = Chip::new();
         let lens = [60usize, 61, 62, 63, 64, 1514];
-        let mut nic = Lan9118::new(&mut chip).unwrap();
+        let mut buffers = Buffers::new();
+        let mut nic = Lan9118::new(&mut chip, &mut buffers).unwrap();
         for (i, &len) in lens.iter().enumerate() {
             nic.bus.push_frame(&frame(len, i as u8), 0);
         }
@@ -723,7 +750,8 @@ mod tests {
     #[test]
     fn bad_and_oversized_frames_are_dropped_and_the_fifo_stays_in_step() {
         let mut chip = Chip::new();
-        let mut nic = Lan9118::new(&mut chip).unwrap();
+        let mut buffers = Buffers::new();
+        let mut nic = Lan9118::new(&mut chip, &mut buffers).unwrap();
         nic.bus.push_frame(&frame(100, 1), reg::STATUS_ES);
         nic.bus.push_frame(&frame(1600, 2), 0);
         nic.bus.push_frame(&frame(10, 3), 0);
@@ -737,7 +765,8 @@ mod tests {
     #[test]
     fn transmit_writes_both_commands_and_the_frame_in_little_endian_words() {
         let mut chip = Chip::new();
-        let mut nic = Lan9118::new(&mut chip).unwrap();
+        let mut buffers = Buffers::new();
+        let mut nic = Lan9118::new(&mut chip, &mut buffers).unwrap();
         let data = frame(61, 9);
         nic.transmit(Instant::ZERO)
             .expect("room")

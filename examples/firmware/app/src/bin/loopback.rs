@@ -10,6 +10,7 @@
 #![no_std]
 #![no_main]
 
+use core::mem::MaybeUninit;
 use core::net::{Ipv4Addr, SocketAddr};
 
 use cortex_m_rt::entry;
@@ -47,7 +48,10 @@ fn progress(what: &str, r: Result<usize, unisock_smoltcp::Error>) -> Option<usiz
 
 #[entry]
 fn main() -> ! {
-    static mut RESOURCES: LoopbackResources = LoopbackResources::new();
+    // Uninitialised in the image (.bss, not .data: `Resources::new()` is not all zeros, so a
+    // `static` initialised with it would put its whole buffer arena into flash); filled in
+    // place at start-up.
+    static mut RESOURCES: MaybeUninit<LoopbackResources> = MaybeUninit::uninit();
     static mut STORAGE: [u8; FRAMES] = [0; FRAMES];
     static mut STACK: Option<LoopStack> = None;
 
@@ -59,8 +63,14 @@ fn main() -> ! {
     let device =
         Loopback::new(STORAGE, MTU, Medium::Ip).unwrap_or_else(|e| fail("loopback device", e));
     let config = Config::loopback().with_pool(POOL);
-    let stack = Stack::new(device, SysTickClock, Spin, &config, RESOURCES)
-        .unwrap_or_else(|e| fail("stack", e));
+    let stack = Stack::new(
+        device,
+        SysTickClock,
+        Spin,
+        &config,
+        RESOURCES.write(LoopbackResources::new()),
+    )
+    .unwrap_or_else(|e| fail("stack", e));
     let net: &LoopStack = STACK.insert(stack);
 
     let at = SocketAddr::from((Ipv4Addr::LOCALHOST, 7));

@@ -7,10 +7,11 @@
 #![no_std]
 #![no_main]
 
+use core::mem::MaybeUninit;
 use core::net::{Ipv4Addr, SocketAddr};
 
 use cortex_m_rt::entry;
-use lan9118::{Lan9118, Mmio};
+use lan9118::{Buffers, Lan9118, Mmio};
 use mps2_board::net::{DEVICE_IP, ECHO_PORT, HOST_IP, REPORT_PORT};
 use mps2_board::semihosting::println;
 use mps2_board::{exit, stack_used};
@@ -22,7 +23,7 @@ use unisock_smoltcp::Stack;
 /// The message sent to the host.
 const MESSAGE: &[u8] = b"hello from the unisock firmware";
 
-type NicStack = Stack<'static, Lan9118<Mmio>, SysTickClock, Wfi>;
+type NicStack = Stack<'static, Lan9118<'static, Mmio>, SysTickClock, Wfi>;
 
 fn fail(what: &str, e: impl core::fmt::Display) -> ! {
     println!("nic: {what}: {e}");
@@ -31,9 +32,13 @@ fn fail(what: &str, e: impl core::fmt::Display) -> ! {
 
 #[entry]
 fn main() -> ! {
-    static mut RESOURCES: NicResources = NicResources::new();
+    // Uninitialised in the image (.bss, not .data: `Resources::new()` is not all zeros, so a
+    // `static` initialised with it would put its whole buffer arena into flash); filled in
+    // place at start-up.
+    static mut RESOURCES: MaybeUninit<NicResources> = MaybeUninit::uninit();
     static mut STACK: Option<NicStack> = None;
     static mut BUF: [u8; 1024] = [0; 1024];
+    static mut FRAMES: Buffers = Buffers::new();
 
     let Some(cp) = cortex_m::Peripherals::take() else {
         exit(3)
@@ -42,23 +47,31 @@ fn main() -> ! {
 
     // SAFETY: the LAN9118 window of this board; this is its only user.
     let bus = unsafe { Mmio::new(mps2_board::LAN9118_BASE) };
-    let nic = Lan9118::new(bus).unwrap_or_else(|e| fail("lan9118", e));
+    let nic = Lan9118::new(bus, FRAMES).unwrap_or_else(|e| fail("lan9118", e));
     let mac = nic.mac_address();
     let config = new_config(mac).unwrap_or_else(|e| fail("config", e));
-    let stack =
-        Stack::new(nic, SysTickClock, Wfi, &config, RESOURCES).unwrap_or_else(|e| fail("stack", e));
+    let stack = Stack::new(
+        nic,
+        SysTickClock,
+        Wfi,
+        &config,
+        RESOURCES.write(NicResources::new()),
+    )
+    .unwrap_or_else(|e| fail("stack", e));
     let net: &NicStack = STACK.insert(stack);
 
     let [a, b, c, d] = DEVICE_IP;
     let at = SocketAddr::from((Ipv4Addr::new(a, b, c, d), ECHO_PORT));
     let mut listener = net.listen(at, 1).unwrap_or_else(|e| fail("listen", e));
     println!(
-        "READY nic: mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, echo on {at}",
+        "READY nic: mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, echo on {a}.{b}.{c}.{d}:{ECHO_PORT}",
         mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]
     );
 
+    // Addresses are printed as numbers, as the direct-smoltcp baseline does: formatting
+    // `SocketAddr` would pull `core`'s IPv6 formatter into the size comparison.
     let echoed = echo_server(&mut listener, 1, BUF, |_, peer, n| {
-        println!("nic: echoed {n} bytes to {peer}");
+        println!("nic: echoed {n} bytes to port {}", peer.port());
     })
     .unwrap_or_else(|e| fail("echo server", e));
     drop(listener);
@@ -67,8 +80,11 @@ fn main() -> ! {
     let local = send_message(&net, host, MESSAGE).unwrap_or_else(|e| fail("send_message", e));
     let stats = net.with_device(|nic| nic.stats());
     println!(
-        "nic: done, echoed {echoed} bytes, reported to {host} from {local}, rx {} tx {} dropped {}",
-        stats.rx_frames, stats.tx_frames, stats.rx_dropped
+        "nic: done, echoed {echoed} bytes, reported from port {}, rx {} tx {} dropped {}",
+        local.port(),
+        stats.rx_frames,
+        stats.tx_frames,
+        stats.rx_dropped
     );
     println!("nic: stack high-water mark {} bytes", stack_used());
     exit(0)
