@@ -2,8 +2,8 @@
 //!
 //! [`Resources`] holds every piece of memory a [`Stack`](crate::Stack) needs: smoltcp's socket
 //! storage, the slot table, one byte arena for all socket buffers and the packet metadata
-//! arrays. Size it with [`PoolConfig::sockets_needed`], [`PoolConfig::bytes_needed`] and
-//! [`PoolConfig::packets_needed`]; [`Stack::new`](crate::Stack::new) fails with `OutOfMemory`
+//! arrays. Size it with [`PoolConfig::sockets_needed`](crate::PoolConfig::sockets_needed), [`PoolConfig::bytes_needed`](crate::PoolConfig::bytes_needed) and
+//! [`PoolConfig::packets_needed`](crate::PoolConfig::packets_needed); [`Stack::new`](crate::Stack::new) fails with `OutOfMemory`
 //! (naming what is short) if it is too small. Put it in a `static` (for example with
 //! `static_cell`) or on the stack of `main`.
 //!
@@ -21,7 +21,7 @@ use crate::stack::Slot;
 /// DNS queries in flight at once.
 pub(crate) const DNS_QUERIES: usize = 2;
 
-/// Memory for a stack of at most `SOCKETS` sockets (see [`PoolConfig::sockets_needed`]),
+/// Memory for a stack of at most `SOCKETS` sockets (see [`PoolConfig::sockets_needed`](crate::PoolConfig::sockets_needed)),
 /// `BYTES` bytes of socket buffers and `PACKETS` packet metadata entries per kind.
 pub struct Resources<'a, const SOCKETS: usize, const BYTES: usize, const PACKETS: usize> {
     storage: [SocketStorage<'a>; SOCKETS],

@@ -723,6 +723,26 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
         }
     }
 
+    /// Wait until every queued byte has been acknowledged by the peer, bounded by `timeout`
+    /// (`TimedOut`); fails with the connection's error if it is reset meanwhile.
+    pub fn wait_acked(&mut self, timeout: Option<Duration>) -> Result<()> {
+        let h = self.handle;
+        self.stack.block(
+            timeout,
+            "wait_acked: data not acknowledged in time",
+            |g, _| {
+                let (slot, s) = g.tcp(h)?;
+                if s.send_queue() == 0 {
+                    Ok(())
+                } else if s.state() == tcp::State::Closed {
+                    Err(closed_error(slot))
+                } else {
+                    Err(Error::would_block())
+                }
+            },
+        )
+    }
+
     fn timeouts(&self) -> Result<(Option<Duration>, Option<Duration>)> {
         self.stack.with(|g, _| {
             let slot = g.slot(self.handle)?;
@@ -859,20 +879,10 @@ impl<D: Device, C: Clock, W: Wait> embedded_io::Write for TcpStream<'_, '_, D, C
         self.send_blocking(buf, SendFlags::NONE)
     }
 
-    /// Wait (bounded by the write timeout) until every queued byte is acknowledged.
+    /// Push queued data towards the peer and return, like the kernel backend (it does not
+    /// wait for acknowledgement; see [`TcpStream::wait_acked`] for that).
     fn flush(&mut self) -> Result<()> {
-        let (_, wt) = self.timeouts()?;
-        let h = self.handle;
-        self.stack.block(wt, "flush: write timeout", |g, _| {
-            let (slot, s) = g.tcp(h)?;
-            if s.send_queue() == 0 {
-                Ok(())
-            } else if s.state() == tcp::State::Closed {
-                Err(closed_error(slot))
-            } else {
-                Err(Error::would_block())
-            }
-        })
+        self.stack.with(|g, _| g.tcp(self.handle).map(|_| ()))
     }
 }
 

@@ -393,3 +393,55 @@ fn options_round_trip_and_buffer_sizes_are_read_only() {
     drop((s, l));
     assert_no_leak(|| stack.open_sockets());
 }
+
+#[test]
+fn ethernet_medium_loopback_and_small_mtu() {
+    let net = StdStack::loopback_with(LoopbackOptions {
+        medium: smoltcp::phy::Medium::Ethernet,
+        mtu: 1514,
+        ..LoopbackOptions::default()
+    })
+    .unwrap();
+    let stack = &*net;
+    let at = addr("127.0.0.1:7600");
+    let mut l = stack.listen(at, 1).unwrap();
+    let mut c = stack.connect(at).unwrap();
+    let (mut s, _) = l.accept().unwrap();
+    let data = vec![7u8; 100_000];
+    std::thread::scope(|t| {
+        t.spawn(|| c.write_all(&data).unwrap());
+        let mut got = vec![0u8; data.len()];
+        s.read_exact(&mut got).unwrap();
+        assert_eq!(got, data);
+    });
+    let mut u = stack.bind_udp(addr("127.0.0.1:0")).unwrap();
+    let to = u.local_addr().unwrap();
+    // 1514 - 14 (Ethernet) - 20 (IPv4) - 8 (UDP) = 1472 bytes fit, 1473 do not.
+    u.send_to(&[1u8; 1472], to, SendFlags::NONE).unwrap();
+    assert_eq!(
+        u.send_to(&[1u8; 1473], to, SendFlags::NONE)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidInput
+    );
+    drop((c, s, l, u));
+    assert_no_leak(|| stack.open_sockets());
+}
+
+#[test]
+fn sockets_are_send_and_the_stack_is_sync() {
+    fn send<T: Send>() {}
+    fn sync<T: Sync>() {}
+    type S = unisock_smoltcp::Stack<
+        'static,
+        unisock_smoltcp::StdLoopback,
+        unisock_smoltcp::StdClock,
+        unisock_smoltcp::Notify,
+    >;
+    sync::<S>();
+    send::<<&'static S as unisock::Stack>::TcpSocket>();
+    send::<<&'static S as unisock::Stack>::TcpStream>();
+    send::<<&'static S as unisock::Stack>::TcpListener>();
+    send::<<&'static S as unisock::Stack>::UdpSocket>();
+    send::<<&'static S as unisock::Stack>::RawSocket>();
+}

@@ -22,13 +22,8 @@ fn skip(why: &str) {
     eprintln!("notice: TAP smoke test skipped: {why}");
 }
 
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("run ip");
-    assert!(out.status.success(), "ip {args:?}: {out:?}");
-}
-
-#[test]
-fn tap_kernel_peer_tcp_both_directions_and_udp() {
+/// Move this thread into a new network namespace; false (after the notice) if not allowed.
+fn enter_netns() -> bool {
     // SAFETY: unshare(2) with CLONE_NEWNET only moves this thread into a new network
     // namespace; it touches no memory of ours.
     #[allow(unsafe_code)]
@@ -38,10 +33,23 @@ fn tap_kernel_peer_tcp_both_directions_and_udp() {
             "unshare(CLONE_NEWNET) failed: {}",
             std::io::Error::last_os_error()
         ));
-        return;
+        return false;
     }
     if !std::path::Path::new("/dev/net/tun").exists() {
         skip("/dev/net/tun is missing");
+        return false;
+    }
+    true
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("run ip");
+    assert!(out.status.success(), "ip {args:?}: {out:?}");
+}
+
+#[test]
+fn tap_kernel_peer_tcp_both_directions_and_udp() {
+    if !enter_netns() {
         return;
     }
     ip(&["link", "set", "lo", "up"]);
@@ -141,5 +149,85 @@ fn tap_kernel_peer_tcp_both_directions_and_udp() {
         assert_eq!(&buf[..m.len], b"pong");
         drop(u);
     }
+    assert_no_leak(|| stack.open_sockets());
+}
+
+/// DHCPv4 and DNS against dnsmasq on the kernel side of the TAP (skipped with a notice if
+/// dnsmasq is not installed; under CI=true that is a failure).
+#[test]
+fn tap_dhcpv4_and_dns_from_dnsmasq() {
+    if !enter_netns() {
+        return;
+    }
+    ip(&["link", "set", "lo", "up"]);
+    let net = StdStack::tap(TapOptions {
+        name: "usk1".into(),
+        dhcpv4: true,
+        mtu: Some(1500),
+        ..TapOptions::default()
+    })
+    .expect("TAP stack");
+    ip(&["addr", "add", "10.8.0.1/24", "dev", "usk1"]);
+    ip(&["link", "set", "usk1", "up"]);
+    let dir = std::env::temp_dir().join(format!("unisock-dnsmasq-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let child = Command::new("dnsmasq")
+        .args([
+            "--no-daemon",
+            "--conf-file=/dev/null",
+            "--interface=usk1",
+            "--bind-interfaces",
+            "--listen-address=10.8.0.1",
+            "--dhcp-range=10.8.0.50,10.8.0.60,255.255.255.0,1h",
+            "--dhcp-option=3,10.8.0.1",
+            "--dhcp-option=6,10.8.0.1",
+            "--no-resolv",
+            "--no-hosts",
+            "--address=/svc.unisock.test/10.8.0.9",
+            "--leasefile-ro",
+        ])
+        .arg(format!("--pid-file={}", dir.join("pid").display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            skip(&format!("dnsmasq not available: {e}"));
+            return;
+        }
+    };
+    let stack = &*net;
+    let start = std::time::Instant::now();
+    let leased = loop {
+        let v4 = stack.addresses().iter().find(|c| c.addr.is_ipv4()).copied();
+        if let Some(c) = v4 {
+            break Some(c);
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let resolved = leased.map(|_| stack.resolve("svc.unisock.test"));
+    // Stop dnsmasq (our child, by its handle) before asserting.
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    let leased = leased.expect("no DHCP lease within 30 s");
+    assert_eq!(leased.prefix_len, 24);
+    let octets = match leased.addr {
+        std::net::IpAddr::V4(a) => a.octets(),
+        other => panic!("{other}"),
+    };
+    assert_eq!(&octets[..3], &[10, 8, 0]);
+    assert!((50..=60).contains(&octets[3]), "{leased:?}");
+    let addrs = resolved
+        .unwrap()
+        .expect("DNS through the DHCP-provided server");
+    assert_eq!(
+        addrs.as_slice(),
+        &["10.8.0.9".parse::<std::net::IpAddr>().unwrap()]
+    );
     assert_no_leak(|| stack.open_sockets());
 }
