@@ -163,7 +163,7 @@ fn fmt_stats(s: &Stats) -> String {
 /// Print one row as soon as it is measured (progress on stderr).
 pub fn progress(row: &Row) {
     let a = Stats::of(&row.a);
-    if row.b.is_empty() {
+    if row.ratios().is_empty() {
         eprintln!(
             "  {} | {}: {} {} (median)",
             row.workload,
@@ -198,14 +198,17 @@ pub fn markdown(rows: &[Row]) -> String {
     out.push_str("|---|---|---|---|---|---|---|---|\n");
     for row in rows {
         let a = Stats::of(&row.a);
-        let (b, ratio) = if row.b.is_empty() {
-            ("—".to_string(), "—".to_string())
+        let ratios = row.ratios();
+        let b = if row.b.is_empty() {
+            "—".to_string()
         } else {
-            let r = Stats::of(&row.ratios());
-            (
-                format!("{}: {}", row.baseline, fmt_stats(&Stats::of(&row.b))),
-                format!("**{:.3}** ({:.3}..{:.3})", r.median, r.min, r.max),
-            )
+            format!("{}: {}", row.baseline, fmt_stats(&Stats::of(&row.b)))
+        };
+        let ratio = if ratios.is_empty() {
+            "—".to_string()
+        } else {
+            let r = Stats::of(&ratios);
+            format!("**{:.3}** ({:.3}..{:.3})", r.median, r.min, r.max)
         };
         let _ = writeln!(
             out,
@@ -303,6 +306,14 @@ mod tests {
         assert_eq!((s.min, s.median, s.max), (1.0, 2.0, 3.0));
         let s = Stats::of(&[4.0, 1.0, 3.0, 2.0]);
         assert_eq!((s.min, s.median, s.max), (1.0, 2.5, 4.0));
+    }
+
+    #[test]
+    fn counting_allocator_counts() {
+        let before = crate::alloc::allocations();
+        let v = std::hint::black_box(vec![1u8; 100]);
+        assert!(crate::alloc::allocations() > before);
+        drop(v);
     }
 
     #[test]

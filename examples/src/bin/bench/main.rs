@@ -26,6 +26,7 @@
 //! `--quick` runs tiny sizes and 3 rounds (a CI smoke run: figures, no thresholds).
 
 mod alloc;
+mod allocs;
 mod harness;
 mod plain;
 mod sys;
@@ -94,6 +95,18 @@ struct Args {
     /// Stay in the caller's network namespace (loopback workloads only; TAP needs root).
     #[arg(long)]
     no_netns: bool,
+    /// Internal: run as the peak-RSS child of workload 7.
+    #[arg(long, hide = true, value_enum)]
+    child_rss: Option<allocs::RssKind>,
+    /// Internal: the RSS child's TAP device.
+    #[arg(long, hide = true, default_value = "ubtap0")]
+    child_tap: String,
+    /// Internal: the RSS child's kernel ports (out,in).
+    #[arg(long, hide = true, default_value = "0,0")]
+    child_ports: String,
+    /// Internal: the RSS child's bytes per direction.
+    #[arg(long, hide = true, default_value_t = 0)]
+    child_bytes: u64,
 }
 
 /// Sizes of one run.
@@ -107,6 +120,7 @@ struct Sizes {
     inproc: u64,
     tap: u64,
     budget: Duration,
+    quick: bool,
 }
 
 impl Sizes {
@@ -125,6 +139,7 @@ impl Sizes {
             inproc: 256 << 20,
             tap: 256 << 20,
             budget: Duration::from_secs(60),
+            quick: false,
         }
     }
 
@@ -143,6 +158,7 @@ impl Sizes {
             inproc: 8 << 20,
             tap: 4 << 20,
             budget: Duration::from_secs(5),
+            quick: true,
         }
     }
 }
@@ -203,6 +219,21 @@ impl Ctx {
 
 fn main() {
     let args = Args::parse();
+    if let Some(kind) = args.child_rss {
+        let ports = args
+            .child_ports
+            .split_once(',')
+            .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)));
+        let r = match ports {
+            Some(ports) => allocs::child(kind, &args.child_tap, ports, args.child_bytes),
+            None => Err(format!("bad --child-ports {:?}", args.child_ports)),
+        };
+        if let Err(e) = r {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let workloads: Vec<Workload> = if args.workloads.is_empty() {
         ALL.to_vec()
     } else {
@@ -458,11 +489,71 @@ fn tap(cx: &mut Ctx) {
     }
 }
 
-fn allocs(_cx: &mut Ctx) {
-    eprintln!(
-        "  allocations so far: {} ({} bytes); VmHWM {:?} KiB",
-        alloc::allocations(),
-        alloc::allocated_bytes(),
-        sys::status_kib("VmHWM")
+fn allocs(cx: &mut Ctx) {
+    let n = if cx.sizes.quick { 1000 } else { 20_000 };
+    let posix = allocs::per_op(&PosixStack, n);
+    let std = allocs::per_op_std(n);
+    let smol = unisock_smoltcp::StdStack::loopback(unisock_smoltcp::Config::default())
+        .map_err(|e| format!("{e:?}"))
+        .and_then(|net| allocs::per_op(&&*net, n));
+    let ops: [(&str, fn(&allocs::PerOp) -> f64); 6] = [
+        ("TCP write 1 KiB", |p| p.write),
+        ("TCP read 1 KiB", |p| p.read),
+        ("UDP send_to 64 B", |p| p.send),
+        ("UDP recv_from 64 B", |p| p.recv),
+        ("UDP send_batch of 8 (std: n/a)", |p| p.send_batch),
+        ("UDP recv_batch of 8 (std: n/a)", |p| p.recv_batch),
+    ];
+    for (name, get) in ops {
+        match (&posix, &std) {
+            (Ok(p), Ok(s)) => cx.push(Row {
+                workload: "7 heap allocations".into(),
+                case: format!("{name}, steady state"),
+                unit: "allocs/op",
+                subject: "unisock-posix".into(),
+                baseline: "std::net".into(),
+                a: vec![get(p)],
+                b: vec![get(s)],
+                note: format!("{n} calls"),
+            }),
+            (Err(e), _) | (_, Err(e)) => eprintln!("  allocations (posix/std): {e}"),
+        }
+        match &smol {
+            Ok(p) => cx.push(Row {
+                workload: "7 heap allocations".into(),
+                case: format!("{name}, steady state"),
+                unit: "allocs/op",
+                subject: "unisock-smoltcp (loopback)".into(),
+                baseline: String::new(),
+                a: vec![get(p)],
+                b: vec![],
+                note: format!("{n} calls; driver thread included"),
+            }),
+            Err(e) => eprintln!("  allocations (smoltcp): {e}"),
+        }
+    }
+    if !cx.netns {
+        eprintln!("  peak RSS skipped: needs root and a private network namespace");
+        return;
+    }
+    if let Err(e) = plain::setup_tap("ubtap0", 1500) {
+        eprintln!("  tap setup failed: {e}");
+        return;
+    }
+    let total = cx.sizes.tap.min(64 << 20);
+    let cc = cx.cc.clone();
+    let rounds = cx.rounds.min(3);
+    let saved = cx.rounds;
+    cx.rounds = rounds;
+    cx.compare(
+        "7 peak RSS",
+        &format!("TAP program, {} MiB each way, MTU 1500", total >> 20),
+        "MiB",
+        "unisock-smoltcp",
+        "plain smoltcp",
+        "VmHWM of a child running only the smoltcp side; 1 MiB socket buffers each way; lower is better",
+        || allocs::rss_of_child(allocs::RssKind::Unisock, "ubtap0", total, &cc),
+        || allocs::rss_of_child(allocs::RssKind::Plain, "ubtap0", total, &cc),
     );
+    cx.rounds = saved;
 }

@@ -13,7 +13,6 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
-use std::time::Duration;
 
 use smoltcp::iface::{Config, Interface, SocketSet};
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium, TunTapInterface};
@@ -287,12 +286,57 @@ pub fn kernel_listener(cc: &str) -> BenchResult<TcpListener> {
     Ok(l)
 }
 
-/// Plain smoltcp over smoltcp's `TunTapInterface` on TAP device `name` (already set up with
-/// [`setup_tap`]): one transfer of `total` bytes in direction `dir`, socket buffers of `buf`
-/// bytes; Gbit/s.
-pub fn tap_bulk(name: &str, dir: Dir, total: u64, buf: usize, cc: &str) -> BenchResult<f64> {
+/// Run `client` (the smoltcp side of one TAP transfer, given the kernel's port; returns when
+/// its transfer started and ended) against a kernel peer in this process; Gbit/s. The
+/// transfer ends when the receiver has every byte.
+pub fn with_kernel_peer(
+    dir: Dir,
+    total: u64,
+    cc: &str,
+    client: impl FnOnce(u16) -> BenchResult<(std::time::Instant, std::time::Instant)>,
+) -> BenchResult<f64> {
     let listener = kernel_listener(cc)?;
     let port = listener.local_addr().ctx("kernel addr")?.port();
+    let done = AtomicBool::new(false);
+    let cc_owned = cc.to_string();
+    thread::scope(|s| {
+        let peer = s.spawn(|| kernel_peer(listener, dir, total, cc_owned, &done));
+        let r = client(port);
+        let peer = peer
+            .join()
+            .map_err(|_| "kernel peer panicked".to_string())?;
+        let (start, smoltcp_end) = r?;
+        let (moved, kernel_end) = peer?;
+        if moved < total {
+            return Err(format!("kernel moved {moved} of {total} bytes"));
+        }
+        let end = match dir {
+            Dir::Out => kernel_end,
+            Dir::In => smoltcp_end,
+        };
+        Ok(gbits(total, (end - start).as_secs_f64()))
+    })
+}
+
+/// Plain smoltcp over smoltcp's `TunTapInterface` on TAP device `name` (set up with
+/// [`setup_tap`]): one transfer of `total` bytes in direction `dir` with the kernel, socket
+/// buffers of `buf` bytes; Gbit/s.
+pub fn tap_bulk(name: &str, dir: Dir, total: u64, buf: usize, cc: &str) -> BenchResult<f64> {
+    with_kernel_peer(dir, total, cc, |port| {
+        tap_transfer(name, dir, port, total, buf)
+    })
+}
+
+/// The smoltcp side of [`tap_bulk`]: connect to the kernel's `port` on the TAP network and
+/// move `total` bytes in direction `dir`; returns when the transfer started and when this side
+/// finished (sent everything and saw the close, or received everything).
+pub fn tap_transfer(
+    name: &str,
+    dir: Dir,
+    port: u16,
+    total: u64,
+    buf: usize,
+) -> BenchResult<(std::time::Instant, std::time::Instant)> {
     let mut dev = TunTapInterface::new(name, Medium::Ethernet).ctx("TunTapInterface::new")?;
     let fd = dev.as_raw_fd();
     let mut cfg = Config::new(HardwareAddress::Ethernet(EthernetAddress(TAP_MAC)));
@@ -303,89 +347,77 @@ pub fn tap_bulk(name: &str, dir: Dir, total: u64, buf: usize, cc: &str) -> Bench
     });
     let mut sockets = SocketSet::new(Vec::with_capacity(1));
     let handle = sockets.add(tcp_socket(buf, buf));
-    let done = AtomicBool::new(false);
-    let cc_owned = cc.to_string();
-    thread::scope(|s| {
-        let peer = s.spawn(|| kernel_peer(listener, dir, total, cc_owned, &done));
-        let start = std::time::Instant::now();
-        let local_port = 49152 + (start.elapsed().subsec_nanos() % 10000) as u16;
-        sockets
-            .get_mut::<tcp::Socket>(handle)
-            .connect(
-                iface.context(),
-                (IpAddress::Ipv4(TAP_KERNEL), port),
-                local_port,
-            )
-            .ctx("plain tap connect")?;
-        let src = vec![0xa5u8; 64 * 1024];
-        let mut dst = vec![0u8; 64 * 1024];
-        let (mut sent, mut got, mut closed) = (0u64, 0u64, false);
-        let result = loop {
-            let now = Instant::now();
-            iface.poll(now, &mut dev, &mut sockets);
-            let sock = sockets.get_mut::<tcp::Socket>(handle);
-            match dir {
-                Dir::Out => {
-                    while sent < total && sock.can_send() {
-                        let n = (total - sent).min(src.len() as u64) as usize;
-                        match sock.send_slice(&src[..n]) {
-                            Ok(k) if k > 0 => sent += k as u64,
-                            _ => break,
-                        }
-                    }
-                    if sent >= total && !closed {
-                        sock.close();
-                        closed = true;
-                    }
-                    if done.load(Ordering::Acquire) {
-                        break Ok(());
+    let src = vec![0xa5u8; 64 * 1024];
+    let mut dst = vec![0u8; 64 * 1024];
+    let start = std::time::Instant::now();
+    let local_port =
+        49152 + (std::process::id() % 8192) as u16 + (start.elapsed().subsec_nanos() % 4096) as u16;
+    sockets
+        .get_mut::<tcp::Socket>(handle)
+        .connect(
+            iface.context(),
+            (IpAddress::Ipv4(TAP_KERNEL), port),
+            local_port,
+        )
+        .ctx("plain tap connect")?;
+    let (mut sent, mut got, mut closed) = (0u64, 0u64, false);
+    loop {
+        let now = Instant::now();
+        iface.poll(now, &mut dev, &mut sockets);
+        let sock = sockets.get_mut::<tcp::Socket>(handle);
+        match dir {
+            Dir::Out => {
+                while sent < total && sock.can_send() {
+                    let n = (total - sent).min(src.len() as u64) as usize;
+                    match sock.send_slice(&src[..n]) {
+                        Ok(k) if k > 0 => sent += k as u64,
+                        _ => break,
                     }
                 }
-                Dir::In => {
-                    while sock.can_recv() {
-                        match sock.recv_slice(&mut dst) {
-                            Ok(0) => break,
-                            Ok(k) => got += k as u64,
-                            Err(_) => break,
-                        }
-                    }
-                    if got >= total {
-                        sock.close();
-                        break Ok(());
-                    }
+                if sent >= total && !closed {
+                    sock.close();
+                    closed = true;
+                }
+                // Done when the kernel has read everything and closed its side too.
+                if closed && matches!(sock.state(), tcp::State::TimeWait | tcp::State::Closed) {
+                    return Ok((start, std::time::Instant::now()));
                 }
             }
-            if start.elapsed() > TRANSFER_LIMIT {
-                break Err(format!("plain tap {}: stalled", dir.label()));
+            Dir::In => {
+                while sock.can_recv() {
+                    match sock.recv_slice(&mut dst) {
+                        Ok(k) if k > 0 => got += k as u64,
+                        _ => break,
+                    }
+                }
+                if got >= total {
+                    let end = std::time::Instant::now();
+                    sock.close();
+                    // Let the FIN go out, so the kernel peer finishes cleanly.
+                    for _ in 0..100 {
+                        iface.poll(Instant::now(), &mut dev, &mut sockets);
+                        let s = sockets.get_mut::<tcp::Socket>(handle);
+                        if matches!(s.state(), tcp::State::TimeWait | tcp::State::Closed) {
+                            break;
+                        }
+                        let _ = phy::wait(fd, Some(smoltcp::time::Duration::from_millis(1)));
+                    }
+                    return Ok((start, end));
+                }
+                if !sock.is_open() {
+                    return Err(format!("plain tap: closed after {got} of {total} bytes"));
+                }
             }
-            let delay = iface
-                .poll_delay(now, &sockets)
-                .map(|d| d.min(smoltcp::time::Duration::from_millis(5)))
-                .unwrap_or(smoltcp::time::Duration::from_millis(5));
-            let _ = phy::wait(fd, Some(delay));
-        };
-        let smoltcp_end = std::time::Instant::now();
-        // Let the connection finish closing so the kernel peer returns.
-        let end = std::time::Instant::now();
-        while !done.load(Ordering::Acquire) && end.elapsed() < Duration::from_secs(2) {
-            iface.poll(Instant::now(), &mut dev, &mut sockets);
-            let _ = phy::wait(fd, Some(smoltcp::time::Duration::from_millis(1)));
         }
-        let peer = peer
-            .join()
-            .map_err(|_| "kernel peer panicked".to_string())?;
-        result?;
-        let (moved, kernel_end) = peer?;
-        if moved < total {
-            return Err(format!("plain tap: kernel moved {moved} of {total} bytes"));
+        if start.elapsed() > TRANSFER_LIMIT {
+            return Err(format!("plain tap {}: stalled", dir.label()));
         }
-        // The transfer ends when the receiver has every byte.
-        let end = match dir {
-            Dir::Out => kernel_end,
-            Dir::In => smoltcp_end,
-        };
-        Ok(gbits(total, (end - start).as_secs_f64()))
-    })
+        let delay = iface
+            .poll_delay(now, &sockets)
+            .map(|d| d.min(smoltcp::time::Duration::from_millis(5)))
+            .unwrap_or(smoltcp::time::Duration::from_millis(5));
+        let _ = phy::wait(fd, Some(delay));
+    }
 }
 
 /// Kernel-to-kernel reference over a veth pair: the peer end lives in namespace `ns`

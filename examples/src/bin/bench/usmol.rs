@@ -9,7 +9,6 @@
 //!   thread, against the same kernel peer as the plain smoltcp program.
 
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicBool;
 use std::thread;
 use std::time::Instant;
 
@@ -150,71 +149,64 @@ pub fn inproc_threads(total: u64, mtu: usize, buf: usize) -> BenchResult<f64> {
 /// unisock-smoltcp over TAP device `name` (set up by [`plain::setup_tap`]): one transfer of
 /// `total` bytes in direction `dir` with the kernel, socket buffers `buf`; Gbit/s.
 pub fn tap_bulk(name: &str, dir: Dir, total: u64, buf: usize, cc: &str) -> BenchResult<f64> {
-    let listener = plain::kernel_listener(cc)?;
-    let port = listener.local_addr().ctx("kernel addr")?.port();
+    plain::with_kernel_peer(dir, total, cc, |port| {
+        tap_transfer(name, dir, port, total, pool(buf))
+    })
+}
+
+/// The smoltcp side of [`tap_bulk`] with socket pool `pool`: returns when the transfer
+/// started and when this side finished.
+pub fn tap_transfer(
+    name: &str,
+    dir: Dir,
+    port: u16,
+    total: u64,
+    pool: PoolConfig,
+) -> BenchResult<(Instant, Instant)> {
     let net = StdStack::tap(TapOptions {
         name: name.into(),
         ips: vec![Cidr::new(TAP_SMOLTCP.into(), 24).ctx("cidr")?],
         mac: Some(TAP_MAC),
-        pool: Some(pool(buf)),
+        pool: Some(pool),
         ..TapOptions::default()
     })
     .ctx("StdStack::tap")?;
     let stack = &*net;
-    let done = AtomicBool::new(false);
-    let cc_owned = cc.to_string();
-    thread::scope(|s| {
-        let peer = s.spawn(|| plain::kernel_peer(listener, dir, total, cc_owned, &done));
-        let start = Instant::now();
-        let r = (|| -> BenchResult<Instant> {
-            let mut c = stack
-                .connect_timeout(SocketAddr::from((TAP_KERNEL, port)), IO_TIMEOUT)
-                .ctx("connect")?;
-            c.set_option(SockOpt::ReadTimeout(Some(IO_TIMEOUT)))
-                .ctx("timeout")?;
-            c.set_option(SockOpt::WriteTimeout(Some(IO_TIMEOUT)))
-                .ctx("timeout")?;
-            match dir {
-                Dir::Out => {
-                    let src = vec![0xa5u8; 64 * 1024];
-                    let mut left = total;
-                    while left > 0 {
-                        let n = left.min(src.len() as u64) as usize;
-                        c.write_all(&src[..n]).ctx("write")?;
-                        left -= n as u64;
-                    }
-                    c.shutdown(unisock::Shutdown::Write).ctx("shutdown")?;
-                    // Wait for the kernel's end of stream, so the FIN exchange completes.
-                    let mut b = [0u8; 16];
-                    let _ = c.read(&mut b);
-                    Ok(Instant::now())
-                }
-                Dir::In => {
-                    let mut b = vec![0u8; 64 * 1024];
-                    let mut got = 0u64;
-                    while got < total {
-                        let n = c.read(&mut b).ctx("read")?;
-                        if n == 0 {
-                            return Err(format!("end of stream after {got} bytes"));
-                        }
-                        got += n as u64;
-                    }
-                    Ok(Instant::now())
-                }
+    let mut b = vec![0u8; 64 * 1024];
+    let start = Instant::now();
+    let mut c = stack
+        .connect_timeout(SocketAddr::from((TAP_KERNEL, port)), IO_TIMEOUT)
+        .ctx("connect")?;
+    c.set_option(SockOpt::ReadTimeout(Some(IO_TIMEOUT)))
+        .ctx("timeout")?;
+    c.set_option(SockOpt::WriteTimeout(Some(IO_TIMEOUT)))
+        .ctx("timeout")?;
+    match dir {
+        Dir::Out => {
+            let mut left = total;
+            while left > 0 {
+                let n = left.min(b.len() as u64) as usize;
+                c.write_all(&b[..n]).ctx("write")?;
+                left -= n as u64;
             }
-        })();
-        let peer = peer
-            .join()
-            .map_err(|_| "kernel peer panicked".to_string())?;
-        let smoltcp_end = r?;
-        let (moved, kernel_end) = peer?;
-        if moved < total {
-            return Err(format!("kernel moved {moved} of {total} bytes"));
+            c.shutdown(unisock::Shutdown::Write).ctx("shutdown")?;
+            // Wait for the kernel's end of stream: it has read everything.
+            let n = c.read(&mut b).ctx("read end of stream")?;
+            if n != 0 {
+                return Err(format!("unexpected {n} bytes from the kernel"));
+            }
+            Ok((start, Instant::now()))
         }
-        let end = match dir {
-            Dir::Out => kernel_end,
-            Dir::In => smoltcp_end,
-        };
-        Ok(gbits(total, (end - start).as_secs_f64()))
-    })
+        Dir::In => {
+            let mut got = 0u64;
+            while got < total {
+                let n = c.read(&mut b).ctx("read")?;
+                if n == 0 {
+                    return Err(format!("end of stream after {got} bytes"));
+                }
+                got += n as u64;
+            }
+            Ok((start, Instant::now()))
+        }
+    }
 }
