@@ -168,7 +168,9 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> UdpSocket<'s, 'a, D, C, W> {
             let (len, from) = match s.peek() {
                 Ok((data, meta)) => {
                     let from = ep_to_std(meta.endpoint);
-                    if peer.is_some_and(|p| p != from) {
+                    // smoltcp delivers both families to an unspecified bind; an IPv4
+                    // socket only takes IPv4 datagrams.
+                    if peer.is_some_and(|p| p != from) || (from.is_ipv6() && !slot.v6) {
                         None
                     } else {
                         let n = data.len().min(buf.len());

@@ -199,7 +199,8 @@ pub(crate) struct Inner<'a, D> {
     pub static_dns: heapless::Vec<IpAddress, MAX_DNS_SERVERS>,
     pub hosts: heapless::Vec<HostEntry, MAX_HOSTS>,
     dhcp: Option<SocketHandle>,
-    static_v4: bool,
+    dhcp_addr: Option<smoltcp::wire::Ipv4Cidr>,
+    dhcp_route: bool,
     ack_delay: Option<Duration>,
 }
 
@@ -386,7 +387,8 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
             dns_servers,
             hosts: config.hosts.clone(),
             dhcp,
-            static_v4: config.addresses.iter().any(|c| c.addr.is_ipv4()),
+            dhcp_addr: None,
+            dhcp_route: false,
             ack_delay: config.tcp_ack_delay,
         };
         Ok(Stack {
@@ -737,35 +739,42 @@ impl<'a, D: Device> Inner<'a, D> {
             }
             Some(dhcpv4::Event::Deconfigured) => None,
         };
-        let static_v4 = self.static_v4;
-        match event {
-            Some((addr, router, dns)) => {
-                self.iface.update_ip_addrs(|addrs| {
-                    addrs.retain(|c| !matches!(c, smoltcp::wire::IpCidr::Ipv4(_)) || static_v4);
-                    let _ = addrs.push(smoltcp::wire::IpCidr::Ipv4(addr));
-                });
-                if let Some(r) = router {
-                    let _ = self.iface.routes_mut().add_default_ipv4_route(r);
-                }
-                let mut servers = self.static_dns.clone();
-                for s in dns.iter() {
-                    let _ = servers.push(IpAddress::Ipv4(*s));
-                }
-                self.dns_servers = servers;
-                let servers = self.dns_servers.clone();
-                self.sockets
-                    .get_mut::<dns::Socket>(self.dns)
-                    .update_servers(&servers);
+        let old = self.dhcp_addr.take();
+        self.iface.update_ip_addrs(|addrs| {
+            if let Some(old) = old {
+                addrs.retain(|c| *c != smoltcp::wire::IpCidr::Ipv4(old));
             }
-            None => {
-                if !static_v4 {
-                    self.iface.update_ip_addrs(|addrs| {
-                        addrs.retain(|c| !matches!(c, smoltcp::wire::IpCidr::Ipv4(_)))
-                    });
-                    self.iface.routes_mut().remove_default_ipv4_route();
-                }
-            }
+        });
+        if self.dhcp_route {
+            self.iface.routes_mut().remove_default_ipv4_route();
+            self.dhcp_route = false;
         }
+        let mut servers = self.static_dns.clone();
+        if let Some((addr, router, dns)) = event {
+            debug!("DHCPv4 lease configured");
+            let mut pushed = false;
+            self.iface.update_ip_addrs(|addrs| {
+                pushed = addrs.push(smoltcp::wire::IpCidr::Ipv4(addr)).is_ok();
+            });
+            if pushed {
+                self.dhcp_addr = Some(addr);
+            }
+            if let Some(r) = router {
+                if self.iface.routes().get_default_ipv4_route().is_none() {
+                    self.dhcp_route = self.iface.routes_mut().add_default_ipv4_route(r).is_ok();
+                }
+            }
+            for s in dns.iter() {
+                let _ = servers.push(IpAddress::Ipv4(*s));
+            }
+        } else {
+            debug!("DHCPv4 lease lost");
+        }
+        self.dns_servers = servers;
+        let servers = self.dns_servers.clone();
+        self.sockets
+            .get_mut::<dns::Socket>(self.dns)
+            .update_servers(&servers);
         true
     }
 

@@ -484,6 +484,12 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpListener<'s, 'a, D, C, W> {
                 tcp::State::Listen | tcp::State::SynReceived | tcp::State::Closed => {}
                 _ => {
                     if let Some(remote) = s.remote_endpoint() {
+                        if remote.addr.version() == smoltcp::wire::IpVersion::Ipv6 && !self.v6 {
+                            // smoltcp matches an unspecified listen address for both
+                            // families; an IPv4 listener refuses IPv6 clients (RST).
+                            s.abort();
+                            continue;
+                        }
                         found = Some((i, h, ep_to_std(remote)));
                         break;
                     }
