@@ -496,7 +496,8 @@ fn allocs(cx: &mut Ctx) {
     let smol = unisock_smoltcp::StdStack::loopback(unisock_smoltcp::Config::default())
         .map_err(|e| format!("{e:?}"))
         .and_then(|net| allocs::per_op(&&*net, n));
-    let ops: [(&str, fn(&allocs::PerOp) -> f64); 6] = [
+    type Getter = fn(&allocs::PerOp) -> f64;
+    let ops: [(&str, Getter); 6] = [
         ("TCP write 1 KiB", |p| p.write),
         ("TCP read 1 KiB", |p| p.read),
         ("UDP send_to 64 B", |p| p.send),
