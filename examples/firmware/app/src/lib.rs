@@ -77,16 +77,21 @@ pub type NicResources = Resources<'static, SOCKETS, BYTES, PACKETS>;
 /// The memory of the loopback firmware's stack.
 pub type LoopbackResources = Resources<'static, SOCKETS, BYTES, PACKETS>;
 
-/// The interface configuration for the test network: the board's address, the NIC's MAC and
-/// [`POOL`].
-pub fn new_config(mac: [u8; 6]) -> Result<Config, unisock_smoltcp::Error> {
+/// Fill `config` for the test network: the board's address, the NIC's MAC and [`POOL`].
+///
+/// Filled in place rather than returned: a `Config` is almost 1 KiB, and every by-value step
+/// of a builder chain would be one more copy of it in `main`'s stack frame.
+pub fn configure(config: &mut Config, mac: [u8; 6]) -> Result<(), unisock_smoltcp::Error> {
     let [a, b, c, d] = mps2_board::net::DEVICE_IP;
     let address = Cidr::new(
         IpAddr::V4(Ipv4Addr::new(a, b, c, d)),
         mps2_board::net::PREFIX_LEN,
     )?;
-    Ok(Config::new()
-        .with_address(address)?
-        .with_mac(mac)
-        .with_pool(POOL))
+    config.addresses.clear();
+    config.addresses.push(address).map_err(|_| {
+        unisock_smoltcp::Error::new(unisock::ErrorKind::OutOfMemory, "interface addresses")
+    })?;
+    config.mac = Some(mac);
+    config.pool = POOL;
+    Ok(())
 }

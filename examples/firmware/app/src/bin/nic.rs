@@ -17,8 +17,8 @@ use mps2_board::semihosting::println;
 use mps2_board::{exit, stack_used};
 use unisock::Stack as _;
 use unisock_examples::{echo_server, send_message};
-use unisock_firmware::{NicResources, SysTickClock, Wfi, new_config};
-use unisock_smoltcp::Stack;
+use unisock_firmware::{NicResources, SysTickClock, Wfi, configure};
+use unisock_smoltcp::{Config, Stack};
 
 /// The message sent to the host.
 const MESSAGE: &[u8] = b"hello from the unisock firmware";
@@ -28,6 +28,28 @@ type NicStack = Stack<'static, Lan9118<'static, Mmio>, SysTickClock, Wfi>;
 fn fail(what: &str, e: impl core::fmt::Display) -> ! {
     println!("nic: {what}: {e}");
     exit(1)
+}
+
+/// Start the driver and the stack. Not inlined: the stack is built by value, and its
+/// initialisation temporaries then live in this frame, which is gone before the echo starts,
+/// instead of in `main`'s, which lasts the whole run.
+#[inline(never)]
+fn bring_up(
+    frames: &'static mut Buffers,
+    resources: &'static mut MaybeUninit<NicResources>,
+    slot: &'static mut Option<NicStack>,
+) -> (&'static NicStack, [u8; 6]) {
+    // SAFETY: the LAN9118 window of this board; this is its only user.
+    let bus = unsafe { Mmio::new(mps2_board::LAN9118_BASE) };
+    let nic = Lan9118::new(bus, frames).unwrap_or_else(|e| fail("lan9118", e));
+    let mac = nic.mac_address();
+    let mut config = Config::new();
+    configure(&mut config, mac).unwrap_or_else(|e| fail("config", e));
+    let resources = resources.write(NicResources::new());
+    match Stack::new(nic, SysTickClock, Wfi, &config, resources) {
+        Ok(stack) => (slot.insert(stack), mac),
+        Err(e) => fail("stack", e),
+    }
 }
 
 #[entry]
@@ -44,21 +66,7 @@ fn main() -> ! {
         exit(3)
     };
     mps2_board::start_clock(cp.SYST);
-
-    // SAFETY: the LAN9118 window of this board; this is its only user.
-    let bus = unsafe { Mmio::new(mps2_board::LAN9118_BASE) };
-    let nic = Lan9118::new(bus, FRAMES).unwrap_or_else(|e| fail("lan9118", e));
-    let mac = nic.mac_address();
-    let config = new_config(mac).unwrap_or_else(|e| fail("config", e));
-    let stack = Stack::new(
-        nic,
-        SysTickClock,
-        Wfi,
-        &config,
-        RESOURCES.write(NicResources::new()),
-    )
-    .unwrap_or_else(|e| fail("stack", e));
-    let net: &NicStack = STACK.insert(stack);
+    let (net, mac) = bring_up(FRAMES, RESOURCES, STACK);
 
     let [a, b, c, d] = DEVICE_IP;
     let at = SocketAddr::from((Ipv4Addr::new(a, b, c, d), ECHO_PORT));
