@@ -19,8 +19,9 @@
 use core::net::{IpAddr, Ipv4Addr};
 use core::time::Duration;
 
+use smoltcp::phy::Device;
 use smoltcp::time::Instant;
-use unisock_smoltcp::{Cidr, Clock, Config, PoolConfig, Resources, Wait};
+use unisock_smoltcp::{Cidr, Clock, Config, PoolConfig, Resources, Stack, Wait};
 
 /// The board's millisecond SysTick counter as a unisock-smoltcp [`Clock`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -94,4 +95,22 @@ pub fn configure(config: &mut Config, mac: [u8; 6]) -> Result<(), unisock_smoltc
     config.mac = Some(mac);
     config.pool = POOL;
     Ok(())
+}
+
+/// The leak check every run ends with: poll until the stack has no socket open (closing
+/// connections finish their handshake), at most `limit_ms`. Returns how many are still open
+/// when the limit passes, or 0.
+pub fn wait_all_closed<D: Device, C: Clock, W: Wait>(
+    stack: &Stack<'_, D, C, W>,
+    limit_ms: u64,
+) -> usize {
+    let deadline = mps2_board::now_ms() + limit_ms;
+    loop {
+        stack.poll();
+        let open = stack.open_sockets();
+        if open == 0 || mps2_board::now_ms() > deadline {
+            return open;
+        }
+        mps2_board::wait_for_tick();
+    }
 }

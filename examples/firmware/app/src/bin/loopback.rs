@@ -20,7 +20,7 @@ use mps2_board::{exit, now_ms, stack_used};
 use smoltcp::phy::Medium;
 use unisock::{ErrorKind, Shutdown, Stack as _, StreamListener as _, StreamSocket as _};
 use unisock_examples::{check_pattern, fill_pattern, pattern_byte};
-use unisock_firmware::{LoopbackResources, POOL, SysTickClock};
+use unisock_firmware::{LoopbackResources, POOL, SysTickClock, wait_all_closed};
 use unisock_smoltcp::{Config, Loopback, Spin, Stack};
 
 /// Bytes sent through the echo.
@@ -155,6 +155,11 @@ fn main() -> ! {
     }
     drop(client);
     drop(server);
+    let open = wait_all_closed(net, 10_000);
+    if open != 0 {
+        println!("loopback: {open} sockets still open at the end");
+        exit(1)
+    }
     println!("loopback: verified {received} bytes echoed over unisock-smoltcp's loopback");
     println!("loopback: stack high-water mark {} bytes", stack_used());
     exit(0)

@@ -17,7 +17,7 @@ use mps2_board::semihosting::println;
 use mps2_board::{exit, stack_used};
 use unisock::Stack as _;
 use unisock_examples::{echo_server, send_message};
-use unisock_firmware::{NicResources, SysTickClock, Wfi, configure};
+use unisock_firmware::{NicResources, SysTickClock, Wfi, configure, wait_all_closed};
 use unisock_smoltcp::{Config, Stack};
 
 /// The message sent to the host.
@@ -86,6 +86,11 @@ fn main() -> ! {
 
     let host = SocketAddr::from((Ipv4Addr::from(HOST_IP), REPORT_PORT));
     let local = send_message(&net, host, MESSAGE).unwrap_or_else(|e| fail("send_message", e));
+    let open = wait_all_closed(net, 10_000);
+    if open != 0 {
+        println!("nic: {open} sockets still open at the end");
+        exit(1)
+    }
     let stats = net.with_device(|nic| nic.stats());
     println!(
         "nic: done, echoed {echoed} bytes, reported from port {}, rx {} tx {} dropped {}",
