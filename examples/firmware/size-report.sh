@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Print the flash/RAM figures of README.md's size table: llvm-size of the unisock firmware and
+# of the direct-smoltcp baseline (with its own smoltcp features, and with unisock-smoltcp's).
+# The stack high-water marks are printed by the firmware itself at the end of a run (see the
+# test: cargo test -p unisock-conformance --test embedded_qemu -- --nocapture).
+set -euo pipefail
+cd "$(dirname "$0")"
+size=$(command -v llvm-size || command -v rust-size || command -v arm-none-eabi-size)
+cargo build --release -q -p unisock-firmware
+cargo build --release -q -p smoltcp-direct-firmware
+cargo build --release -q -p smoltcp-direct-firmware --features backend-smoltcp-features \
+    --target-dir target/sizes
+"$size" target/thumbv7em-none-eabihf/release/{direct,nic,loopback} \
+    target/sizes/thumbv7em-none-eabihf/release/direct
