@@ -40,7 +40,10 @@
 //! last 4 bytes are the FCS (dropped before smoltcp sees the frame).
 //!
 //! ## What is not supported
-//! Interrupts (the driver is polled), DMA, checksum offload (QEMU's model has none, so smoltcp
+//! The driver is exercised against QEMU's model (unit tests against a software model of the
+//! same register behaviour, and the firmware on `mps2-an386`), not against silicon: real
+//! hardware would also want `HW_CFG`'s TX FIFO sizing, the PHY's auto-negotiation result, and
+//! the `RX_DP_CTRL` fast-forward for long discards. Interrupts (the driver is polled), DMA, checksum offload (QEMU's model has none, so smoltcp
 //! computes every checksum in software), multicast filtering (the MAC accepts its own address and
 //! broadcast only, which is all IPv4 needs; IPv6 neighbour discovery would need `MCPAS` or the
 //! hash filter), PHY configuration beyond the reset defaults (auto-negotiation), flow control,
