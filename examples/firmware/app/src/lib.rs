@@ -7,7 +7,8 @@
 //!   SysTick, 1 ms later), since the polled LAN9118 raises none;
 //! - [`POOL`] and the matching [`NicResources`]/[`LoopbackResources`]: the fixed socket pool
 //!   (two TCP sockets with 4 KiB buffers each way, no UDP or raw socket), sized at compile time;
-//! - [`new_config`]: the interface configuration of the test network.
+//! - [`configure`]: the interface configuration of the test network;
+//! - [`wait_all_closed`]: the leak check every run ends with.
 //!
 //! The binaries: `nic` runs the shared echo server and client of `unisock-examples` over the
 //! LAN9118 ([`lan9118::Lan9118`]); `loopback` moves 64 KiB through the in-firmware loopback
