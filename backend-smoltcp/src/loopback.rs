@@ -108,7 +108,15 @@ impl Device for Loopback<'_> {
         let mut caps = DeviceCapabilities::default();
         caps.medium = self.medium;
         caps.max_transmission_unit = self.mtu;
-        caps.checksum = phy::ChecksumCapabilities::ignored();
+        // Compute checksums on transmit (raw sockets and pcap captures see valid packets);
+        // skip verifying them on receive, since the frames never left the process.
+        let mut sums = phy::ChecksumCapabilities::default();
+        sums.ipv4 = phy::Checksum::Tx;
+        sums.udp = phy::Checksum::Tx;
+        sums.tcp = phy::Checksum::Tx;
+        sums.icmpv4 = phy::Checksum::Tx;
+        sums.icmpv6 = phy::Checksum::Tx;
+        caps.checksum = sums;
         caps
     }
 

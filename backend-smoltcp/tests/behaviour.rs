@@ -149,6 +149,8 @@ fn raw_icmp_echo_to_own_address_v4_and_v6() {
         assert_eq!(buf[9], 1, "protocol ICMP");
         let icmp = &buf[ihl..m.len];
         if icmp[0] == 0 {
+            assert_eq!(checksum(&buf[..ihl]), 0, "IPv4 header checksum");
+            assert_eq!(checksum(icmp), 0, "ICMP checksum");
             assert_eq!(&icmp[4..6], &[0x12, 0x34]);
             assert_eq!(&icmp[8..], b"unisock");
             got_reply = true;
