@@ -48,8 +48,6 @@ pub enum Op {
     Poll,
     /// Closing (`abort`).
     Close,
-    /// Converting a descriptor handed in from outside (`From<OwnedFd>` and friends).
-    Convert,
 }
 
 impl Op {
@@ -71,7 +69,6 @@ impl Op {
             Op::PeerAddr => "getpeername",
             Op::Poll => "poll",
             Op::Close => "close",
-            Op::Convert => "convert",
         }
     }
 
