@@ -17,7 +17,8 @@
 //! - no call allocates on the heap (name resolution uses a stack buffer for the host name).
 //!
 //! The rest of the crate attaches the operation and address to an [`Errno`] to build the public
-//! [`Error`](crate::Error).
+//! [`Error`](crate::Error); the batch (`mmsg`) and resolver functions, which know the
+//! destination or the `getaddrinfo` code themselves, build it directly.
 
 pub(crate) mod addr;
 pub(crate) mod mmsg;
