@@ -55,7 +55,8 @@ impl ManualClock {
     pub fn advance(&self, d: Duration) {
         let micros = i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
         let next = self.now().total_micros().saturating_add(micros);
-        self.store(next);
+        // Leave headroom so the stack's deadline arithmetic cannot overflow.
+        self.store(next.min(i64::MAX / 2));
     }
 
     #[cfg(feature = "std")]
@@ -113,9 +114,14 @@ impl Clock for StdClock {
     }
 }
 
-/// Convert a `core` duration to smoltcp's (saturating).
+/// The longest duration handed to smoltcp (about 292 years / 4), so that adding it to any
+/// instant cannot overflow smoltcp's 64-bit microsecond arithmetic.
+const MAX_SMOL_MICROS: u64 = (i64::MAX / 4) as u64;
+
+/// Convert a `core` duration to smoltcp's (saturating at [`MAX_SMOL_MICROS`]).
 pub(crate) fn to_smol(d: Duration) -> smoltcp::time::Duration {
-    smoltcp::time::Duration::from_micros(u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+    let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+    smoltcp::time::Duration::from_micros(micros.min(MAX_SMOL_MICROS))
 }
 
 /// Convert a smoltcp duration to `core`'s.

@@ -137,9 +137,11 @@
 //!
 //! Urgent data (`OOB`: `Unsupported`), setting buffer sizes (`Unsupported`: they come from the
 //! pool), raw sockets other than ICMP/ICMPv6, IP fragmentation (datagrams larger than the MTU
-//! are refused), UNIX-domain sockets, multicast, SLAAC, several interfaces, a v4-only
-//! `0.0.0.0` listener refusing IPv6 clients (smoltcp matches an unspecified listen address for
-//! both families).
+//! are refused), UNIX-domain sockets, multicast, SLAAC, several interfaces. An IPv4 listener on
+//! `0.0.0.0` cannot refuse an IPv6 SYN (smoltcp matches an unspecified listen address for both
+//! families): the handshake completes and the connection is reset at `accept` instead of being
+//! refused. Keep-alive and retransmission give-ups are reported as `ConnectionReset` (smoltcp
+//! does not tell them apart from a received RST).
 //!
 //! ## Features
 //!

@@ -6,7 +6,8 @@
 //! established (or already in CLOSE-WAIT with data) and re-arms a fresh socket at once. So
 //! `backlog` clients connecting before the first `accept` all succeed; with every armed
 //! socket taken, smoltcp answers the next SYN with an RST, and client `backlog + 1` gets
-//! `ConnectionRefused` (the kernel would queue or drop the SYN instead).
+//! `ConnectionRefused` (the kernel would queue or drop the SYN instead). An IPv4 listener on
+//! `0.0.0.0` resets IPv6 connections at `accept` (smoltcp lets them complete the handshake).
 //!
 //! **Errors.** A connect answered by RST (SYN-SENT -> CLOSED) is `ConnectionRefused`; an
 //! established connection that goes to CLOSED without a local abort is `ConnectionReset`

@@ -384,6 +384,18 @@ fn options_round_trip_and_buffer_sizes_are_read_only() {
         c.set_option(SockOpt::RecvBufferSize(1)).unwrap_err().kind(),
         ErrorKind::Unsupported
     );
+    // Huge timeouts do not overflow the deadline arithmetic.
+    c.set_option(SockOpt::ReadTimeout(Some(Duration::MAX)))
+        .unwrap();
+    c.set_option(SockOpt::WriteTimeout(Some(Duration::MAX)))
+        .unwrap();
+    c.write_all(b"z").unwrap();
+    let mut one = [0u8; 1];
+    let mut s0 = _s;
+    s0.set_option(SockOpt::ReadTimeout(Some(Duration::MAX)))
+        .unwrap();
+    s0.read_exact(&mut one).unwrap();
+    let _s = s0;
     c.set_option(SockOpt::Linger(Some(Duration::ZERO))).unwrap();
     drop(c); // Linger 0: RST
     let (mut s, _) = (_s, ());
