@@ -65,6 +65,18 @@ pub(crate) fn inet_socket(
     Ok(sock)
 }
 
+/// Refuse remote endpoints no connection can have: the unspecified address, port 0.
+fn check_remote(remote: SocketAddr) -> Result<(), Error> {
+    let why = if remote.ip().is_unspecified() {
+        "cannot connect to the unspecified address"
+    } else if remote.port() == 0 {
+        "cannot connect to port 0"
+    } else {
+        return Ok(());
+    };
+    Err(Error::invalid(Op::Connect, ErrorKind::InvalidInput, why).at(remote))
+}
+
 /// An unconnected TCP socket: set options, bind, then [`listen`](unisock::TcpSocket::listen)
 /// or [`connect`](unisock::TcpSocket::connect).
 #[derive(Debug)]
@@ -115,7 +127,10 @@ impl unisock::TcpSocket for TcpSocket {
         Listener::from_bound(self.sock, backlog)
     }
 
+    /// Connect; an unspecified remote address (`0.0.0.0`, `::`) or port 0 is `InvalidInput`
+    /// (Linux would route the first to this host and refuse the second).
     fn connect(self, remote: SocketAddr) -> Result<TcpStream, Error> {
+        check_remote(remote)?;
         self.sock
             .connect(&SockAddr::from_inet(&remote))
             .map_err(|e| Error::blocking(Op::Connect, e).at(remote))?;
@@ -123,6 +138,7 @@ impl unisock::TcpSocket for TcpSocket {
     }
 
     fn connect_timeout(self, remote: SocketAddr, timeout: Duration) -> Result<TcpStream, Error> {
+        check_remote(remote)?;
         if timeout.is_zero() {
             return Err(Error::invalid(
                 Op::Connect,

@@ -352,3 +352,27 @@ fn blocking_connect_honours_write_timeout() {
         held.len()
     );
 }
+
+#[test]
+fn connecting_to_unspecified_or_port_zero_is_invalid_input() {
+    let stack = PosixStack;
+    let l = TcpListener::bind(any_v4(), 1).unwrap();
+    let port = l.local_addr().unwrap().port();
+    for remote in [
+        SocketAddr::from(([0, 0, 0, 0], port)),
+        SocketAddr::from(([0u16; 8], port)),
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        "[::1]:0".parse().unwrap(),
+    ] {
+        let e = stack.connect(remote).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{remote}: {e}");
+        assert!(
+            e.to_string().starts_with(&format!("connect to {remote}: ")),
+            "{e}"
+        );
+        let e = stack
+            .connect_timeout(remote, Duration::from_secs(1))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{remote}: {e}");
+    }
+}
