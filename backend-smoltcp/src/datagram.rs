@@ -291,7 +291,9 @@ impl<D: Device, C: Clock, W: Wait> unisock::DatagramSocket for UdpSocket<'_, '_,
     fn bind(&mut self, local: SocketAddr) -> Result<()> {
         self.check_family(&local)?;
         let h = self.handle;
-        self.stack.with(|g, _| Self::bind_in(g, h, local))
+        self.stack
+            .with(|g, _| Self::bind_in(g, h, local))
+            .map_err(|e| e.at(local))
     }
 
     fn connect(&mut self, peer: SocketAddr) -> Result<()> {
@@ -328,9 +330,11 @@ impl<D: Device, C: Clock, W: Wait> unisock::DatagramSocket for UdpSocket<'_, '_,
         self.check_family(&to)?;
         let (_, wt) = self.timeouts()?;
         let (h, v6) = (self.handle, self.v6);
-        self.stack.block(wt, "send_to: write timeout", |g, _| {
-            Self::try_send_in(g, h, v6, buf, to, flags)
-        })
+        self.stack
+            .block(wt, "send_to: write timeout", |g, _| {
+                Self::try_send_in(g, h, v6, buf, to, flags)
+            })
+            .map_err(|e| e.at(to))
     }
 
     fn recv_from(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<RecvMeta<SocketAddr>> {
@@ -346,6 +350,7 @@ impl<D: Device, C: Clock, W: Wait> unisock::DatagramSocket for UdpSocket<'_, '_,
         let (h, v6) = (self.handle, self.v6);
         self.stack
             .with(|g, _| Self::try_send_in(g, h, v6, buf, to, flags))
+            .map_err(|e| if e.is_would_block() { e } else { e.at(to) })
     }
 
     fn try_recv_from(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<RecvMeta<SocketAddr>> {

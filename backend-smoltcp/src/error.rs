@@ -2,24 +2,48 @@
 //!
 //! Every operation of this crate reports [`Error`]; [`Error::kind`] gives the shared
 //! [`ErrorKind`] and [`Error::context`] a short static description of the failing step (for
-//! example `"tcp connect: RST answered our SYN"`). It converts to `std::io::Error` under `std`.
+//! example `"tcp connect: RST answered our SYN"`) and [`Error::addr`] the endpoint involved,
+//! when there is one. It converts to `std::io::Error` under `std`.
 
 use core::fmt;
+use core::net::SocketAddr;
 
 use unisock::ErrorKind;
 
 /// An error of the smoltcp backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Error {
     kind: ErrorKind,
     context: &'static str,
+    addr: Option<SocketAddr>,
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for Error {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "{}: {}", self.kind, self.context)
+    }
 }
 
 impl Error {
     /// An error of `kind` with a static description of what failed.
     pub const fn new(kind: ErrorKind, context: &'static str) -> Error {
-        Error { kind, context }
+        Error {
+            kind,
+            context,
+            addr: None,
+        }
+    }
+
+    /// The same error, naming the endpoint involved.
+    pub const fn at(mut self, addr: SocketAddr) -> Error {
+        self.addr = Some(addr);
+        self
+    }
+
+    /// The endpoint involved (the address bound, connected or sent to), if any.
+    pub const fn addr(&self) -> Option<SocketAddr> {
+        self.addr
     }
 
     /// What went wrong, in the shared vocabulary.
@@ -58,7 +82,11 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.kind, self.context)
+        write!(f, "{}: {}", self.kind, self.context)?;
+        match self.addr {
+            Some(a) => write!(f, " ({a})"),
+            None => Ok(()),
+        }
     }
 }
 

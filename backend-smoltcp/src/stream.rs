@@ -163,6 +163,10 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpSocket<'s, 'a, D, C, W> {
     }
 
     fn start_connect(&self, remote: SocketAddr) -> Result<()> {
+        self.start_connect_in(remote).map_err(|e| e.at(remote))
+    }
+
+    fn start_connect_in(&self, remote: SocketAddr) -> Result<()> {
         self.stack.with(|g, _now| {
             let local_bound = {
                 let slot = g.slot(self.handle)?;
@@ -230,6 +234,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpSocket<'s, 'a, D, C, W> {
 
     fn finish_connect(self, timeout: Duration) -> Result<TcpStream<'s, 'a, D, C, W>> {
         let h = self.handle;
+        let remote = self.stack.with(|g, _| Ok(g.slot(h)?.peer)).ok().flatten();
         let r = self
             .stack
             .block(Some(timeout), "connect: not established in time", |g, _| {
@@ -258,7 +263,10 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpSocket<'s, 'a, D, C, W> {
                         Ok(())
                     });
                 }
-                Err(e)
+                Err(match remote {
+                    Some(r) => e.at(r),
+                    None => e,
+                })
             }
         }
     }
@@ -308,6 +316,33 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> unisock::TcpSocket for TcpSocket<'s, 
     type Listener = TcpListener<'s, 'a, D, C, W>;
 
     fn bind(&mut self, local: SocketAddr) -> Result<()> {
+        self.bind_in(local).map_err(|e| e.at(local))
+    }
+
+    fn listen(self, backlog: usize) -> Result<TcpListener<'s, 'a, D, C, W>> {
+        self.listen_in(backlog)
+    }
+
+    fn connect(self, remote: SocketAddr) -> Result<TcpStream<'s, 'a, D, C, W>> {
+        self.start_connect(remote)?;
+        self.finish_connect(CONNECT_TIMEOUT)
+    }
+
+    fn connect_timeout(
+        self,
+        remote: SocketAddr,
+        timeout: Duration,
+    ) -> Result<TcpStream<'s, 'a, D, C, W>> {
+        if timeout.is_zero() {
+            return Err(Error::invalid("connect: zero timeout").at(remote));
+        }
+        self.start_connect(remote)?;
+        self.finish_connect(timeout)
+    }
+}
+
+impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpSocket<'s, 'a, D, C, W> {
+    fn bind_in(&mut self, local: SocketAddr) -> Result<()> {
         self.stack.with(|g, _| {
             let (reuse, bound, dom) = {
                 let slot = g.slot(self.handle)?;
@@ -333,7 +368,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> unisock::TcpSocket for TcpSocket<'s, 
         })
     }
 
-    fn listen(self, backlog: usize) -> Result<TcpListener<'s, 'a, D, C, W>> {
+    fn listen_in(self, backlog: usize) -> Result<TcpListener<'s, 'a, D, C, W>> {
         let backlog = backlog.clamp(1, MAX_BACKLOG);
         let id = self.stack.with(|g, now| {
             let (bound, dom) = {
@@ -353,7 +388,8 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> unisock::TcpSocket for TcpSocket<'s, 
                 return Err(Error::new(
                     ErrorKind::AddrInUse,
                     "listen: another socket listens on this endpoint",
-                ));
+                )
+                .at(local));
             }
             let id = g.new_listener_id();
             let (slot, s) = g.tcp(self.handle)?;
@@ -382,23 +418,6 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> unisock::TcpSocket for TcpSocket<'s, 
             Ok(())
         })?;
         Ok(listener)
-    }
-
-    fn connect(self, remote: SocketAddr) -> Result<TcpStream<'s, 'a, D, C, W>> {
-        self.start_connect(remote)?;
-        self.finish_connect(CONNECT_TIMEOUT)
-    }
-
-    fn connect_timeout(
-        self,
-        remote: SocketAddr,
-        timeout: Duration,
-    ) -> Result<TcpStream<'s, 'a, D, C, W>> {
-        if timeout.is_zero() {
-            return Err(Error::invalid("connect: zero timeout"));
-        }
-        self.start_connect(remote)?;
-        self.finish_connect(timeout)
     }
 }
 

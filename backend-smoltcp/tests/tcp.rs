@@ -134,6 +134,8 @@ fn connect_to_closed_port_is_refused() {
     let stack = &*net;
     let e = stack.connect(addr("127.0.0.1:9")).unwrap_err();
     assert_eq!(e.kind(), unisock::ErrorKind::ConnectionRefused, "{e}");
+    assert_eq!(e.addr(), Some(addr("127.0.0.1:9")));
+    assert!(e.to_string().contains("127.0.0.1:9"), "{e}");
     let e = stack.connect(addr("[::1]:9")).unwrap_err();
     assert_eq!(e.kind(), unisock::ErrorKind::ConnectionRefused, "{e}");
     assert_no_leak(|| stack.open_sockets());
