@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use unisock::Error as _;
-use unisock::{Domain, ErrorKind, Protocol, RawSocket, RecvFlags, SockOpt, Socket, Stack};
+use unisock::{Domain, ErrorKind, Protocol, RawSocket, RecvFlags, SockOpt, Stack};
 
 const ICMPV4_ECHO_REQUEST: u8 = 8;
 const ICMPV4_ECHO_REPLY: u8 = 0;
@@ -162,23 +162,39 @@ pub fn parse_reply(domain: Domain, packet: &[u8]) -> Option<ParsedReply> {
     })
 }
 
-/// Ping `target`: send `config.count` echo requests `config.interval` apart and collect the
-/// replies, calling `on_reply` for each (duplicates included, flagged by the `bool`). Waits
-/// `config.timeout` after the last request. Fails only if the raw socket cannot be created or
-/// used (`PermissionDenied` without `CAP_NET_RAW` on the kernel backend); missing replies are
-/// in the returned [`Stats`].
+/// Ping `target`: open a raw socket for its family and [`ping_with`] it. Fails only if the raw
+/// socket cannot be created or used (`PermissionDenied` without `CAP_NET_RAW` on the kernel
+/// backend); missing replies are in the returned [`Stats`].
 pub fn ping<S: Stack>(
     stack: &S,
     target: IpAddr,
     config: &PingConfig,
-    mut on_reply: impl FnMut(&Reply, bool),
+    on_reply: impl FnMut(&Reply, bool),
 ) -> Result<Stats, S::Error> {
+    let mut raw = open_raw(stack, target)?;
+    ping_with(&mut raw, target, config, on_reply)
+}
+
+/// A raw ICMP (IPv4) or ICMPv6 (IPv6) socket for pinging `target`.
+pub fn open_raw<S: Stack>(stack: &S, target: IpAddr) -> Result<S::RawSocket, S::Error> {
     let domain = Domain::of_ip(&target);
     let protocol = match domain {
         Domain::Ipv6 => Protocol::ICMPV6,
         _ => Protocol::ICMP,
     };
-    let mut raw = stack.raw_socket(domain, protocol)?;
+    stack.raw_socket(domain, protocol)
+}
+
+/// Send `config.count` echo requests to `target` over `raw`, `config.interval` apart, and
+/// collect the replies, calling `on_reply` for each (duplicates included, flagged by the
+/// `bool`). Waits `config.timeout` after the last request.
+pub fn ping_with<R: RawSocket>(
+    raw: &mut R,
+    target: IpAddr,
+    config: &PingConfig,
+    mut on_reply: impl FnMut(&Reply, bool),
+) -> Result<Stats, R::Error> {
+    let domain = Domain::of_ip(&target);
     let mut stats = Stats::default();
     let mut sent_at: Vec<Instant> = Vec::new();
     let mut answered: Vec<bool> = Vec::new();

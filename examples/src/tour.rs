@@ -84,9 +84,10 @@ struct Steps<'a> {
 impl Steps<'_> {
     fn print(&self, call: &str, assoc: &str, result: &str) {
         let assoc = if assoc.is_empty() { "-" } else { assoc };
+        let backend = format!("[{}]", self.backend);
         println!(
-            "[{}] {:2}. {call:<37} | {assoc:<40} | {result}",
-            self.backend, self.n
+            "{backend:<9} {:2}. {call:<37} | {assoc:<40} | {result}",
+            self.n
         );
     }
 

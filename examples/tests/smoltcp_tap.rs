@@ -515,3 +515,31 @@ s.sendto(data, peer)
         text(&out)
     );
 }
+
+#[test]
+fn ping_example_on_the_smoltcp_loopback_gets_the_stacks_own_replies() {
+    // No privileges: the smoltcp stack answers echo requests itself and its raw socket sees
+    // the replies.
+    let out = run(
+        "ping (smoltcp loopback)",
+        Command::new(bin_path("ping")).args([
+            "--backend",
+            "smoltcp",
+            "127.0.0.1",
+            "-c",
+            "2",
+            "-i",
+            "0.2",
+        ]),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        stdout.contains("64 bytes from 127.0.0.1: icmp_seq=2 ttl=64 time="),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("2 packets transmitted, 2 received, 0% packet loss"),
+        "{stdout}"
+    );
+}

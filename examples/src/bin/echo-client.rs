@@ -61,6 +61,10 @@ impl WithStack for Client {
                 .map_err(|e| format!("connect to {}: {e} [{:?}]", self.target, e.kind()))?;
             conn.set_option(SockOpt::ReadTimeout(Some(self.timeout)))
                 .map_err(|e| format!("set read timeout: {}", describe(&e)))?;
+            // Lock-step blocks: without NoDelay, Nagle holds each block's last segment until
+            // the peer's (possibly delayed) ACK arrives.
+            conn.set_option(SockOpt::NoDelay(true))
+                .map_err(|e| format!("set NoDelay: {}", describe(&e)))?;
             let assoc = conn
                 .association()
                 .map_err(|e| format!("association: {}", describe(&e)))?;

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::Parser;
-use unisock::{Socket, StreamListener, StreamSocket};
+use unisock::{SockOpt, Socket, StreamListener, StreamSocket};
 use unisock_examples::cli::{self, AppStack, Backend, StackArgs, WithStack};
 use unisock_examples::echo_connection;
 use unisock_examples::tour::describe;
@@ -69,6 +69,11 @@ impl WithStack for Server {
                 };
                 println!("[{backend}] accepted {assoc}");
                 scope.spawn(move || {
+                    // Echoes are written as they are read, often in small pieces: do not
+                    // let Nagle hold them back waiting for the client's delayed ACK.
+                    if let Err(e) = conn.set_option(SockOpt::NoDelay(true)) {
+                        eprintln!("echo-server: {assoc}: NoDelay: {}", describe(&e));
+                    }
                     let mut buf = vec![0u8; 16 * 1024];
                     match echo_connection(&mut conn, &mut buf) {
                         Ok(n) => println!("[{backend}] {assoc}: echoed {n} bytes, closed"),

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use unisock_examples::cli::{self, AppStack, Backend, StackArgs, WithStack};
-use unisock_examples::ping::{PingConfig, ping};
+use unisock_examples::ping::{PingConfig, open_raw, ping_with};
 use unisock_examples::tour::describe;
 
 /// Send ICMP echo requests and report the replies.
@@ -59,6 +59,8 @@ impl WithStack for Ping {
                 .first()
                 .ok_or_else(|| format!("{:?} has no address", self.host))?,
         };
+        let mut raw =
+            open_raw(stack, ip).map_err(|e| format!("raw ICMP socket: {}", describe(&e)))?;
         let ip_header = if ip.is_ipv4() { 20 } else { 40 };
         println!(
             "[{backend}] PING {} ({ip}) {}({}) bytes of data.",
@@ -66,7 +68,7 @@ impl WithStack for Ping {
             self.config.payload_len,
             self.config.payload_len + 8 + ip_header
         );
-        let stats = ping(stack, ip, &self.config, |reply, duplicate| {
+        let stats = ping_with(&mut raw, ip, &self.config, |reply, duplicate| {
             let ttl = reply.ttl.map(|t| format!(" ttl={t}")).unwrap_or_default();
             let dup = if duplicate { " (DUP!)" } else { "" };
             println!(
@@ -77,7 +79,7 @@ impl WithStack for Ping {
                 ms(reply.rtt)
             );
         })
-        .map_err(|e| format!("raw ICMP socket: {}", describe(&e)))?;
+        .map_err(|e| format!("ICMP: {}", describe(&e)))?;
         println!();
         println!("--- {} ping statistics ---", self.host);
         println!(
