@@ -12,8 +12,8 @@
 //!   echo over TCP port 7 comes back identical, that the firmware's own connection reaches a
 //!   listener on `10.42.0.1:4242` with the expected message, and that QEMU exits with status 0.
 //!
-//! Needs root (namespaces, TAP) and `qemu-system-arm`. Without either the tests print a notice
-//! and pass, unless `CI=true`, where a skip is a failure. Every wait is bounded; QEMU is killed
+//! Needs root (namespaces, TAP) and `qemu-system-arm`. Without either the tests skip with a
+//! notice (`util::skip`), unless `CI=true`, where a skip is a failure. Every wait is bounded; QEMU is killed
 //! by its PID when a bound passes. No packet leaves the namespace.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -23,6 +23,9 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
+
+use unisock_conformance::netns::{enter_private_netns, ip};
+use unisock_conformance::util::{is_root, skip};
 
 /// The firmware's address and the host's TAP address (see `mps2_board::net`).
 const DEVICE_IP: Ipv4Addr = Ipv4Addr::new(10, 42, 0, 2);
@@ -51,14 +54,6 @@ fn binary(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Skip with a notice, or fail under `CI=true`.
-fn skip(why: &str) {
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("embedded_qemu: cannot run under CI=true: {why}");
-    }
-    eprintln!("embedded_qemu: SKIPPED: {why}");
-}
-
 /// Why the test cannot run here, if it cannot.
 fn missing_prerequisite(needs_root: bool) -> Option<String> {
     let qemu = Command::new("qemu-system-arm")
@@ -69,8 +64,7 @@ fn missing_prerequisite(needs_root: bool) -> Option<String> {
     if !qemu.is_ok_and(|s| s.success()) {
         return Some("qemu-system-arm is not installed (apt-get install qemu-system-arm)".into());
     }
-    // SAFETY: geteuid has no preconditions and touches no memory.
-    if needs_root && unsafe { libc::geteuid() } != 0 {
+    if needs_root && !is_root() {
         return Some("needs root for a network namespace and a TAP device".into());
     }
     None
@@ -217,15 +211,9 @@ impl Drop for Qemu {
 /// device) disappears when the thread ends.
 fn in_private_netns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     let handle = std::thread::spawn(move || {
-        // SAFETY: unshare changes only the calling thread's namespace membership.
-        let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
-        assert_eq!(
-            rc,
-            0,
-            "unshare(CLONE_NEWNET): {}",
-            std::io::Error::last_os_error()
-        );
-        ip(&["link", "set", "lo", "up"]);
+        if let Err(e) = enter_private_netns() {
+            panic!("cannot make a private network namespace: {e}");
+        }
         f()
     });
     match handle.join() {
@@ -234,16 +222,12 @@ fn in_private_netns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -
     }
 }
 
-/// `ip ARGS` in the calling thread's namespace.
+/// `ip ARGS` in the calling thread's namespace; the test fails if it fails.
 #[track_caller]
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("run ip");
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
+fn ip_ok(args: &[&str]) {
+    if let Err(e) = ip(args) {
+        panic!("{e}");
+    }
 }
 
 /// The bytes sent through the echo server: a xorshift stream (no short period).
@@ -329,9 +313,9 @@ fn run_nic_firmware(name: &'static str, message: &'static str) {
     let firmware = binary(name);
     in_private_netns(move || {
         let tap = "fwtap0";
-        ip(&["tuntap", "add", "dev", tap, "mode", "tap"]);
-        ip(&["addr", "add", HOST_CIDR, "dev", tap]);
-        ip(&["link", "set", tap, "up"]);
+        ip_ok(&["tuntap", "add", "dev", tap, "mode", "tap"]);
+        ip_ok(&["addr", "add", HOST_CIDR, "dev", tap]);
+        ip_ok(&["link", "set", tap, "up"]);
         let listener = TcpListener::bind((HOST_IP, REPORT_PORT)).expect("bind the report listener");
 
         let nic = format!("tap,ifname={tap},script=no,downscript=no");
