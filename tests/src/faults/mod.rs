@@ -12,8 +12,11 @@
 
 pub mod bad_input;
 mod faulty;
+pub mod integrity;
 mod pattern;
+pub mod plain;
 mod rng;
+pub mod sim;
 mod watch;
 mod wire;
 
