@@ -16,7 +16,7 @@ use unisock::{
     make_connection,
 };
 
-use crate::util::{assert_kind, assert_kind_in, ok, skip};
+use crate::util::{LeakCheck, assert_kind, assert_kind_in, counter, ok, skip};
 
 /// A generous bound on every blocking call of a scenario, so a bug fails the test instead of
 /// hanging it.
@@ -57,7 +57,31 @@ pub struct Env<'a, S, C> {
     pub profile: Profile,
 }
 
+impl<'a, S: Stack> Env<'a, S, S> {
+    /// Both roles on one stack, reached over 127.0.0.1 and ::1.
+    pub fn loopback(stack: &'a S, profile: Profile) -> Self {
+        Env {
+            server: stack,
+            client: stack,
+            server_v4: Ipv4Addr::LOCALHOST,
+            client_v4: Ipv4Addr::LOCALHOST,
+            v6: Some((Ipv6Addr::LOCALHOST, Ipv6Addr::LOCALHOST)),
+            profile,
+        }
+    }
+}
+
 impl<S: Stack, C: Stack> Env<'_, S, C> {
+    /// Run one scenario under the leak check: both stacks' open-socket counts must come back
+    /// to their starting values within `settle` after it ends. Tests that count sockets hold
+    /// [`serial`](crate::util::serial) while they run.
+    pub fn run_checked(&self, settle: Duration, scenario: impl FnOnce(&Self)) {
+        let (server, client) = (counter(self.server), counter(self.client));
+        let leaks = LeakCheck::new(&[("server stack", &server), ("client stack", &client)]);
+        scenario(self);
+        leaks.finish(settle);
+    }
+
     /// The (server, client) IP pair of one family; `None` (with a notice) if the setup has no
     /// IPv6.
     pub fn ips(&self, v6: bool) -> Option<(IpAddr, IpAddr)> {

@@ -121,3 +121,30 @@ pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() == 0 }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    #[test]
+    #[should_panic(expected = "1 sockets open at the end of the test, 0 at its start")]
+    fn leak_check_fails_on_a_leak() {
+        let open = Cell::new(0);
+        let count = || open.get();
+        let leaks = LeakCheck::new(&[("fake", &count)]);
+        open.set(1);
+        leaks.finish(Duration::from_millis(20));
+    }
+
+    #[test]
+    fn leak_check_waits_for_sockets_to_close() {
+        let open = Cell::new(3);
+        let count = || {
+            // Each look closes one more socket, as a stack finishing its closes would.
+            open.set(open.get().saturating_sub(1));
+            open.get()
+        };
+        LeakCheck::new(&[("fake", &count)]).finish(Duration::from_secs(1));
+    }
+}

@@ -1,11 +1,10 @@
 //! The conformance scenarios on the Linux kernel backend, over loopback.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use unisock::ErrorKind;
 use unisock_conformance::scenarios::{Env, Profile};
-use unisock_conformance::util::{LeakCheck, counter, serial};
+use unisock_conformance::util::serial;
 use unisock_posix::PosixStack;
 
 /// What the kernel backend documents.
@@ -20,18 +19,7 @@ const POSIX: Profile = Profile {
 
 fn with_env(f: impl FnOnce(&Env<'_, PosixStack, PosixStack>)) {
     let _serial = serial();
-    let stack = PosixStack::default();
-    let count = counter(&stack);
-    let leaks = LeakCheck::new(&[("posix", &count)]);
-    f(&Env {
-        server: &stack,
-        client: &stack,
-        server_v4: Ipv4Addr::LOCALHOST,
-        client_v4: Ipv4Addr::LOCALHOST,
-        v6: Some((Ipv6Addr::LOCALHOST, Ipv6Addr::LOCALHOST)),
-        profile: POSIX,
-    });
-    leaks.finish(Duration::from_secs(5));
+    Env::loopback(&PosixStack::default(), POSIX).run_checked(Duration::from_secs(5), f);
 }
 
 unisock_conformance::conformance_tests!(with_env);

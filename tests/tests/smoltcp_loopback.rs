@@ -1,11 +1,10 @@
 //! The conformance scenarios on smoltcp over its in-process loopback device (no privileges).
 
-use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use unisock::ErrorKind;
 use unisock_conformance::scenarios::{Env, Profile};
-use unisock_conformance::util::{LeakCheck, counter, serial};
+use unisock_conformance::util::serial;
 use unisock_smoltcp::{Config, Notify, StdClock, StdLoopback, StdStack};
 
 /// What the smoltcp backend documents.
@@ -24,17 +23,7 @@ fn with_env(f: impl FnOnce(&Env<'_, Net<'_>, Net<'_>>)) {
     let _serial = serial();
     let owner = StdStack::loopback(Config::loopback()).expect("loopback stack");
     let stack: Net<'_> = &owner;
-    let count = counter(&stack);
-    let leaks = LeakCheck::new(&[("smoltcp", &count)]);
-    f(&Env {
-        server: &stack,
-        client: &stack,
-        server_v4: Ipv4Addr::LOCALHOST,
-        client_v4: Ipv4Addr::LOCALHOST,
-        v6: Some((Ipv6Addr::LOCALHOST, Ipv6Addr::LOCALHOST)),
-        profile: SMOLTCP,
-    });
-    leaks.finish(Duration::from_secs(5));
+    Env::loopback(&stack, SMOLTCP).run_checked(Duration::from_secs(5), f);
     assert_eq!(
         stack.open_sockets(),
         0,

@@ -13,7 +13,7 @@ use std::time::Duration;
 use unisock::ErrorKind;
 use unisock_conformance::netns::{configure_kernel_side, enter_private_netns};
 use unisock_conformance::scenarios::{Env, Profile};
-use unisock_conformance::util::{LeakCheck, counter, is_root, serial, skip};
+use unisock_conformance::util::{is_root, serial, skip};
 use unisock_posix::PosixStack;
 use unisock_smoltcp::{Capture, Cidr, StdClock, StdStack, TapDevice, TapOptions, TapWait};
 
@@ -56,9 +56,8 @@ fn setup() -> Option<unisock_smoltcp::TapStack> {
     Some(stack)
 }
 
-fn finish(leaks: LeakCheck<'_>) {
-    leaks.finish(Duration::from_secs(10));
-}
+/// How long the stacks get to close everything after a scenario.
+const SETTLE: Duration = Duration::from_secs(10);
 
 mod smoltcp_server {
     use super::*;
@@ -77,17 +76,15 @@ mod smoltcp_server {
         let Some(owner) = setup() else { return };
         let smol: Net<'_> = &owner;
         let kernel = PosixStack::default();
-        let (cs, ck) = (counter(&smol), counter(&kernel));
-        let leaks = LeakCheck::new(&[("smoltcp", &cs), ("posix", &ck)]);
-        f(&Env {
+        Env {
             server: &smol,
             client: &kernel,
             server_v4: SMOL_V4,
             client_v4: KERNEL_V4,
             v6: Some((SMOL_V6, KERNEL_V6)),
             profile: PROFILE,
-        });
-        finish(leaks);
+        }
+        .run_checked(SETTLE, f);
     }
 
     unisock_conformance::conformance_tests!(with_env);
@@ -110,17 +107,15 @@ mod kernel_server {
         let Some(owner) = setup() else { return };
         let smol: Net<'_> = &owner;
         let kernel = PosixStack::default();
-        let (cs, ck) = (counter(&smol), counter(&kernel));
-        let leaks = LeakCheck::new(&[("smoltcp", &cs), ("posix", &ck)]);
-        f(&Env {
+        Env {
             server: &kernel,
             client: &smol,
             server_v4: KERNEL_V4,
             client_v4: SMOL_V4,
             v6: Some((KERNEL_V6, SMOL_V6)),
             profile: PROFILE,
-        });
-        finish(leaks);
+        }
+        .run_checked(SETTLE, f);
     }
 
     unisock_conformance::conformance_tests!(with_env);
