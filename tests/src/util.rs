@@ -130,7 +130,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "1 sockets open at the end of the test, 0 at its start")]
     fn leak_check_fails_on_a_leak() {
-        let open = Cell::new(0);
+        let open = Cell::new(0usize);
         let count = || open.get();
         let leaks = LeakCheck::new(&[("fake", &count)]);
         open.set(1);
@@ -139,7 +139,7 @@ mod tests {
 
     #[test]
     fn leak_check_waits_for_sockets_to_close() {
-        let open = Cell::new(3);
+        let open = Cell::new(3usize);
         let count = || {
             // Each look closes one more socket, as a stack finishing its closes would.
             open.set(open.get().saturating_sub(1));
