@@ -148,3 +148,196 @@ fn negative_control_checksums_off_corruption_reaches_the_digest() {
     );
     let _ = End::Complete;
 }
+
+/// The TAP variant: smoltcp (behind [`Faulty`], 5% drop and 5% single-bit corruption of every
+/// frame it receives from the kernel) and the Linux kernel, joined by a TAP device in a private
+/// network namespace; 16 MiB each way on two connections at once (kernel to smoltcp and
+/// smoltcp to kernel), both digests compared. Real time, bounded by the streams' timeouts.
+/// Needs root: a notice and return without it, a failure with `CI=true`.
+#[test]
+fn tap_kernel_16mib_each_way() {
+    tap::run();
+}
+
+mod tap {
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+    use std::time::{Duration, Instant};
+
+    use unisock::prelude::*;
+    use unisock::{StreamListener, StreamSocket};
+    use unisock_conformance::faults::{
+        FaultConfig, FaultControl, Faulty, Report, Source, Verifier, short_hex,
+    };
+    use unisock_conformance::netns::{configure_kernel_side, enter_private_netns};
+    use unisock_conformance::util::{LeakCheck, counter, is_root, serial, skip};
+    use unisock_posix::PosixStack;
+    use unisock_smoltcp::{Cidr, Config, StdStack, TapDevice};
+
+    const TAP: &str = "unirel0";
+    const KERNEL: Ipv4Addr = Ipv4Addr::new(10, 8, 0, 1);
+    const SMOL: Ipv4Addr = Ipv4Addr::new(10, 8, 0, 2);
+    const BYTES: u64 = 16 * 1024 * 1024;
+    const PATIENCE: Duration = Duration::from_secs(60);
+
+    fn pump<W: StreamSocket>(mut w: W, mut src: Source) -> ([u8; 32], Option<ErrorKind>) {
+        let mut err = None;
+        while !src.done() {
+            match w.write(src.pending()) {
+                Ok(n) => src.consume(n),
+                Err(e) => {
+                    err = Some(e.socket_kind());
+                    break;
+                }
+            }
+        }
+        if err.is_none() {
+            err = w.shutdown(Shutdown::Write).err().map(|e| e.socket_kind());
+        }
+        // Wait for the peer to finish reading (its end of stream) before dropping.
+        let mut b = [0u8; 64];
+        let _ = w.read(&mut b);
+        (src.digest(), err)
+    }
+
+    fn drain<R: StreamSocket>(mut r: R, mut v: Verifier) -> (Verifier, Option<ErrorKind>) {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) => return (v, None),
+                Ok(n) => v.feed(&buf[..n]),
+                Err(e) => return (v, Some(e.socket_kind())),
+            }
+        }
+    }
+
+    fn timeouts<T: StreamSocket>(s: &mut T) {
+        for o in [
+            SockOpt::ReadTimeout(Some(PATIENCE)),
+            SockOpt::WriteTimeout(Some(PATIENCE)),
+        ] {
+            s.set_option(o).unwrap_or_else(|e| panic!("set {o:?}: {e}"));
+        }
+    }
+
+    fn row(dir: &str, r: &Report, err: Option<ErrorKind>, wall: Duration, f: &FaultControl) {
+        let s = f.stats();
+        eprintln!(
+            "{dir:<16} {:>9}/{:<9} sha256 {} vs {} {:<8} err {:<12} wall {:>6.1}s | faults {} \
+             (drop {} corrupt {}) retx rx {} tx {}",
+            r.received,
+            r.expected_len,
+            short_hex(&r.sent_digest),
+            short_hex(&r.received_digest),
+            if r.intact() { "match" } else { "MISMATCH" },
+            format!("{err:?}"),
+            wall.as_secs_f64(),
+            s.faults(),
+            s.dropped,
+            s.corrupted,
+            s.rx_retransmissions,
+            s.tx_retransmissions,
+        );
+    }
+
+    pub fn run() {
+        if !is_root() {
+            skip("TAP integrity needs root (network namespace and TAP device)");
+            return;
+        }
+        let _serial = serial();
+        std::thread::scope(|scope| {
+            scope
+                .spawn(in_namespace)
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        });
+    }
+
+    fn in_namespace() {
+        enter_private_netns().unwrap_or_else(|e| panic!("private namespace: {e}"));
+        let tap = TapDevice::open(TAP, None).unwrap_or_else(|e| panic!("TAP: {e}"));
+        let waiter = tap.waiter().expect("TAP waiter");
+        let faults = FaultConfig {
+            seed: 5,
+            drop_pct: 5,
+            corrupt_pct: 5,
+            ..FaultConfig::default()
+        };
+        let dev = Faulty::new(tap, faults);
+        let control = dev.control();
+        let config = Config::new()
+            .with_address(Cidr::new(IpAddr::V4(SMOL), 24).expect("cidr"))
+            .expect("address");
+        let owner = StdStack::new(dev, waiter, &config).unwrap_or_else(|e| panic!("stack: {e}"));
+        configure_kernel_side(TAP, "10.8.0.1/24", None).unwrap_or_else(|e| panic!("{e}"));
+        let smol = owner.stack();
+        let kernel = PosixStack;
+        let (cs, ck) = (counter(&smol), counter(&kernel));
+        let leaks = LeakCheck::new(&[("smoltcp", &cs), ("posix", &ck)]);
+
+        // Connection 1: the kernel sends to smoltcp. Connection 2: smoltcp sends to the kernel.
+        let mut l1 = smol
+            .listen(SocketAddr::new(SMOL.into(), 7001), 1)
+            .expect("smoltcp listen");
+        let mut l2 = kernel
+            .listen(SocketAddr::new(KERNEL.into(), 7002), 1)
+            .expect("kernel listen");
+        l1.set_option(SockOpt::ReadTimeout(Some(PATIENCE)))
+            .expect("timeout");
+        l2.set_option(SockOpt::ReadTimeout(Some(PATIENCE)))
+            .expect("timeout");
+        let mut k_out = kernel
+            .connect_timeout(SocketAddr::new(SMOL.into(), 7001), PATIENCE)
+            .expect("kernel connect");
+        let (mut s_in, _) = l1.accept().expect("smoltcp accept");
+        let mut s_out = smol
+            .connect_timeout(SocketAddr::new(KERNEL.into(), 7002), PATIENCE)
+            .expect("smoltcp connect");
+        let (mut k_in, _) = l2.accept().expect("kernel accept");
+        for s in [&mut k_out, &mut k_in] {
+            timeouts(s);
+        }
+        for s in [&mut s_out, &mut s_in] {
+            timeouts(s);
+        }
+        let t = Instant::now();
+        let ((d1, e1w), (v1, e1r), (d2, e2w), (v2, e2r)) = std::thread::scope(|sc| {
+            let a = sc.spawn(|| pump(k_out, Source::new(1, BYTES)));
+            let b = sc.spawn(|| drain(s_in, Verifier::new(1, BYTES)));
+            let c = sc.spawn(|| pump(s_out, Source::new(2, BYTES)));
+            let d = sc.spawn(|| drain(k_in, Verifier::new(2, BYTES)));
+            (
+                a.join().expect("kernel writer"),
+                b.join().expect("smoltcp reader"),
+                c.join().expect("smoltcp writer"),
+                d.join().expect("kernel reader"),
+            )
+        });
+        let wall = t.elapsed();
+        let (r1, r2) = (v1.finish(d1), v2.finish(d2));
+        row("kernel->smoltcp", &r1, e1w.or(e1r), wall, &control);
+        row("smoltcp->kernel", &r2, e2w.or(e2r), wall, &control);
+        drop((l1, l2));
+        assert!(control.stats().faults() > 0, "no fault was injected");
+        for (dir, r, e) in [
+            ("kernel->smoltcp", &r1, e1w.or(e1r)),
+            ("smoltcp->kernel", &r2, e2w.or(e2r)),
+        ] {
+            match e {
+                None => assert!(r.intact(), "{dir}: {r}"),
+                Some(k) => {
+                    assert!(
+                        matches!(k, ErrorKind::TimedOut | ErrorKind::ConnectionReset),
+                        "{dir}: unexpected error {k:?}"
+                    );
+                    assert!(r.clean_prefix(), "{dir}: corrupted before the error: {r}");
+                    panic!(
+                        "{dir}: ended with {k:?} after {} bytes (a stall): {r}",
+                        r.received
+                    );
+                }
+            }
+        }
+        leaks.finish(Duration::from_secs(30));
+    }
+}
