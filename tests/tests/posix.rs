@@ -19,7 +19,7 @@ const POSIX: Profile = Profile {
 
 fn with_env(f: impl FnOnce(&Env<'_, PosixStack, PosixStack>)) {
     let _serial = serial();
-    Env::loopback(&PosixStack::default(), POSIX).run_checked(Duration::from_secs(5), f);
+    Env::loopback(&PosixStack, POSIX).run_checked(Duration::from_secs(5), f);
 }
 
 unisock_conformance::conformance_tests!(with_env);

@@ -75,7 +75,7 @@ mod smoltcp_server {
         let _serial = serial();
         let Some(owner) = setup() else { return };
         let smol: Net<'_> = &owner;
-        let kernel = PosixStack::default();
+        let kernel = PosixStack;
         Env {
             server: &smol,
             client: &kernel,
@@ -106,7 +106,7 @@ mod kernel_server {
         let _serial = serial();
         let Some(owner) = setup() else { return };
         let smol: Net<'_> = &owner;
-        let kernel = PosixStack::default();
+        let kernel = PosixStack;
         Env {
             server: &kernel,
             client: &smol,
