@@ -594,6 +594,8 @@ mod tests {
         rx_data: VecDeque<u32>,
         tx_words: Vec<u32>,
         tx_status: VecDeque<u32>,
+        tx_free: u32,
+        phy_bsr: u32,
     }
 
     impl Chip {
@@ -608,6 +610,8 @@ mod tests {
                 rx_data: VecDeque::new(),
                 tx_words: Vec::new(),
                 tx_status: VecDeque::new(),
+                tx_free: 4608,
+                phy_bsr: 0x782d,
             }
         }
 
@@ -642,7 +646,7 @@ mod tests {
                 reg::RX_FIFO_INF => {
                     ((self.rx_status.len() as u32) << 16) | (self.rx_data.len() as u32 * 4)
                 }
-                reg::TX_FIFO_INF => ((self.tx_status.len() as u32) << 16) | 4608,
+                reg::TX_FIFO_INF => ((self.tx_status.len() as u32) << 16) | self.tx_free,
                 reg::MAC_CSR_CMD => 0,
                 reg::MAC_CSR_DATA => self.csr_data,
                 other => panic!("read of unexpected register {other:#x}"),
@@ -666,7 +670,7 @@ mod tests {
                             reg::MAC_ADDRH => u32::from_le_bytes([m[4], m[5], 0, 0]),
                             reg::MAC_ADDRL => u32::from_le_bytes([m[0], m[1], m[2], m[3]]),
                             reg::MAC_MII_ACC => 0,
-                            reg::MAC_MII_DATA => 0x782d,
+                            reg::MAC_MII_DATA => self.phy_bsr,
                             other => panic!("MAC read of {other}"),
                         };
                     } else {
@@ -792,5 +796,41 @@ mod tests {
         assert_eq!(w[19], (2 << 16) | 14);
         assert_eq!(w.len(), 20 + 4);
         assert!(chip.tx_status.is_empty());
+    }
+
+    #[test]
+    fn frames_failing_the_address_filter_are_dropped() {
+        let mut chip = Chip::new();
+        let mut buffers = Buffers::new();
+        let mut nic = Lan9118::new(&mut chip, &mut buffers).unwrap();
+        nic.bus
+            .push_frame(&frame(64, 1), reg::RX_STATUS_FILTER_FAIL);
+        assert!(nic.receive(Instant::ZERO).is_none());
+        assert_eq!(nic.stats().rx_dropped, 1);
+        assert!(nic.bus.rx_data.is_empty());
+    }
+
+    #[test]
+    fn a_full_transmit_fifo_holds_back_both_tokens_and_keeps_received_frames() {
+        let mut chip = Chip::new();
+        let mut buffers = Buffers::new();
+        let mut nic = Lan9118::new(&mut chip, &mut buffers).unwrap();
+        nic.bus.push_frame(&frame(64, 5), 0);
+        nic.bus.tx_free = (FRAME_BUFFER + 8 - 4) as u32;
+        assert!(nic.transmit(Instant::ZERO).is_none());
+        assert!(nic.receive(Instant::ZERO).is_none());
+        assert_eq!(nic.bus.rx_status.len(), 1, "the frame waits in the chip");
+        nic.bus.tx_free = 4608;
+        let (rx, _tx) = nic.receive(Instant::ZERO).expect("room again");
+        rx.consume(|got| assert_eq!(got, &frame(64, 5)[..]));
+    }
+
+    #[test]
+    fn link_state_comes_from_the_phy_basic_status_register() {
+        let mut chip = Chip::new();
+        chip.phy_bsr = 0x7809;
+        let mut buffers = Buffers::new();
+        let mut nic = Lan9118::new(&mut chip, &mut buffers).unwrap();
+        assert!(!nic.link_up().unwrap());
     }
 }
