@@ -201,6 +201,8 @@ pub(crate) struct Inner<'a, D> {
     dhcp: Option<SocketHandle>,
     dhcp_addr: Option<smoltcp::wire::Ipv4Cidr>,
     dhcp_route: bool,
+    /// When the sleeping driver plans to poll next (`None`: awake, or no driver).
+    driver_deadline: Option<Instant>,
     ack_delay: Option<Duration>,
 }
 
@@ -389,6 +391,7 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
             dhcp,
             dhcp_addr: None,
             dhcp_route: false,
+            driver_deadline: None,
             ack_delay: config.tcp_ack_delay,
         };
         Ok(Stack {
@@ -416,10 +419,9 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
     /// socket may have changed state. This is the superloop entry point: call it from the
     /// application's main loop, then use the sockets' `try_*` methods.
     pub fn poll_at(&self, now: Instant) -> bool {
-        let changed = self.lock().poll_drain(now);
-        if changed {
-            self.notify();
-        }
+        let mut g = self.lock();
+        let changed = g.poll_drain(now);
+        self.finish(g, now, changed);
         changed
     }
 
@@ -533,9 +535,15 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
         self.notify();
     }
 
-    #[cfg(feature = "std")]
     fn is_driven(&self) -> bool {
-        self.driven.load(core::sync::atomic::Ordering::SeqCst)
+        #[cfg(feature = "std")]
+        {
+            self.driven.load(core::sync::atomic::Ordering::SeqCst)
+        }
+        #[cfg(not(feature = "std"))]
+        {
+            false
+        }
     }
 
     pub(crate) fn lock(&self) -> Guard<'_, Inner<'a, D>> {
@@ -562,12 +570,40 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
     ) -> Result<T> {
         let now = self.clock.now();
         let mut g = self.lock();
-        g.poll_drain(now);
         let r = op(&mut g, now);
-        g.poll_drain(now);
-        drop(g);
-        self.notify();
+        self.finish(g, now, false);
         r
+    }
+
+    /// After an operation: push its effects out (poll until nothing changes), then wake
+    /// blocked callers if anything changed and the driver if it now has an earlier deadline.
+    fn finish(&self, mut g: Guard<'_, Inner<'a, D>>, now: Instant, changed: bool) {
+        let changed = g.poll_drain(now) || changed;
+        let wake_driver = self.driver_needs_wake(&mut g, now);
+        drop(g);
+        #[cfg(feature = "std")]
+        if changed {
+            self.cond.notify_all();
+        }
+        if wake_driver || (changed && !self.is_driven()) {
+            self.waiter.wake();
+        }
+    }
+
+    /// Whether the sleeping driver planned to wake later than the interface now needs.
+    fn driver_needs_wake(&self, g: &mut Inner<'a, D>, now: Instant) -> bool {
+        if !self.is_driven() {
+            return false;
+        }
+        let Some(planned) = g.driver_deadline else {
+            // The driver is awake and will compute its next deadline itself.
+            return false;
+        };
+        let inner = &mut *g;
+        inner
+            .iface
+            .poll_at(now, &inner.sockets)
+            .is_some_and(|next| next < planned)
     }
 
     /// Run `op` until it stops failing with `WouldBlock`, waiting without the lock in
@@ -583,27 +619,31 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
         let mut g = self.lock();
         loop {
             let now = self.clock.now();
-            g.poll_drain(now);
             match op(&mut g, now) {
                 Err(e) if e.is_would_block() => {}
                 r => {
-                    g.poll_drain(now);
-                    drop(g);
-                    self.notify();
+                    self.finish(g, now, false);
                     return r;
                 }
             }
-            g.poll_drain(now);
-            let now = self.clock.now();
+            // Fresh frames or timers may unblock the operation: poll before sleeping.
+            let changed = g.poll_drain(now);
             let remaining = match deadline {
                 Some(d) if now >= d => {
-                    drop(g);
-                    self.notify();
+                    self.finish(g, now, changed);
                     return Err(Error::new(ErrorKind::TimedOut, what));
                 }
                 Some(d) => Some(from_smol(d - now)),
                 None => None,
             };
+            if changed {
+                #[cfg(feature = "std")]
+                self.cond.notify_all();
+                if !self.is_driven() {
+                    self.waiter.wake();
+                }
+                continue;
+            }
             g = self.wait(g, now, remaining);
         }
     }
@@ -616,6 +656,9 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
     ) -> Guard<'g, Inner<'a, D>> {
         #[cfg(feature = "std")]
         if self.is_driven() {
+            if self.driver_needs_wake(&mut g, now) {
+                self.waiter.wake();
+            }
             let park = Duration::from_millis(50);
             let t = remaining.map_or(park, |r| r.min(park));
             return self
@@ -632,9 +675,30 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
             (None, b) => b,
         };
         drop(g);
-        self.notify();
         self.waiter.wait(t);
         self.lock()
+    }
+
+    /// One round of the background driver (`std`): poll until nothing changes, then return
+    /// how long to sleep (at most `cap`), recording the planned wake-up so that operations
+    /// needing an earlier one wake the driver.
+    #[cfg(feature = "std")]
+    pub(crate) fn drive_once(&self, cap: Duration) -> Duration {
+        let now = self.clock.now();
+        let mut g = self.lock();
+        g.driver_deadline = None;
+        let changed = g.poll_drain(now);
+        let inner = &mut *g;
+        let t = inner
+            .iface
+            .poll_delay(now, &inner.sockets)
+            .map_or(cap, |d| from_smol(d).min(cap));
+        inner.driver_deadline = Some(now + to_smol(t));
+        drop(g);
+        if changed {
+            self.cond.notify_all();
+        }
+        t
     }
 }
 

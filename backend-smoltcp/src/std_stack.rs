@@ -237,10 +237,7 @@ const DRIVER_IDLE: Duration = Duration::from_millis(100);
 
 fn drive<D: Device, W: Wait>(stack: &Stack<'static, D, StdClock, W>, stop: &AtomicBool) {
     while !stop.load(Ordering::SeqCst) {
-        stack.poll();
-        let t = stack
-            .poll_delay()
-            .map_or(DRIVER_IDLE, |d| d.min(DRIVER_IDLE));
+        let t = stack.drive_once(DRIVER_IDLE);
         if !t.is_zero() {
             stack.waiter().wait(Some(t));
         }

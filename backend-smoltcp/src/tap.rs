@@ -67,6 +67,7 @@ pub struct TapDevice {
     fd: OwnedFd,
     mtu: usize,
     rx: Vec<u8>,
+    tx: Vec<u8>,
 }
 
 impl TapDevice {
@@ -110,6 +111,7 @@ impl TapDevice {
             fd,
             mtu,
             rx: vec![0; mtu + ETHERNET_HEADER],
+            tx: vec![0; mtu + ETHERNET_HEADER],
         }
     }
 
@@ -189,7 +191,7 @@ impl Device for TapDevice {
             RxToken { frame },
             TxToken {
                 fd: self.fd.as_fd(),
-                mtu: self.mtu,
+                buf: &mut self.tx,
             },
         ))
     }
@@ -197,7 +199,7 @@ impl Device for TapDevice {
     fn transmit(&mut self, _timestamp: Instant) -> Option<TxToken<'_>> {
         Some(TxToken {
             fd: self.fd.as_fd(),
-            mtu: self.mtu,
+            buf: &mut self.tx,
         })
     }
 }
@@ -216,13 +218,17 @@ impl phy::RxToken for RxToken<'_> {
 /// Room for one frame to write to a [`TapDevice`].
 pub struct TxToken<'t> {
     fd: std::os::fd::BorrowedFd<'t>,
-    mtu: usize,
+    buf: &'t mut Vec<u8>,
 }
 
 impl phy::TxToken for TxToken<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let mut buf = vec![0u8; len.min(self.mtu + ETHERNET_HEADER)];
-        let r = f(&mut buf);
+        // smoltcp never asks for more than the MTU; grow rather than fail if it ever did.
+        if self.buf.len() < len {
+            self.buf.resize(len, 0);
+        }
+        let buf = &mut self.buf[..len];
+        let r = f(buf);
         // SAFETY: writes `buf.len()` bytes from `buf`, a live buffer of that length. A failed
         // write (full queue, interface down) drops the frame, as a NIC would.
         let _ = unsafe { libc::write(self.fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
