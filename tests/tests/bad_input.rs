@@ -4,27 +4,21 @@
 //! established sockets) are in the `wire` module at the end.
 //!
 //! The kernel backend runs inside a private network namespace (root; without root it runs on
-//! the host's loopback and skips the cases that would address anything else), where a `dummy`
-//! device that discards every frame gives a silent host.
+//! the host's loopback and skips the cases that would address anything else), where a TAP
+//! device that nobody reads gives a silent host (`unisock_conformance::faults::setup`).
 
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::time::Duration;
+use std::net::{Ipv4Addr, SocketAddr};
 
 use unisock::ErrorKind;
 use unisock_conformance::faults::bad_input::{Expect, Net};
-use unisock_conformance::util::{LeakCheck, counter};
-
-/// An address that no stack of these tests owns (TEST-NET-1); only ever bound to, never sent
-/// to, outside a private namespace.
-const FOREIGN: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+use unisock_conformance::faults::setup;
 
 mod posix {
     use super::*;
     use std::os::fd::OwnedFd;
 
     use unisock::prelude::*;
-    use unisock_conformance::netns::{enter_private_netns, ip};
-    use unisock_conformance::util::{assert_kind, is_root, serial, skip};
+    use unisock_conformance::util::{assert_kind, serial};
     use unisock_posix::{PosixStack, TcpStream, UdpSocket};
 
     const EXPECT: Expect = Expect {
@@ -32,58 +26,8 @@ mod posix {
         stream_to_group: ErrorKind::NetworkUnreachable,
     };
 
-    /// Run `f` in a fresh thread inside a new network namespace with `lo` up and a silent
-    /// host 10.99.0.2 behind a TAP device (10.99.0.1/24, static neighbour entry) that no
-    /// process reads: every frame sent there is discarded. The namespace, and the device with
-    /// it, disappear when the thread ends.
     fn with_net(f: impl FnOnce(&Net<PosixStack>) + Send) {
-        let _serial = serial();
-        std::thread::scope(|scope| {
-            scope
-                .spawn(|| {
-                    let isolated = is_root() && enter_private_netns().is_ok();
-                    let silent = if isolated {
-                        let silent_setup: [&[&str]; 4] = [
-                            &["tuntap", "add", "silent0", "mode", "tap"],
-                            &["addr", "add", "10.99.0.1/24", "dev", "silent0"],
-                            &["link", "set", "silent0", "up"],
-                            &[
-                                "neigh",
-                                "add",
-                                "10.99.0.2",
-                                "lladdr",
-                                "02:00:00:00:00:02",
-                                "dev",
-                                "silent0",
-                                "nud",
-                                "permanent",
-                            ],
-                        ];
-                        for args in silent_setup {
-                            ip(args).expect("silent host setup");
-                        }
-                        Some(SocketAddr::new(Ipv4Addr::new(10, 99, 0, 2).into(), 80))
-                    } else {
-                        skip("posix bad-input cases need root for a private network namespace");
-                        None
-                    };
-                    let stack = PosixStack;
-                    let count = counter(&stack);
-                    let leaks = LeakCheck::new(&[("posix", &count)]);
-                    f(&Net {
-                        stack: &stack,
-                        v4: Ipv4Addr::LOCALHOST,
-                        v6: Some(Ipv6Addr::LOCALHOST),
-                        foreign_v4: FOREIGN,
-                        silent,
-                        isolated,
-                        expect: EXPECT,
-                    });
-                    leaks.finish(Duration::from_secs(5));
-                })
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        });
+        setup::posix(EXPECT, &[], f)
     }
 
     unisock_conformance::bad_input_tests!(with_net;
@@ -143,33 +87,15 @@ mod smoltcp_loopback {
 
     use unisock::prelude::*;
     use unisock_conformance::util::assert_kind;
-    use unisock_smoltcp::{Config, Notify, StdClock, StdLoopback, StdStack};
-
-    type Loop = unisock_smoltcp::Stack<'static, StdLoopback, StdClock, Notify>;
+    use unisock_smoltcp::{Config, StdStack};
 
     const EXPECT: Expect = Expect {
         name: "smoltcp-loopback",
         stream_to_group: ErrorKind::NetworkUnreachable,
     };
 
-    /// The in-process loopback stack (127.0.0.1/8, ::1). Its silent host is 127.0.0.2: the
-    /// frame loops back and smoltcp drops it (not its address), so nothing ever answers; and
-    /// nothing leaves the process.
-    fn with_net(f: impl FnOnce(&Net<&Loop>)) {
-        let net = StdStack::loopback(Config::loopback()).expect("loopback stack");
-        let stack = net.stack();
-        let count = counter(&stack);
-        let leaks = LeakCheck::new(&[("smoltcp", &count)]);
-        f(&Net {
-            stack: &stack,
-            v4: Ipv4Addr::LOCALHOST,
-            v6: Some(Ipv6Addr::LOCALHOST),
-            foreign_v4: FOREIGN,
-            silent: Some(SocketAddr::new(Ipv4Addr::new(127, 0, 0, 2).into(), 80)),
-            isolated: true,
-            expect: EXPECT,
-        });
-        leaks.finish(Duration::from_secs(5));
+    fn with_net(f: impl FnOnce(&Net<&setup::Loop>)) {
+        setup::smoltcp(EXPECT, Config::loopback(), f)
     }
 
     unisock_conformance::bad_input_tests!(with_net;

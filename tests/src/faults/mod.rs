@@ -11,11 +11,13 @@
 //! (Ethernet FCS) errors distinct from IP-level corruption.
 
 pub mod bad_input;
+pub mod exhaustion;
 mod faulty;
 pub mod integrity;
 mod pattern;
 pub mod plain;
 mod rng;
+pub mod setup;
 pub mod sim;
 mod watch;
 mod wire;

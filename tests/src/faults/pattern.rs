@@ -72,6 +72,22 @@ impl Source {
         }
     }
 
+    /// Skip ahead to where `other` (a source of the same seed) is, hashing the same bytes, so
+    /// a longer stream can continue a shorter one.
+    ///
+    /// # Panics
+    /// If `other` is further than this stream's length (a caller bug).
+    pub fn consume_all_from(&mut self, other: &Source) {
+        assert!(other.offset <= self.len, "cannot skip beyond the end");
+        while self.offset < other.offset {
+            let n = self
+                .pending()
+                .len()
+                .min((other.offset - self.offset) as usize);
+            self.consume(n);
+        }
+    }
+
     /// Bytes accepted so far.
     pub fn sent(&self) -> u64 {
         self.offset
