@@ -102,9 +102,9 @@ impl Netns {
 impl Drop for Netns {
     fn drop(&mut self) {
         // Deleting the namespace deletes the TAP device in it.
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
+        if !common::run_cleanup(Command::new("ip").args(["netns", "del", &self.name])) {
+            eprintln!("NOTICE: could not delete network namespace {}", self.name);
+        }
     }
 }
 

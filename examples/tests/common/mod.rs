@@ -313,3 +313,27 @@ pub fn assert_one_error_line(program: &str, stderr: &[u8]) -> String {
     );
     lines[0].to_string()
 }
+
+/// Run `cmd` for clean-up: bounded by [`WAIT`], killed if it overruns, never panics. Returns
+/// whether it exited successfully.
+pub fn run_cleanup(cmd: &mut Command) -> bool {
+    let Ok(child) = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    else {
+        return false;
+    };
+    let mut guard = Reaper(Some(child));
+    let deadline = Instant::now() + WAIT;
+    while let Some(child) = guard.0.as_mut() {
+        match child.try_wait() {
+            Ok(Some(status)) => return status.success(),
+            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
+            // Overran or cannot be waited for: the guard kills and reaps it.
+            _ => return false,
+        }
+    }
+    false
+}
