@@ -557,7 +557,8 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
         }
     }
 
-    pub(crate) fn notify(&self) {
+    #[cfg(feature = "std")]
+    fn notify(&self) {
         #[cfg(feature = "std")]
         self.cond.notify_all();
         self.waiter.wake();

@@ -1,5 +1,6 @@
 //! Backend-specific behaviour over the in-process loopback: TIME-WAIT and ephemeral ports,
 //! DONTROUTE, raw ICMP echo, a thread-per-connection server, name resolution, pcap.
+#![cfg(feature = "std")]
 
 mod util;
 

@@ -1,5 +1,6 @@
 //! TCP over the in-process loopback: connect, listen with backlog, accept, read, write,
 //! shutdown, drop, errors.
+#![cfg(feature = "std")]
 
 mod util;
 

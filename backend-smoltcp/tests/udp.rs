@@ -1,4 +1,5 @@
 //! UDP over the in-process loopback.
+#![cfg(feature = "std")]
 
 mod util;
 
