@@ -460,3 +460,40 @@ fn sockets_are_send_and_the_stack_is_sync() {
     send::<<&'static S as unisock::Stack>::UdpSocket>();
     send::<<&'static S as unisock::Stack>::RawSocket>();
 }
+
+#[test]
+fn linger_with_timeout_delivers_queued_data_before_close() {
+    let net = loopback();
+    let stack = &*net;
+    let at = addr("127.0.0.1:7700");
+    let mut l = stack.listen(at, 1).unwrap();
+    let mut c = stack.connect(at).unwrap();
+    let (mut s, _) = l.accept().unwrap();
+    c.set_option(SockOpt::Linger(Some(Duration::from_secs(5))))
+        .unwrap();
+    assert_eq!(
+        c.option(unisock::SockOptName::Linger).unwrap(),
+        SockOpt::Linger(Some(Duration::from_secs(5)))
+    );
+    let data = vec![3u8; 50_000];
+    std::thread::scope(|t| {
+        t.spawn(move || {
+            c.write_all(&data).unwrap();
+            drop(c); // waits (bounded) until the data is acknowledged, then FIN
+        });
+        let mut got = Vec::new();
+        s.set_option(SockOpt::ReadTimeout(Some(Duration::from_secs(10))))
+            .unwrap();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = s.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(got.len(), 50_000);
+    });
+    drop((s, l));
+    assert_no_leak(|| stack.open_sockets());
+}
