@@ -89,7 +89,8 @@ pub struct SmoltcpArgs {
     /// DNS server for host names (repeatable).
     #[arg(long = "dns", value_name = "ADDR")]
     pub dns: Vec<IpAddr>,
-    /// MTU of the TAP device in bytes (IP packet size).
+    /// MTU in bytes (IP packet size) of the TAP interface, or of the in-process loopback
+    /// device (1280 to 65535).
     #[arg(long, value_name = "N")]
     pub mtu: Option<usize>,
     /// Write every frame sent and received to FILE (pcap format, readable by tshark).
@@ -305,6 +306,40 @@ where
         .collect())
 }
 
+/// Parse the command line of `program`. `--help` and `--version` print and exit 0; any other
+/// problem is one line on stderr (`PROGRAM: error: ...`) and exit status 2, as for usage
+/// errors.
+pub fn parse<T: clap::Parser>(program: &str) -> Result<T, ExitCode> {
+    use clap::error::ErrorKind;
+    match T::try_parse() {
+        Ok(args) => Ok(args),
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            // Printing can only fail if stdout is gone; there is nothing left to tell then.
+            let _ = e.print();
+            Err(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!(
+                "{program}: error: {} (see --help)",
+                one_line(&e.to_string())
+            );
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+/// clap's message up to its usage section, on one line.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.is_empty() && !l.starts_with("Usage:"))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_start_matches("error: ")
+        .to_string()
+}
+
 /// Report a program's outcome: `Ok` exits 0; `Err` prints `PROGRAM: MESSAGE` as one line on
 /// stderr and exits 1.
 pub fn finish(program: &str, result: Result<(), String>) -> ExitCode {
@@ -331,5 +366,14 @@ mod tests {
         assert!("10.7.0.2/33".parse::<IpPrefix>().is_err());
         assert!("fd00::2/129".parse::<IpPrefix>().is_err());
         assert!("nope/8".parse::<IpPrefix>().is_err());
+    }
+
+    #[test]
+    fn clap_errors_become_one_line() {
+        let message = "error: the following required arguments were not provided:\n  --listen <ADDR:PORT>\n\nUsage: echo-server --listen <ADDR:PORT>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            one_line(message),
+            "the following required arguments were not provided: --listen <ADDR:PORT>"
+        );
     }
 }

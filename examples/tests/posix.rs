@@ -403,6 +403,51 @@ fn errors_are_one_clear_line_and_a_nonzero_exit() {
         line.contains("--tap only applies to --backend smoltcp"),
         "{line}"
     );
+    // smoltcp over TAP without the stack's address; two IPv4 gateways.
+    let out = run(
+        "echo-server",
+        bin("echo-server").args([
+            "--listen",
+            "10.7.0.2:7",
+            "--backend",
+            "smoltcp",
+            "--tap",
+            "tap9",
+        ]),
+    );
+    assert!(!out.status.success());
+    let line = assert_one_error_line("echo-server", &out.stderr);
+    assert!(
+        line.contains("--tap tap9 needs the stack's address: --ip ADDR/PREFIX"),
+        "{line}"
+    );
+    let out = run(
+        "udp-echo",
+        bin("udp-echo").args([
+            "--listen",
+            "127.0.0.1:0",
+            "--backend",
+            "smoltcp",
+            "--gateway",
+            "10.0.0.1",
+            "--gateway",
+            "10.0.0.2",
+        ]),
+    );
+    assert!(!out.status.success());
+    let line = assert_one_error_line("udp-echo", &out.stderr);
+    assert!(
+        line.contains("at most one IPv4 and one IPv6 gateway"),
+        "{line}"
+    );
+    // A usage error is one line too, with clap's exit status 2.
+    let out = run("echo-server", bin("echo-server").args(["--listen", "nope"]));
+    assert_eq!(out.status.code(), Some(2));
+    let line = assert_one_error_line("echo-server", &out.stderr);
+    assert!(
+        line.contains("invalid value 'nope' for '--listen <ADDR:PORT>'"),
+        "{line}"
+    );
     // A malformed target.
     let out = run("udp-send", bin("udp-send").args(["127.0.0.1", "x"]));
     assert!(!out.status.success());

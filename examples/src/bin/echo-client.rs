@@ -10,15 +10,14 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
 use unisock::{ConnectOptions, SockOpt, Socket, StreamSocket};
 use unisock_examples::cli::{self, AppStack, Backend, StackArgs, WithStack};
 use unisock_examples::echo_client;
 use unisock_examples::tour::describe;
 
 /// TCP echo client: sends a byte pattern, verifies the echo byte for byte.
-#[derive(Debug, Parser)]
-#[command(version)]
+#[derive(Debug, clap::Parser)]
+#[command(name = "echo-client", version)]
 struct Args {
     /// The echo server (`host:port`; a host name is resolved through the chosen stack).
     #[arg(value_name = "HOST:PORT")]
@@ -89,7 +88,10 @@ impl WithStack for Client {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match cli::parse::<Args>("echo-client") {
+        Ok(args) => args,
+        Err(code) => return code,
+    };
     let client = Client {
         target: args.target,
         bytes: args.bytes,

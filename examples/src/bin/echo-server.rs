@@ -11,15 +11,14 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use clap::Parser;
 use unisock::{SockOpt, Socket, StreamListener, StreamSocket};
 use unisock_examples::cli::{self, AppStack, Backend, StackArgs, WithStack};
 use unisock_examples::echo_connection;
 use unisock_examples::tour::describe;
 
 /// TCP echo server: echoes every byte back until the client half-closes.
-#[derive(Debug, Parser)]
-#[command(version)]
+#[derive(Debug, clap::Parser)]
+#[command(name = "echo-server", version)]
 struct Args {
     /// Local endpoint to listen on (port 0: an ephemeral port, printed at start).
     #[arg(long, value_name = "ADDR:PORT")]
@@ -94,7 +93,10 @@ impl WithStack for Server {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match cli::parse::<Args>("echo-server") {
+        Ok(args) => args,
+        Err(code) => return code,
+    };
     let server = Server {
         listen: args.listen,
         backlog: args.backlog,

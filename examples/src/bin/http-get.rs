@@ -14,13 +14,12 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
 use unisock_examples::cli::{self, AppStack, Backend, StackArgs, WithStack};
 use unisock_examples::http::{Url, http_get};
 
 /// Fetch a page over HTTP/1.1 and print the response.
-#[derive(Debug, Parser)]
-#[command(version)]
+#[derive(Debug, clap::Parser)]
+#[command(name = "http-get", version)]
 struct Args {
     /// `host[:port]` or `http://host[:port]/path`.
     #[arg(value_name = "TARGET")]
@@ -73,7 +72,10 @@ impl WithStack for Get {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match cli::parse::<Args>("http-get") {
+        Ok(args) => args,
+        Err(code) => return code,
+    };
     let result = Url::parse(&args.target, args.path.as_deref())
         .map_err(|e| format!("{:?}: {e}", args.target))
         .and_then(|url| {

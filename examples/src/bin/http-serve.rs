@@ -12,15 +12,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
 use unisock::{SockOpt, Socket, StreamListener, StreamSocket};
 use unisock_examples::cli::{self, AppStack, Backend, StackArgs, WithStack};
 use unisock_examples::http::{HttpError, Site, serve_connection};
 use unisock_examples::tour::describe;
 
 /// Tiny HTTP/1.1 server for files or one fixed page.
-#[derive(Debug, Parser)]
-#[command(version)]
+#[derive(Debug, clap::Parser)]
+#[command(name = "http-serve", version)]
 struct Args {
     /// Local endpoint to listen on (port 0: an ephemeral port, printed at start).
     #[arg(long, value_name = "ADDR:PORT")]
@@ -97,7 +96,10 @@ impl WithStack for Serve {
 const DEFAULT_PAGE: &str = "<!DOCTYPE html>\n<html><head><title>unisock</title></head>\n<body><h1>Hello from unisock http-serve</h1></body></html>\n";
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match cli::parse::<Args>("http-serve") {
+        Ok(args) => args,
+        Err(code) => return code,
+    };
     let site = match (args.root, args.page) {
         (Some(root), _) => Site::Root(root),
         (None, Some(page)) => Site::Page {

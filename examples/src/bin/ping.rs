@@ -8,14 +8,13 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
 use unisock_examples::cli::{self, AppStack, Backend, StackArgs, WithStack};
 use unisock_examples::ping::{PingConfig, open_raw, ping_with};
 use unisock_examples::tour::describe;
 
 /// Send ICMP echo requests and report the replies.
-#[derive(Debug, Parser)]
-#[command(version)]
+#[derive(Debug, clap::Parser)]
+#[command(name = "ping", version)]
 struct Args {
     /// Host name or IP address to ping (a name is resolved through the chosen stack).
     #[arg(value_name = "HOST")]
@@ -114,7 +113,10 @@ fn seconds(name: &str, value: f64) -> Result<Duration, String> {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match cli::parse::<Args>("ping") {
+        Ok(args) => args,
+        Err(code) => return code,
+    };
     let result = seconds("-i", args.interval)
         .and_then(|interval| Ok((interval, seconds("-W", args.timeout)?)))
         .and_then(|(interval, timeout)| {

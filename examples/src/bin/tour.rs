@@ -11,13 +11,12 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::ExitCode;
 
-use clap::Parser;
 use unisock_examples::cli::{self, AppStack, Backend, SmoltcpArgs, WithStack};
 use unisock_examples::tour::{self, StepFailure, TourConfig};
 
 /// Walk through the socket tutorial on each backend, checking every step.
-#[derive(Debug, Parser)]
-#[command(version)]
+#[derive(Debug, clap::Parser)]
+#[command(name = "tour", version)]
 struct Args {
     /// Run only on this backend (default: posix, then smoltcp).
     #[arg(long, value_enum)]
@@ -48,7 +47,10 @@ impl WithStack for Tour {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match cli::parse::<Args>("tour") {
+        Ok(args) => args,
+        Err(code) => return code,
+    };
     let backends = match args.backend {
         Some(b) => vec![b],
         None => vec![Backend::Posix, Backend::Smoltcp],

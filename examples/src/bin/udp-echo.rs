@@ -9,14 +9,13 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use clap::Parser;
 use unisock::{Association, DatagramSocket, Protocol, RecvFlags, SendFlags, Socket};
 use unisock_examples::cli::{self, AppStack, Backend, StackArgs, WithStack};
 use unisock_examples::tour::describe;
 
 /// UDP echo server: sends every datagram back to its sender.
-#[derive(Debug, Parser)]
-#[command(version)]
+#[derive(Debug, clap::Parser)]
+#[command(name = "udp-echo", version)]
 struct Args {
     /// Local endpoint to receive on (port 0: an ephemeral port, printed at start).
     #[arg(long, value_name = "ADDR:PORT")]
@@ -68,7 +67,10 @@ impl WithStack for Echo {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match cli::parse::<Args>("udp-echo") {
+        Ok(args) => args,
+        Err(code) => return code,
+    };
     let echo = Echo {
         listen: args.listen,
         max: args.max_datagrams,

@@ -11,7 +11,6 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
 use unisock::{
     Association, DatagramSocket, Error as _, ErrorKind, Protocol, RecvFlags, SendFlags, SockOpt,
     Socket,
@@ -20,8 +19,8 @@ use unisock_examples::cli::{self, AppStack, Backend, StackArgs, WithStack};
 use unisock_examples::tour::describe;
 
 /// Send a UDP datagram and print the echo.
-#[derive(Debug, Parser)]
-#[command(version)]
+#[derive(Debug, clap::Parser)]
+#[command(name = "udp-send", version)]
 struct Args {
     /// Destination (`host:port`; a host name is resolved through the chosen stack).
     #[arg(value_name = "HOST:PORT")]
@@ -106,7 +105,10 @@ impl WithStack for Send {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match cli::parse::<Args>("udp-send") {
+        Ok(args) => args,
+        Err(code) => return code,
+    };
     let result = if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout < 1e6) {
         Err(format!(
             "--timeout must be a positive number of seconds, not {}",
