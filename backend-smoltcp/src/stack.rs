@@ -763,15 +763,14 @@ impl<'a, D: Device> Inner<'a, D> {
                 tcp::State::Closed => {}
                 tcp::State::TimeWait => {
                     if let (Some(local), Some(remote)) = (s.local_endpoint(), s.remote_endpoint()) {
-                        if self.time_wait.is_full() {
-                            if let Some((i, _)) = self
+                        if self.time_wait.is_full()
+                            && let Some((i, _)) = self
                                 .time_wait
                                 .iter()
                                 .enumerate()
                                 .min_by_key(|(_, e)| e.until)
-                            {
-                                self.time_wait.swap_remove(i);
-                            }
+                        {
+                            self.time_wait.swap_remove(i);
                         }
                         let _ = self.time_wait.push(TimeWaitEntry {
                             local,
@@ -824,10 +823,10 @@ impl<'a, D: Device> Inner<'a, D> {
             if pushed {
                 self.dhcp_addr = Some(addr);
             }
-            if let Some(r) = router {
-                if self.iface.routes().get_default_ipv4_route().is_none() {
-                    self.dhcp_route = self.iface.routes_mut().add_default_ipv4_route(r).is_ok();
-                }
+            if let Some(r) = router
+                && self.iface.routes().get_default_ipv4_route().is_none()
+            {
+                self.dhcp_route = self.iface.routes_mut().add_default_ipv4_route(r).is_ok();
             }
             for s in dns.iter() {
                 let _ = servers.push(IpAddress::Ipv4(*s));

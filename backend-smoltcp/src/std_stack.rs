@@ -86,18 +86,18 @@ impl PcapFile {
 
 impl PcapSink for PcapFile {
     fn write(&mut self, data: &[u8]) {
-        if let Some(w) = &mut self.out {
-            if w.write_all(data).is_err() {
-                self.out = None;
-            }
+        if let Some(w) = &mut self.out
+            && w.write_all(data).is_err()
+        {
+            self.out = None;
         }
     }
 
     fn flush(&mut self) {
-        if let Some(w) = &mut self.out {
-            if std::io::Write::flush(w).is_err() {
-                self.out = None;
-            }
+        if let Some(w) = &mut self.out
+            && std::io::Write::flush(w).is_err()
+        {
+            self.out = None;
         }
     }
 }

@@ -466,10 +466,11 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpListener<'s, 'a, D, C, W> {
     fn top_up(&mut self, g: &mut Inner<'a, D>, now: Instant) {
         // Re-arm sockets whose half-open connection was reset before accept.
         for &h in self.armed.iter() {
-            if let Ok((_, s)) = g.tcp(h) {
-                if s.state() == tcp::State::Closed && s.local_endpoint().is_none() {
-                    let _ = s.listen(listen_ep(self.local));
-                }
+            if let Ok((_, s)) = g.tcp(h)
+                && s.state() == tcp::State::Closed
+                && s.local_endpoint().is_none()
+            {
+                let _ = s.listen(listen_ep(self.local));
             }
         }
         while self.armed.len() < self.backlog {
@@ -726,10 +727,10 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
             }
             s.remote_endpoint().map(ep_to_std).or(slot.peer)
         };
-        if flags.contains(SendFlags::DONTROUTE) {
-            if let Some(p) = peer {
-                g.check_route(&p.ip(), true)?;
-            }
+        if flags.contains(SendFlags::DONTROUTE)
+            && let Some(p) = peer
+        {
+            g.check_route(&p.ip(), true)?;
         }
         let (slot, s) = g.tcp(h)?;
         match s.send_slice(buf) {
