@@ -142,3 +142,297 @@ mod smoltcp_loopback {
         assert_eq!(sb.open_sockets(), 0);
     }
 }
+
+/// Wire-level cases on the smoltcp backend: fixed frames fed to a listening and an established
+/// socket (`unisock_conformance::faults::peer`). Malformed frames get no reply and change
+/// nothing; the sockets keep working afterwards.
+mod wire {
+    use std::net::SocketAddr;
+
+    use unisock::prelude::*;
+    use unisock::{StreamListener, StreamSocket};
+    use unisock_conformance::faults::frames::flags::{ACK, PSH, RST, SYN};
+    use unisock_conformance::faults::frames::{Tcp, checksum, ethernet, ipv4, tcp_checksum};
+    use unisock_conformance::faults::peer::{PEER_IP, PEER_MAC, Peer, STACK_IP, STACK_MAC, ms};
+    use unisock_conformance::util::{assert_kind, ok};
+
+    const PORT: u16 = 80;
+
+    fn at() -> SocketAddr {
+        SocketAddr::new(std::net::Ipv4Addr::from(STACK_IP).into(), PORT)
+    }
+
+    /// Rewrite the IPv4 header checksum of an Ethernet frame after editing the header.
+    fn fix_ip_checksum(f: &mut [u8]) {
+        let ihl = usize::from(f[14] & 0x0f).max(5) * 4;
+        f[24] = 0;
+        f[25] = 0;
+        let end = (14 + ihl).min(f.len());
+        let sum = checksum(0, &f[14..end]);
+        f[24..26].copy_from_slice(&sum.to_be_bytes());
+    }
+
+    fn syn(peer: &Peer, sport: u16) -> Tcp {
+        peer.seg(sport, PORT, 1000, 0, SYN)
+    }
+
+    #[test]
+    fn malformed_frames_to_a_listener_are_dropped_silently() {
+        let peer = Peer::new();
+        let mut l = ok(peer.net().listen(at(), 2), "listen");
+        let good = syn(&peer, 40000).frame(STACK_MAC, PEER_MAC);
+        let tcp_bytes = syn(&peer, 40000).bytes();
+        let mut cases: Vec<(&str, Vec<u8>)> = vec![
+            ("truncated Ethernet header", good[..10].to_vec()),
+            ("Ethernet header only", good[..14].to_vec()),
+            ("truncated IPv4 header", good[..14 + 12].to_vec()),
+            (
+                "truncated TCP header",
+                ethernet(
+                    STACK_MAC,
+                    PEER_MAC,
+                    0x0800,
+                    &ipv4(PEER_IP, STACK_IP, 6, &tcp_bytes[..10]),
+                ),
+            ),
+        ];
+        let mut ihl4 = good.clone();
+        ihl4[14] = 0x44;
+        fix_ip_checksum(&mut ihl4);
+        cases.push(("IHL < 5", ihl4));
+        let mut short_total = good.clone();
+        short_total[16..18].copy_from_slice(&16u16.to_be_bytes());
+        fix_ip_checksum(&mut short_total);
+        cases.push(("total length < header length", short_total));
+        let mut long_total = good.clone();
+        long_total[16..18].copy_from_slice(&1400u16.to_be_bytes());
+        fix_ip_checksum(&mut long_total);
+        cases.push(("total length beyond the frame", long_total));
+        let mut offset = tcp_bytes.clone();
+        offset[12] = 15 << 4; // 60-byte header in a 20-byte segment
+        offset[16] = 0;
+        offset[17] = 0;
+        let sum = tcp_checksum(PEER_IP, STACK_IP, &offset);
+        offset[16..18].copy_from_slice(&sum.to_be_bytes());
+        cases.push((
+            "TCP data offset beyond the segment",
+            ethernet(
+                STACK_MAC,
+                PEER_MAC,
+                0x0800,
+                &ipv4(PEER_IP, STACK_IP, 6, &offset),
+            ),
+        ));
+        let mut bad_sum = good.clone();
+        let last = bad_sum.len() - 1;
+        bad_sum[last - 2] ^= 0x40; // inside the TCP header: checksum no longer matches
+        cases.push(("bad TCP checksum", bad_sum));
+        for (what, frame) in &cases {
+            peer.send(frame);
+            let (segs, _) = peer.run(ms(20));
+            assert!(segs.is_empty(), "{what}: the stack replied {segs:?}");
+            assert_kind(l.try_accept(), ErrorKind::WouldBlock);
+        }
+        // The listener still works.
+        assert!(
+            peer.handshake(40001, PORT, 7000).is_some(),
+            "no SYN-ACK after the garbage"
+        );
+        ok(l.try_accept(), "accept after the garbage");
+    }
+
+    #[test]
+    fn syn_to_a_closed_port_gets_rst() {
+        let peer = Peer::new();
+        let replies = peer.exchange(&peer.seg(40000, 81, 5000, 0, SYN), ms(50));
+        let rst: Vec<&Tcp> = replies.iter().filter(|t| t.flags & RST != 0).collect();
+        assert_eq!(rst.len(), 1, "expected one RST, got {replies:?}");
+        assert_eq!(rst[0].ack, 5001, "RST acknowledges the SYN");
+        assert!(
+            rst[0].flags & ACK != 0 && rst[0].flags & SYN == 0,
+            "{:?}",
+            rst[0]
+        );
+        assert_eq!((rst[0].sport, rst[0].dport), (81, 40000));
+    }
+
+    #[test]
+    fn syn_from_the_unspecified_address_is_ignored() {
+        let peer = Peer::new();
+        let mut l = ok(peer.net().listen(at(), 2), "listen");
+        let mut s = syn(&peer, 40000);
+        s.src = [0, 0, 0, 0];
+        let replies = peer.exchange(&s, ms(50));
+        assert!(replies.is_empty(), "replied to 0.0.0.0: {replies:?}");
+        assert_kind(l.try_accept(), ErrorKind::WouldBlock);
+        assert!(
+            peer.handshake(40002, PORT, 9000).is_some(),
+            "listener broken afterwards"
+        );
+        ok(l.try_accept(), "accept");
+    }
+
+    /// An established connection made by hand: (peer, stream, peer's next seq, stack's next seq).
+    fn established(
+        peer: &Peer,
+    ) -> (
+        unisock_smoltcp::TcpStream<
+            '_,
+            'static,
+            impl smoltcp::phy::Device,
+            impl unisock_smoltcp::Clock,
+            impl unisock_smoltcp::Wait,
+        >,
+        u32,
+        u32,
+    ) {
+        let mut l = ok(peer.net().listen(at(), 1), "listen");
+        let (mine, theirs) = peer.handshake(41000, PORT, 100_000).expect("handshake");
+        let (s, _) = ok(l.try_accept(), "accept");
+        (s, mine, theirs)
+    }
+
+    fn data(peer: &Peer, seq: u32, ack: u32, payload: &[u8]) -> Tcp {
+        Tcp {
+            payload: payload.to_vec(),
+            ..peer.seg(41000, PORT, seq, ack, ACK | PSH)
+        }
+    }
+
+    fn read_now<T: StreamSocket>(s: &mut T) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 8192];
+        loop {
+            match s.try_read(&mut buf) {
+                Ok(0) => return out,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+                Err(e) if e.socket_kind() == ErrorKind::WouldBlock => return out,
+                Err(e) => panic!("read: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn out_of_window_rst_is_ignored() {
+        let peer = Peer::new();
+        let (mut s, mine, theirs) = established(&peer);
+        let mut rst = peer.seg(41000, PORT, mine.wrapping_add(1_000_000), 0, RST);
+        rst.window = 0;
+        peer.exchange(&rst, ms(20));
+        // Still established: data flows both ways.
+        peer.exchange(&data(&peer, mine, theirs, b"still here"), ms(20));
+        assert_eq!(read_now(&mut s), b"still here");
+        ok(s.try_write(b"pong"), "write after the bogus RST");
+        let (segs, _) = peer.run(ms(20));
+        assert!(
+            segs.iter().any(|t| t.payload == b"pong"),
+            "no data after the bogus RST: {segs:?}"
+        );
+    }
+
+    #[test]
+    fn data_beyond_the_receive_window_is_not_delivered() {
+        let peer = Peer::new();
+        let (mut s, mine, theirs) = established(&peer);
+        // The stack's receive buffer (its window) is 4096 bytes; this lies past it.
+        let replies = peer.exchange(
+            &data(&peer, mine.wrapping_add(10_000), theirs, &[b'Z'; 100]),
+            ms(20),
+        );
+        assert!(
+            replies.iter().all(|t| t.ack == mine),
+            "out-of-window data was acknowledged: {replies:?}"
+        );
+        assert!(
+            read_now(&mut s).is_empty(),
+            "out-of-window data was delivered"
+        );
+        // A segment that overruns the window: at most the window is taken, as a clean prefix.
+        let big: Vec<u8> = (0..6000u32).map(|i| (i % 249) as u8).collect();
+        let replies = peer.exchange(&data(&peer, mine, theirs, &big), ms(20));
+        let got = read_now(&mut s);
+        assert!(
+            got.len() <= 4096 && !got.is_empty(),
+            "took {} bytes",
+            got.len()
+        );
+        assert_eq!(
+            &got[..],
+            &big[..got.len()],
+            "delivered bytes are not a prefix"
+        );
+        let acked = replies
+            .iter()
+            .map(|t| t.ack.wrapping_sub(mine))
+            .max()
+            .unwrap_or(0);
+        assert!(
+            acked as usize <= got.len() + 4096,
+            "acknowledged beyond the window: {acked}"
+        );
+    }
+
+    #[test]
+    fn shrinking_remote_window_loses_nothing() {
+        let peer = Peer::new();
+        let (mut s, mine, theirs) = established(&peer);
+        let msg: Vec<u8> = (0..3000u32).map(|i| (i % 241) as u8).collect();
+        let mut written = 0;
+        while written < msg.len() {
+            match s.try_write(&msg[written..]) {
+                Ok(n) => written += n,
+                Err(e) if e.socket_kind() == ErrorKind::WouldBlock => break,
+                Err(e) => panic!("write: {e}"),
+            }
+        }
+        let mut got = vec![None::<u8>; msg.len()];
+        fn take(got: &mut [Option<u8>], theirs: u32, segs: &[Tcp]) {
+            for t in segs {
+                let off = t.seq.wrapping_sub(theirs) as usize;
+                for (i, b) in t.payload.iter().enumerate() {
+                    if let Some(slot) = got.get_mut(off + i) {
+                        assert!(
+                            slot.is_none_or(|x| x == *b),
+                            "retransmission differs at {}",
+                            off + i
+                        );
+                        *slot = Some(*b);
+                    }
+                }
+            }
+        }
+        let (segs, _) = peer.run(ms(50));
+        take(&mut got, theirs, &segs);
+        // Acknowledge 1000 bytes and shrink the window to 100: the right edge moves left.
+        let mut shrink = peer.seg(41000, PORT, mine, theirs.wrapping_add(1000), ACK);
+        shrink.window = 100;
+        let segs = peer.exchange(&shrink, ms(3000));
+        take(&mut got, theirs, &segs);
+        // Close the window, then open it again.
+        let mut zero = shrink.clone();
+        zero.window = 0;
+        take(&mut got, theirs, &peer.exchange(&zero, ms(3000)));
+        // Reopen and acknowledge whatever arrived, until everything has.
+        for _ in 0..50 {
+            let have = got.iter().take_while(|b| b.is_some()).count() as u32;
+            let mut open = peer.seg(41000, PORT, mine, theirs.wrapping_add(have), ACK);
+            open.window = 4096;
+            take(&mut got, theirs, &peer.exchange(&open, ms(1500)));
+            if got.iter().all(Option::is_some) {
+                break;
+            }
+            if written < msg.len()
+                && let Ok(n) = s.try_write(&msg[written..])
+            {
+                written += n;
+            }
+        }
+        assert_eq!(written, msg.len(), "the writer never got all bytes queued");
+        let bytes: Vec<u8> = got.iter().map(|b| b.unwrap_or(0)).collect();
+        assert!(
+            got.iter().all(Option::is_some),
+            "bytes missing after the window reopened"
+        );
+        assert_eq!(bytes, msg, "stream damaged by the shrinking window");
+    }
+}

@@ -16,13 +16,12 @@ use unisock::prelude::*;
 use unisock::{StreamListener, StreamSocket};
 use unisock_smoltcp::{Cidr, Config, PoolConfig, Stack};
 
-use super::sim::{SimClock, SimWait, World};
+use super::sim::World;
 use super::{
     FaultConfig, FaultControl, FaultStats, Faulty, Report, Source, Verifier, Wire, WireEnd,
 };
 
-/// A smoltcp stack on a faulty wire end, in a [`World`].
-pub type SimStack = Stack<'static, Faulty<WireEnd>, SimClock, SimWait>;
+pub use super::sim::SimStack;
 
 /// The client's address on the simulated wire. Loopback-range addresses are used although
 /// nothing here reaches the operating system: the wire is two in-memory queues.

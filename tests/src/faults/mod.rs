@@ -13,8 +13,10 @@
 pub mod bad_input;
 pub mod exhaustion;
 mod faulty;
+pub mod frames;
 pub mod integrity;
 mod pattern;
+pub mod peer;
 pub mod plain;
 mod rng;
 pub mod setup;

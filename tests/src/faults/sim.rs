@@ -21,7 +21,10 @@ use smoltcp::phy::Device;
 use smoltcp::time::Instant;
 use unisock_smoltcp::{Clock, ManualClock, Stack, Wait};
 
-use super::FaultControl;
+use super::{FaultControl, Faulty, WireEnd};
+
+/// A smoltcp stack on a faulty wire end, in a [`World`].
+pub type SimStack = Stack<'static, Faulty<WireEnd>, SimClock, SimWait>;
 
 /// The shared virtual clock of a world.
 #[derive(Debug, Clone, Default)]

@@ -69,16 +69,16 @@ impl WireEnd {
         lock(&self.queues).overflow[self.side]
     }
 
-    /// Put a frame on the wire towards this end, as if the peer had sent it (for feeding
-    /// hand-made frames).
-    pub fn inject(&self, frame: &[u8]) {
-        push(&self.queues, self.side, frame.to_vec());
+    /// Send a frame to the peer, as this end's stack would (for feeding hand-made frames to
+    /// a stack on the other end).
+    pub fn send(&self, frame: &[u8]) {
+        push(&self.queues, 1 - self.side, frame.to_vec());
     }
 
-    /// Take the oldest frame this end's peer has not yet received (what this end sent), to
-    /// inspect a reply. Returns `None` when there is none.
-    pub fn take_sent(&self) -> Option<Vec<u8>> {
-        lock(&self.queues).to[1 - self.side].pop_front()
+    /// Take the oldest frame the peer sent to this end (for reading a stack's replies
+    /// without a stack on this end).
+    pub fn take(&self) -> Option<Vec<u8>> {
+        lock(&self.queues).to[self.side].pop_front()
     }
 }
 
