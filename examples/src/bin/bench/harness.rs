@@ -1,7 +1,7 @@
 //! Interleaved measurement, statistics, the markdown table and the JSON report.
 //!
-//! Every comparison runs its two cases alternately (unisock, baseline, unisock, baseline, ...)
-//! after one unrecorded warm-up of each, so that slow drifts of the machine (other tenants,
+//! Every comparison runs its two cases alternately (A B, B A, A B, ...: the order flips every
+//! round) after one unrecorded warm-up of each, so that slow drifts of the machine (other tenants,
 //! frequency, page cache) hit both sides alike. Each sample is a rate (higher is better); the
 //! ratio of a round is unisock's sample over the baseline's sample of the same round, and the
 //! table reports the median of those ratios with their min..max spread.
@@ -106,8 +106,14 @@ pub fn interleave(
     let mut sa = Vec::with_capacity(rounds);
     let mut sb = Vec::with_capacity(rounds);
     for round in 0..rounds {
-        sa.push(a()?);
-        sb.push(b()?);
+        // Alternate which side goes first, so neither always runs right after the other.
+        if round % 2 == 0 {
+            sa.push(a()?);
+            sb.push(b()?);
+        } else {
+            sb.push(b()?);
+            sa.push(a()?);
+        }
         if round >= 2 && start.elapsed() > budget {
             eprintln!("  (time budget reached after {} rounds)", round + 1);
             break;

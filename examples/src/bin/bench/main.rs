@@ -285,11 +285,11 @@ fn main() {
     }
     println!("{settings}\n");
     print!("{}", harness::markdown(&cx.rows));
-    if let Some(path) = args.json {
-        if let Err(e) = std::fs::write(&path, harness::json(&cx.rows, &settings)) {
-            eprintln!("writing {}: {e}", path.display());
-            std::process::exit(1);
-        }
+    if let Some(path) = args.json
+        && let Err(e) = std::fs::write(&path, harness::json(&cx.rows, &settings))
+    {
+        eprintln!("writing {}: {e}", path.display());
+        std::process::exit(1);
     }
     if cx.rows.iter().any(|r| r.note.starts_with("FAILED")) {
         std::process::exit(2);
@@ -403,6 +403,29 @@ fn datagrams(cx: &mut Ctx) {
             ),
             || udp::unisock_drain(&PosixStack, c, true),
             || udp::std_drain(c),
+        );
+        cx.compare(
+            "4 UDP drain",
+            &format!("{size} B, recv_batch of {} with UDP_GRO", udp::BATCH),
+            "dgram/s",
+            "unisock-posix",
+            "std::net",
+            &format!(
+                "queue prefilled by send_batch (segmented) vs by std send_to; {}",
+                c.fill
+            ),
+            || udp::unisock_drain_gro(c),
+            || udp::std_drain(c),
+        );
+        cx.compare(
+            "4 UDP end to end",
+            &format!("{size} B, send_batch + recv_batch (UDP_GRO) vs send_to + recv_from"),
+            "dgram/s",
+            "unisock-posix",
+            "std::net",
+            &format!("{} datagrams, delivered per second", c.count),
+            || udp::unisock_stream(c),
+            || udp::std_stream(c),
         );
     }
 }

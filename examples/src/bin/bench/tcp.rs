@@ -185,7 +185,7 @@ pub fn std_pingpong(p: PingPong, cc: &str) -> BenchResult<f64> {
                 c.write_all(&b).ctx("std client write")?;
                 c.read_exact(&mut b).ctx("std client read")?;
                 trips += 1;
-                if trips % 1024 == 0 && start.elapsed() > p.max_time {
+                if trips.is_multiple_of(1024) && start.elapsed() > p.max_time {
                     break;
                 }
             }
@@ -241,7 +241,7 @@ where
                 c.write_all(&b).ctx("unisock client write")?;
                 c.read_exact(&mut b).ctx("unisock client read")?;
                 trips += 1;
-                if trips % 1024 == 0 && start.elapsed() > p.max_time {
+                if trips.is_multiple_of(1024) && start.elapsed() > p.max_time {
                     break;
                 }
             }

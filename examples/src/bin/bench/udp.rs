@@ -216,3 +216,159 @@ pub fn unisock_drain<S: Stack>(stack: &S, c: UdpCfg, batched: bool) -> BenchResu
     }
     Ok((c.fill * c.cycles) as f64 / busy.as_secs_f64())
 }
+
+/// std::net, both ends: one thread sends `count` datagrams with `send_to`, another receives
+/// with `recv_from`; datagrams delivered per second (from the first send to the last
+/// datagram received; datagrams the receive queue dropped are not counted).
+pub fn std_stream(c: UdpCfg) -> BenchResult<f64> {
+    let rx = UdpSocket::bind(loopback()).ctx("std bind")?;
+    sys::set_recv_buffer(rx.as_raw_fd(), RCVBUF)?;
+    rx.set_read_timeout(Some(Duration::from_millis(100)))
+        .ctx("std timeout")?;
+    let to = rx.local_addr().ctx("std addr")?;
+    let tx = UdpSocket::bind(loopback()).ctx("std bind")?;
+    let payload = vec![0x5au8; c.size];
+    stream(
+        c,
+        |done| {
+            let mut buf = vec![0u8; 65536];
+            let (mut n, mut last) = (0u64, Instant::now());
+            while n < c.count {
+                match rx.recv_from(&mut buf) {
+                    Ok(_) => {
+                        n += 1;
+                        last = Instant::now();
+                    }
+                    Err(_) if done.load(Ordering::Acquire) => break,
+                    Err(_) => {}
+                }
+            }
+            (n, last)
+        },
+        || {
+            for _ in 0..c.count {
+                tx.send_to(&payload, to).ctx("std send_to")?;
+            }
+            Ok(())
+        },
+    )
+}
+
+/// unisock-posix, both ends: `send_batch` of 32 (segmented by the backend when the
+/// datagrams are equal) and `recv_batch` of 32 with `UDP_GRO` on; datagrams delivered per
+/// second, as [`std_stream`].
+pub fn unisock_stream(c: UdpCfg) -> BenchResult<f64> {
+    let stack = unisock_posix::PosixStack;
+    let mut rx = stack.bind_udp(loopback()).ctx("unisock bind")?;
+    rx.set_option(SockOpt::RecvBufferSize(RCVBUF))
+        .ctx("unisock rcvbuf")?;
+    rx.set_option(SockOpt::ReadTimeout(Some(Duration::from_millis(100))))
+        .ctx("unisock timeout")?;
+    rx.set_gro(true).ctx("unisock set_gro")?;
+    let to = rx.local_addr().ctx("unisock addr")?;
+    let mut tx = stack.bind_udp(loopback()).ctx("unisock bind")?;
+    let payload = vec![0x5au8; c.size];
+    let mut bufs = vec![vec![0u8; 2048.max(c.size)]; BATCH];
+    stream(
+        c,
+        |done| {
+            let mut slots: Vec<RecvSlot<'_, SocketAddr>> =
+                bufs.iter_mut().map(|b| RecvSlot::new(b)).collect();
+            let (mut n, mut last) = (0u64, Instant::now());
+            while n < c.count {
+                match rx.recv_batch(&mut slots) {
+                    Ok(k) => {
+                        n += k as u64;
+                        last = Instant::now();
+                    }
+                    Err(_) if done.load(Ordering::Acquire) => break,
+                    Err(_) => {}
+                }
+            }
+            (n, last)
+        },
+        || {
+            let msgs = [SendMsg {
+                data: &payload,
+                to: Some(to),
+            }; BATCH];
+            let mut sent = 0u64;
+            while sent < c.count {
+                let want = (c.count - sent).min(BATCH as u64) as usize;
+                sent += tx.send_batch(&msgs[..want]).ctx("unisock send_batch")? as u64;
+            }
+            Ok(())
+        },
+    )
+}
+
+/// Run `recv` (returns datagrams received and when the last arrived; it stops once `done` is
+/// set and its socket is idle) against `send`; delivered datagrams per second.
+fn stream(
+    c: UdpCfg,
+    recv: impl FnOnce(&AtomicBool) -> (u64, Instant) + Send,
+    send: impl FnOnce() -> BenchResult<()>,
+) -> BenchResult<f64> {
+    let done = AtomicBool::new(false);
+    thread::scope(|s| {
+        let h = s.spawn(|| recv(&done));
+        let start = Instant::now();
+        let r = send();
+        done.store(true, Ordering::Release);
+        let (n, last) = h.join().map_err(|_| "receiver panicked".to_string())?;
+        r?;
+        if n == 0 {
+            return Err("no datagram delivered".into());
+        }
+        if n * 2 < c.count {
+            eprintln!("  note: only {n} of {} datagrams delivered", c.count);
+        }
+        Ok(n as f64 / (last - start).as_secs_f64())
+    })
+}
+
+/// unisock-posix: drain with `recv_batch` and `UDP_GRO` on, the queue prefilled by
+/// `send_batch` (segmented); datagrams/s. Compare with [`std_drain`] (prefilled by std).
+pub fn unisock_drain_gro(c: UdpCfg) -> BenchResult<f64> {
+    let stack = unisock_posix::PosixStack;
+    let mut rx = stack.bind_udp(loopback()).ctx("unisock bind")?;
+    rx.set_option(SockOpt::RecvBufferSize(RCVBUF))
+        .ctx("unisock rcvbuf")?;
+    rx.set_option(SockOpt::ReadTimeout(Some(Duration::from_secs(2))))
+        .ctx("unisock timeout")?;
+    rx.set_gro(true).ctx("unisock set_gro")?;
+    let to = rx.local_addr().ctx("unisock addr")?;
+    let mut tx = stack.bind_udp(loopback()).ctx("unisock bind")?;
+    let payload = vec![0x5au8; c.size];
+    let msgs = [SendMsg {
+        data: &payload,
+        to: Some(to),
+    }; BATCH];
+    let mut bufs = vec![vec![0u8; 2048.max(c.size)]; BATCH];
+    let mut slots: Vec<RecvSlot<'_, SocketAddr>> =
+        bufs.iter_mut().map(|b| RecvSlot::new(b)).collect();
+    let mut busy = Duration::ZERO;
+    for _ in 0..c.cycles {
+        let mut sent = 0;
+        while sent < c.fill {
+            let want = (c.fill - sent).min(BATCH);
+            sent += tx.send_batch(&msgs[..want]).ctx("prefill send_batch")?;
+        }
+        let start = Instant::now();
+        let mut got = 0;
+        while got < c.fill {
+            let n = rx
+                .recv_batch(&mut slots)
+                .ctx("unisock drain recv_batch (a prefilled datagram was dropped?)")?;
+            for slot in &slots[..n] {
+                match slot.meta {
+                    Some(m) if m.len == c.size => {}
+                    other => return Err(format!("unisock drain: bad slot {other:?}")),
+                }
+            }
+            got += n;
+        }
+        busy += start.elapsed();
+    }
+    Ok((c.fill * c.cycles) as f64 / busy.as_secs_f64())
+}
