@@ -15,12 +15,18 @@
 //!     same on the heap.
 //!   - Driving: [`Stack::poll`] / [`Stack::poll_at`] (superloop), [`Stack::poll_delay`];
 //!     [`Stack::open_sockets`], [`Stack::socket_info`] (generation-checked [`Handle`]s),
-//!     [`Stack::addresses`], [`Stack::with_device`].
+//!     [`Stack::addresses`], [`Stack::time_wait`], [`Stack::set_next_ephemeral_port`],
+//!     [`Stack::with_device`]; `std`: [`Stack::set_driven`].
 //! - Socket types (returned by the [`unisock::Stack`] methods of `&Stack`):
-//!   [`TcpSocket`], [`TcpListener`], [`TcpStream`], [`UdpSocket`], [`RawSocket`]; one error
-//!   type [`Error`] (with [`Error::kind`]).
+//!   [`TcpSocket`] (+ [`TcpSocket::connect_nonblocking`]), [`TcpListener`], [`TcpStream`]
+//!   (+ [`TcpStream::is_connected`], [`TcpStream::wait_acked`], [`TcpStream::state`]),
+//!   [`UdpSocket`], [`RawSocket`]; each has `handle()`. One error type [`Error`]
+//!   ([`Error::kind`], [`Error::context`], [`Error::addr`]).
 //! - Configuration: [`Config`] (static [`Cidr`] addresses, gateways, DNS servers, static hosts,
-//!   MAC, DHCPv4, [`PoolConfig`]), [`Config::loopback`] (127.0.0.1/8 and ::1/128).
+//!   MAC, DHCPv4, TCP delayed-ACK time, [`PoolConfig`]), [`Config::loopback`] (127.0.0.1/8 and
+//!   ::1/128); builder methods `with_address`, `with_gateway`, `with_dns_server`,
+//!   `with_host`, `with_mac`, `with_dhcpv4`, `with_pool`, `with_tcp_ack_delay`,
+//!   `with_random_seed`.
 //! - Devices: [`Loopback`] (fixed capacity, no alloc); `std`: [`TapDevice`] (+ [`TapWait`]),
 //!   [`Capture`] (pcap via smoltcp's `PcapWriter` and a [`PcapFile`]).
 //! - Clocks and waiting: [`Clock`], [`ManualClock`], [`Wait`], [`Spin`], [`ManualWait`];
