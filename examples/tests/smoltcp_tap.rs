@@ -543,3 +543,118 @@ fn ping_example_on_the_smoltcp_loopback_gets_the_stacks_own_replies() {
         "{stdout}"
     );
 }
+
+#[test]
+fn ipv6_on_tap_ping_both_ways_and_http_get() {
+    let Some(ns) = Netns::create("ipv6") else {
+        return;
+    };
+    if !have_tool("ping") || !have_tool("python3") {
+        return;
+    }
+    // `nodad`: usable at once, without duplicate address detection.
+    ip(&[
+        "-n",
+        &ns.name,
+        "addr",
+        "add",
+        "fd00:77::1/64",
+        "dev",
+        TAP,
+        "nodad",
+    ]);
+    let v6 = |name: &str| {
+        let mut c = ns.cmd(bin_path(name));
+        c.args([
+            "--backend",
+            "smoltcp",
+            "--tap",
+            TAP,
+            "--ip",
+            "fd00:77::2/64",
+        ]);
+        c
+    };
+    // Our ping (ICMPv6 over a raw socket) against the kernel.
+    let out = run(
+        "ping (smoltcp, IPv6)",
+        v6("ping").args(["fd00:77::1", "-c", "2", "-i", "0.3"]),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        stdout.contains("64 bytes from fd00:77::1: icmp_seq=2 time="),
+        "{stdout}"
+    );
+    // The kernel's ping against smoltcp, while an echo server keeps the stack up.
+    let mut server = Proc::spawn(
+        "echo-server (smoltcp, IPv6)",
+        v6("echo-server").args(["--listen", "[fd00:77::2]:7000", "--max-conns", "1"]),
+    );
+    server.wait_listening();
+    let out = run_raw(
+        "ping",
+        ns.cmd("ping")
+            .args(["-6", "-c", "2", "-i", "0.2", "-W", "5", "fd00:77::2"]),
+    );
+    assert!(out.status.success(), "kernel ping -6: {}", text(&out));
+    // A Python client over IPv6 through the echo server.
+    let script = r#"
+import socket, sys
+s = socket.create_connection(("fd00:77::2", 7000), timeout=20)
+s.sendall(b"over IPv6")
+s.shutdown(socket.SHUT_WR)
+got = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    got += chunk
+if got != b"over IPv6":
+    sys.exit(f"echo differs: {got!r}")
+"#;
+    let out = run_raw("python3 client", ns.cmd("python3").args(["-c", script]));
+    assert!(out.status.success(), "{}", text(&out));
+    let (status, lines, _) = server.wait_exit();
+    assert!(status.success(), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("tcp [fd00:77::2]:7000 -> [fd00:77::1]:")
+                && l.contains("echoed 9 bytes")),
+        "{lines:?}"
+    );
+    // http-get from smoltcp to Python's http.server on the kernel's IPv6 address.
+    let root = TempDir::new("tap-v6");
+    std::fs::write(root.0.join("page.html"), PAGE).unwrap();
+    let mut python = Proc::spawn(
+        "python3 -m http.server (IPv6)",
+        ns.cmd("python3")
+            .args([
+                "-u",
+                "-m",
+                "http.server",
+                "8000",
+                "--bind",
+                "fd00:77::1",
+                "--directory",
+            ])
+            .arg(&root.0),
+    );
+    python.wait_line("Serving HTTP");
+    let out = run_raw(
+        "http-get (smoltcp, IPv6)",
+        v6("http-get").arg("http://[fd00:77::1]:8000/page.html"),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).ends_with(PAGE),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("* [smoltcp] connected: tcp [fd00:77::2]:"),
+        "{}",
+        text(&out)
+    );
+}
