@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use std::str::FromStr;
 
 use unisock::resolve::{Host, parse_target};
-use unisock::{Stack, TargetError};
+use unisock::{ErrorKind, Stack, TargetError};
 
 /// The stack a program runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
@@ -306,14 +306,23 @@ where
         .collect())
 }
 
+/// Whether an `accept` failure concerns only the one connection being accepted (the client
+/// reset or gave up before it was accepted), so a server should report it and go on.
+pub fn is_transient_accept_error<E: unisock::Error>(e: &E) -> bool {
+    matches!(
+        e.socket_kind(),
+        ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset | ErrorKind::Interrupted
+    )
+}
+
 /// Parse the command line of `program`. `--help` and `--version` print and exit 0; any other
 /// problem is one line on stderr (`PROGRAM: error: ...`) and exit status 2, as for usage
 /// errors.
 pub fn parse<T: clap::Parser>(program: &str) -> Result<T, ExitCode> {
-    use clap::error::ErrorKind;
+    use clap::error::ErrorKind as Clap;
     match T::try_parse() {
         Ok(args) => Ok(args),
-        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+        Err(e) if matches!(e.kind(), Clap::DisplayHelp | Clap::DisplayVersion) => {
             // Printing can only fail if stdout is gone; there is nothing left to tell then.
             let _ = e.print();
             Err(ExitCode::SUCCESS)

@@ -26,10 +26,12 @@ struct Args {
     #[arg(long, default_value_t = 1 << 20, value_name = "N")]
     bytes: u64,
     /// Connections to make, one after another.
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
     connections: u32,
     /// Seconds to wait for the connection and for each read.
-    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 30, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=86400))]
     timeout: u64,
     #[command(flatten)]
     stack: StackArgs,

@@ -58,9 +58,14 @@ impl WithStack for Server {
         std::thread::scope(|scope| {
             let mut accepted = 0usize;
             while self.max_conns.is_none_or(|max| accepted < max) {
-                let (mut conn, peer) = listener
-                    .accept()
-                    .map_err(|e| format!("accept: {}", describe(&e)))?;
+                let (mut conn, peer) = match listener.accept() {
+                    Ok(accepted) => accepted,
+                    Err(e) if cli::is_transient_accept_error(&e) => {
+                        eprintln!("echo-server: accept: {} (continuing)", describe(&e));
+                        continue;
+                    }
+                    Err(e) => return Err(format!("accept: {}", describe(&e))),
+                };
                 accepted += 1;
                 let assoc = match conn.association() {
                     Ok(a) => a.to_string(),

@@ -28,7 +28,8 @@ struct Args {
     #[arg(value_name = "PATH")]
     path: Option<String>,
     /// Seconds to wait for each connection attempt and for each read.
-    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 30, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=86400))]
     timeout: u64,
     #[command(flatten)]
     stack: StackArgs,

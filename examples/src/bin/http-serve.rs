@@ -34,7 +34,8 @@ struct Args {
     #[arg(long, value_name = "TEXT")]
     page: Option<String>,
     /// Seconds a client may take to send its request.
-    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 10, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=86400))]
     timeout: u64,
     #[command(flatten)]
     stack: StackArgs,
@@ -63,9 +64,14 @@ impl WithStack for Serve {
         std::thread::scope(|scope| {
             let mut accepted = 0usize;
             while self.max_conns.is_none_or(|max| accepted < max) {
-                let (mut conn, peer) = listener
-                    .accept()
-                    .map_err(|e| format!("accept: {}", describe(&e)))?;
+                let (mut conn, peer) = match listener.accept() {
+                    Ok(accepted) => accepted,
+                    Err(e) if cli::is_transient_accept_error(&e) => {
+                        eprintln!("http-serve: accept: {} (continuing)", describe(&e));
+                        continue;
+                    }
+                    Err(e) => return Err(format!("accept: {}", describe(&e))),
+                };
                 accepted += 1;
                 scope.spawn(move || {
                     let assoc = match conn.association() {
