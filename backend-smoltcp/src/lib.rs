@@ -146,8 +146,7 @@
 //! are refused), UNIX-domain sockets, multicast, SLAAC, several interfaces. An IPv4 listener on
 //! `0.0.0.0` cannot refuse an IPv6 SYN (smoltcp matches an unspecified listen address for both
 //! families): the handshake completes and the connection is reset at `accept` instead of being
-//! refused. Keep-alive and retransmission give-ups are reported as `ConnectionReset` (smoltcp
-//! does not tell them apart from a received RST).
+//! refused.
 //!
 //! ## Features
 //!
@@ -199,7 +198,7 @@ pub use stack::{
 pub use std_stack::{
     Capture, LoopbackOptions, LoopbackStack, Notify, PcapFile, StdLoopback, StdStack,
 };
-pub use stream::{MAX_BACKLOG, TcpListener, TcpSocket, TcpStream};
+pub use stream::{KEEPALIVE_PROBES, MAX_BACKLOG, TcpListener, TcpSocket, TcpStream};
 #[cfg(all(feature = "std", target_os = "linux"))]
 pub use tap::{TapDevice, TapOptions, TapStack, TapWait};
 pub use wait::{ManualWait, Spin, Wait};

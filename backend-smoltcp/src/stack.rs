@@ -22,7 +22,9 @@ use core::net::{IpAddr, SocketAddr};
 use core::time::Duration;
 
 use managed::ManagedSlice;
-use smoltcp::iface::{Config as IfaceConfig, Interface, PollResult, SocketHandle, SocketSet};
+use smoltcp::iface::{
+    Config as IfaceConfig, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet,
+};
 use smoltcp::phy::{Device, Medium};
 use smoltcp::socket::{dhcpv4, dns, raw, tcp, udp};
 use smoltcp::time::Instant;
@@ -54,6 +56,8 @@ pub const EPHEMERAL_PORTS: (u16, u16) = (49152, 65535);
 pub const DEFAULT_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x75, 0x6e, 0x69];
 
 const POLL_ROUNDS: usize = 64;
+/// Frames processed per polling round before transmitting (bounds one round's work).
+const INGRESS_BUDGET: usize = 256;
 
 /// What kind of pool socket a slot holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +67,15 @@ pub(crate) enum Kind {
     Udp,
     RawV4,
     RawV6,
+}
+
+/// Why a connection reached CLOSED without a local abort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CloseCause {
+    /// While processing a received segment (an RST).
+    Peer,
+    /// While transmitting: smoltcp's retransmission or keep-alive timeout.
+    Timer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +129,7 @@ pub(crate) struct Slot {
     pub shut_wr: bool,
     pub aborted: bool,
     pub established: bool,
+    pub closed_by: Option<CloseCause>,
 }
 
 impl Slot {
@@ -134,6 +148,7 @@ impl Slot {
         shut_wr: false,
         aborted: false,
         established: false,
+        closed_by: None,
     };
 
     fn reset(&mut self) {
@@ -147,6 +162,7 @@ impl Slot {
         self.shut_wr = false;
         self.aborted = false;
         self.established = false;
+        self.closed_by = None;
     }
 }
 
@@ -724,14 +740,62 @@ impl<'a, D: Device> Inner<'a, D> {
     pub(crate) fn poll_drain(&mut self, now: Instant) -> bool {
         let mut changed = false;
         for _ in 0..POLL_ROUNDS {
-            let r = self.iface.poll(now, &mut self.device, &mut self.sockets);
+            // `Interface::poll`, split so that a connection closed while processing received
+            // segments (an RST) can be told apart from one closed by smoltcp's own timers
+            // (retransmission or keep-alive timeout), which only act while transmitting.
+            self.iface.poll_maintenance(now);
+            let mut work = false;
+            let mut ingress = false;
+            for _ in 0..INGRESS_BUDGET {
+                match self
+                    .iface
+                    .poll_ingress_single(now, &mut self.device, &mut self.sockets)
+                {
+                    PollIngressSingleResult::None => break,
+                    PollIngressSingleResult::PacketProcessed => work = true,
+                    PollIngressSingleResult::SocketStateChanged => ingress = true,
+                }
+            }
+            if ingress {
+                self.note_closes(CloseCause::Peer);
+            }
+            let mut egress = false;
+            for _ in 0..POLL_ROUNDS {
+                match self
+                    .iface
+                    .poll_egress(now, &mut self.device, &mut self.sockets)
+                {
+                    PollResult::None => break,
+                    PollResult::SocketStateChanged => egress = true,
+                }
+            }
+            if egress {
+                self.note_closes(CloseCause::Timer);
+            }
             let kept = self.housekeeping(now);
-            if r == PollResult::None && !kept {
+            if !(work || ingress || egress || kept) {
                 break;
             }
             changed = true;
         }
         changed
+    }
+
+    /// Record why open connections that just reached CLOSED got there.
+    fn note_closes(&mut self, cause: CloseCause) {
+        for slot in self.slots.iter_mut() {
+            if slot.kind != Kind::Tcp
+                || slot.use_ != Use::Open
+                || slot.closed_by.is_some()
+                || slot.peer.is_none()
+            {
+                continue;
+            }
+            let Some(h) = slot.handle else { continue };
+            if self.sockets.get::<tcp::Socket>(h).state() == tcp::State::Closed {
+                slot.closed_by = Some(cause);
+            }
+        }
     }
 
     fn housekeeping(&mut self, now: Instant) -> bool {
@@ -744,6 +808,19 @@ impl<'a, D: Device> Inner<'a, D> {
             }
             let s = self.sockets.get_mut::<tcp::Socket>(h);
             if slot.use_ == Use::Open {
+                // Remember that the handshake completed, so that a later CLOSED is reported
+                // as a reset rather than a refusal even if nobody looked in between.
+                if slot.peer.is_some()
+                    && !matches!(
+                        s.state(),
+                        tcp::State::Closed
+                            | tcp::State::Listen
+                            | tcp::State::SynSent
+                            | tcp::State::SynReceived
+                    )
+                {
+                    slot.established = true;
+                }
                 if slot.shut_rd && s.can_recv() {
                     let _ = s.recv(|b| (b.len(), ()));
                     changed = true;

@@ -10,9 +10,11 @@
 //! `0.0.0.0` resets IPv6 connections at `accept` (smoltcp lets them complete the handshake).
 //!
 //! **Errors.** A connect answered by RST (SYN-SENT -> CLOSED) is `ConnectionRefused`; an
-//! established connection that goes to CLOSED without a local abort is `ConnectionReset`
-//! (this includes smoltcp's own timeout, which it does not distinguish); a local abort is
-//! `ConnectionAborted`; writing after our `shutdown(Write)` is `BrokenPipe`.
+//! established connection closed by a received RST is `ConnectionReset`; a local abort is
+//! `ConnectionAborted`; writing after our `shutdown(Write)` is `BrokenPipe`. A connection
+//! smoltcp gives up on by itself (retransmission or keep-alive timeout: it closes while
+//! transmitting, not on a received segment) is `TimedOut`. With `KeepAlive(Some(idle))` the
+//! peer is declared dead after [`KEEPALIVE_PROBES`]` * idle` of silence.
 //!
 //! **Flags and options.** `PEEK` and `WAITALL` work; `OOB` is `Unsupported`; `DONTROUTE`
 //! fails with `NetworkUnreachable` when the peer is not on-link. `NoDelay` maps to smoltcp's
@@ -34,8 +36,12 @@ use unisock::{
 
 use crate::clock::{Clock, to_smol};
 use crate::error::{Error, Result};
-use crate::stack::{CONNECT_TIMEOUT, Handle, Inner, Kind, Slot, Stack, ep_to_std};
+use crate::stack::{CONNECT_TIMEOUT, CloseCause, Handle, Inner, Kind, Slot, Stack, ep_to_std};
 use crate::wait::Wait;
+
+/// With [`SockOpt::KeepAlive`]`(Some(idle))`, a connection is given up (`TimedOut`) after
+/// `KEEPALIVE_PROBES * idle` without hearing from the peer.
+pub const KEEPALIVE_PROBES: u32 = 4;
 
 /// The largest backlog a listener keeps armed.
 pub const MAX_BACKLOG: usize = 32;
@@ -86,6 +92,9 @@ fn set_tcp_option(slot: &mut Slot, s: &mut tcp::Socket<'_>, option: SockOpt) -> 
             }
             slot.opts.keepalive = v;
             s.set_keep_alive(v.map(to_smol));
+            // smoltcp gives up only with a timeout; without one a dead peer is never noticed.
+            // Idle connections with keep-alive stay fresh (the probes are acknowledged).
+            s.set_timeout(v.map(|idle| to_smol(idle.saturating_mul(KEEPALIVE_PROBES))));
         }
         SockOpt::Ttl(v) => {
             if v == 0 {
@@ -216,6 +225,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpSocket<'s, 'a, D, C, W> {
             let slot = g.slot(self.handle)?;
             slot.local = Some(local);
             slot.peer = Some(remote);
+            slot.closed_by = None;
             Ok(())
         })
     }
@@ -241,10 +251,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpSocket<'s, 'a, D, C, W> {
                 let (slot, s) = g.tcp(h)?;
                 match s.state() {
                     tcp::State::SynSent | tcp::State::SynReceived => Err(Error::would_block()),
-                    tcp::State::Closed => Err(Error::new(
-                        ErrorKind::ConnectionRefused,
-                        "connect: RST answered our SYN",
-                    )),
+                    tcp::State::Closed => Err(closed_error(slot)),
                     _ => {
                         slot.established = true;
                         Ok(())
@@ -642,15 +649,20 @@ impl<D: Device, C: Clock, W: Wait> core::fmt::Debug for TcpStream<'_, '_, D, C, 
 }
 
 fn closed_error(slot: &Slot) -> Error {
-    if !slot.established && !slot.aborted {
-        Error::new(
-            ErrorKind::ConnectionRefused,
-            "connect: RST answered our SYN",
-        )
-    } else if slot.aborted {
+    if slot.aborted {
         Error::new(
             ErrorKind::ConnectionAborted,
             "connection was aborted locally",
+        )
+    } else if slot.closed_by == Some(CloseCause::Timer) {
+        Error::new(
+            ErrorKind::TimedOut,
+            "connection timed out (retransmission or keep-alive timeout)",
+        )
+    } else if !slot.established {
+        Error::new(
+            ErrorKind::ConnectionRefused,
+            "connect: RST answered our SYN",
         )
     } else {
         Error::new(ErrorKind::ConnectionReset, "connection reset by peer")
