@@ -293,7 +293,7 @@ where
         Host::Ip(ip) => vec![ip],
         Host::Name(name) => stack
             .resolve(name)
-            .map_err(|e| format!("cannot resolve {name:?}: {}", crate::tour::describe(&e)))?
+            .map_err(|e| format!("cannot resolve {name:?}: {}", describe(&e)))?
             .into_iter()
             .collect(),
     };
@@ -304,6 +304,12 @@ where
         .into_iter()
         .map(|ip| SocketAddr::new(ip, parsed.port))
         .collect())
+}
+
+/// One-line description of a backend error: its message and, in brackets, its
+/// [`ErrorKind`].
+pub fn describe<E: unisock::Error + fmt::Display>(e: &E) -> String {
+    format!("{} [{:?}]", e, e.socket_kind())
 }
 
 /// Whether an `accept` failure concerns only the one connection being accepted (the client

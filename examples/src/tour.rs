@@ -27,6 +27,7 @@ use unisock::{
     Shutdown, SockOpt, Socket, Stack, StreamListener, StreamSocket, TcpSocket,
 };
 
+use crate::cli::describe;
 use crate::http::{self, Site};
 
 /// The bound on every blocking call of the tour.
@@ -114,11 +115,6 @@ impl Steps<'_> {
             }
         }
     }
-}
-
-/// One-line description of a backend error: its kind and message.
-pub fn describe<E: unisock::Error + fmt::Display>(e: &E) -> String {
-    format!("{} [{:?}]", e, e.socket_kind())
 }
 
 fn io<E: unisock::Error + fmt::Display>(what: &str) -> impl Fn(E) -> String + '_ {

@@ -11,9 +11,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use unisock::{ConnectOptions, SockOpt, Socket, StreamSocket};
-use unisock_examples::cli::{self, AppStack, Backend, StackArgs, WithStack};
+use unisock_examples::cli::{self, AppStack, Backend, StackArgs, WithStack, describe};
 use unisock_examples::echo_client;
-use unisock_examples::tour::describe;
 
 /// TCP echo client: sends a byte pattern, verifies the echo byte for byte.
 #[derive(Debug, clap::Parser)]

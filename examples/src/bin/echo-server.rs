@@ -12,9 +12,8 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use unisock::{SockOpt, Socket, StreamListener, StreamSocket};
-use unisock_examples::cli::{self, AppStack, Backend, StackArgs, WithStack};
+use unisock_examples::cli::{self, AppStack, Backend, StackArgs, WithStack, describe};
 use unisock_examples::echo_connection;
-use unisock_examples::tour::describe;
 
 /// TCP echo server: echoes every byte back until the client half-closes.
 #[derive(Debug, clap::Parser)]

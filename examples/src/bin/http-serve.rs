@@ -13,9 +13,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use unisock::{SockOpt, Socket, StreamListener, StreamSocket};
-use unisock_examples::cli::{self, AppStack, Backend, StackArgs, WithStack};
+use unisock_examples::cli::{self, AppStack, Backend, StackArgs, WithStack, describe};
 use unisock_examples::http::{HttpError, Site, serve_connection};
-use unisock_examples::tour::describe;
 
 /// Tiny HTTP/1.1 server for files or one fixed page.
 #[derive(Debug, clap::Parser)]

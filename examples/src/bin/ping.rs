@@ -8,9 +8,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use unisock_examples::cli::{self, AppStack, Backend, StackArgs, WithStack};
+use unisock_examples::cli::{self, AppStack, Backend, StackArgs, WithStack, describe};
 use unisock_examples::ping::{PingConfig, open_raw, ping_with};
-use unisock_examples::tour::describe;
 
 /// Send ICMP echo requests and report the replies.
 #[derive(Debug, clap::Parser)]

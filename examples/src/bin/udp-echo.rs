@@ -10,8 +10,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use unisock::{Association, DatagramSocket, Protocol, RecvFlags, SendFlags, Socket};
-use unisock_examples::cli::{self, AppStack, Backend, StackArgs, WithStack};
-use unisock_examples::tour::describe;
+use unisock_examples::cli::{self, AppStack, Backend, StackArgs, WithStack, describe};
 
 /// UDP echo server: sends every datagram back to its sender.
 #[derive(Debug, clap::Parser)]

@@ -15,8 +15,7 @@ use unisock::{
     Association, DatagramSocket, Error as _, ErrorKind, Protocol, RecvFlags, SendFlags, SockOpt,
     Socket,
 };
-use unisock_examples::cli::{self, AppStack, Backend, StackArgs, WithStack};
-use unisock_examples::tour::describe;
+use unisock_examples::cli::{self, AppStack, Backend, StackArgs, WithStack, describe};
 
 /// Send a UDP datagram and print the echo.
 #[derive(Debug, clap::Parser)]
