@@ -170,10 +170,13 @@ impl Slot {
 ///
 /// Every socket type has a `handle()`; [`Stack::socket_info`] looks one up. After the socket
 /// is closed and its slot reused, the old handle fails with `StaleHandle`: generations are
-/// 32-bit and only repeat after 2^32 reuses of one slot.
+/// 32-bit and only repeat after 2^32 reuses of one slot. A handle of another stack is
+/// `StaleHandle` too (handles carry their stack's id: a process-wide counter under `std`, the
+/// address of the slot memory without it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Handle {
+    pub(crate) stack: u32,
     pub(crate) index: u16,
     pub(crate) generation: u32,
 }
@@ -202,6 +205,7 @@ struct TimeWaitEntry {
 
 /// Everything behind the stack's lock.
 pub(crate) struct Inner<'a, D> {
+    pub id: u32,
     pub device: D,
     pub iface: Interface,
     pub sockets: SocketSet<'a>,
@@ -392,6 +396,7 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
         // The remainder is below 16384, so it fits in u16.
         let start = EPHEMERAL_PORTS.0 + (config.random_seed % span) as u16;
         let inner = Inner {
+            id: stack_id(&slots),
             device,
             iface,
             sockets,
@@ -468,6 +473,9 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
     pub fn socket_info(&self, handle: Handle) -> Result<SocketInfo> {
         let mut g = self.lock();
         let inner = &mut *g;
+        if handle.stack != inner.id {
+            return Err(Error::stale());
+        }
         let slot = inner
             .slots
             .get(usize::from(handle.index))
@@ -727,6 +735,22 @@ impl<D: Device, C: Clock, W: Wait> Stack<'static, D, C, W> {
     }
 }
 
+/// A number telling this stack's handles from other stacks'.
+#[cfg(feature = "std")]
+fn stack_id(_slots: &[Slot]) -> u32 {
+    static NEXT: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(1);
+    NEXT.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
+}
+
+/// A number telling this stack's handles from other stacks': the slot memory's address
+/// (no atomic read-modify-write is needed, so it works on `thumbv6m`). Two live stacks never
+/// share slot memory.
+#[cfg(not(feature = "std"))]
+fn stack_id(slots: &[Slot]) -> u32 {
+    // Truncation is fine: only distinctness among live stacks matters.
+    (slots.as_ptr() as usize as u32) | 1
+}
+
 pub(crate) fn ep_to_std(ep: IpEndpoint) -> SocketAddr {
     SocketAddr::new(ep.addr.into(), ep.port)
 }
@@ -952,6 +976,7 @@ impl<'a, D: Device> Inner<'a, D> {
             }
             let index = u16::try_from(i).map_err(|_| Error::stale())?;
             return Ok(Handle {
+                stack: self.id,
                 index,
                 generation: slot.generation,
             });
@@ -968,6 +993,9 @@ impl<'a, D: Device> Inner<'a, D> {
 
     /// The open slot `h` names (`StaleHandle` otherwise).
     pub(crate) fn slot(&mut self, h: Handle) -> Result<&mut Slot> {
+        if h.stack != self.id {
+            return Err(Error::stale());
+        }
         self.slots
             .get_mut(usize::from(h.index))
             .filter(|s| s.generation == h.generation && s.use_ == Use::Open)
@@ -975,6 +1003,9 @@ impl<'a, D: Device> Inner<'a, D> {
     }
 
     pub(crate) fn tcp(&mut self, h: Handle) -> Result<(&mut Slot, &mut tcp::Socket<'a>)> {
+        if h.stack != self.id {
+            return Err(Error::stale());
+        }
         let slot = self
             .slots
             .get_mut(usize::from(h.index))
@@ -985,6 +1016,9 @@ impl<'a, D: Device> Inner<'a, D> {
     }
 
     pub(crate) fn udp(&mut self, h: Handle) -> Result<(&mut Slot, &mut udp::Socket<'a>)> {
+        if h.stack != self.id {
+            return Err(Error::stale());
+        }
         let slot = self
             .slots
             .get_mut(usize::from(h.index))
@@ -995,6 +1029,9 @@ impl<'a, D: Device> Inner<'a, D> {
     }
 
     pub(crate) fn raw(&mut self, h: Handle) -> Result<(&mut Slot, &mut raw::Socket<'a>)> {
+        if h.stack != self.id {
+            return Err(Error::stale());
+        }
         let slot = self
             .slots
             .get_mut(usize::from(h.index))

@@ -182,6 +182,30 @@ fn pool_exhaustion_is_out_of_memory_and_handles_never_alias() {
     drop((tcp, raw));
     stack.poll();
     assert_eq!(stack.open_sockets(), 0);
+
+    // A handle of another stack never names one of this stack's sockets, even when the
+    // index and generation match (two fresh stacks: same slot, same generation).
+    let mut frames2 = vec![0u8; 4 * 1500];
+    let mut frames3 = vec![0u8; 4 * 1500];
+    let dev2 = Loopback::new(&mut frames2, 1500, Medium::Ip).unwrap();
+    let dev3 = Loopback::new(&mut frames3, 1500, Medium::Ip).unwrap();
+    let mut res2 = Box::new(Resources::<SOCKETS, BYTES, PACKETS>::new());
+    let mut res3 = Box::new(Resources::<SOCKETS, BYTES, PACKETS>::new());
+    let two = Stack::new(dev2, &clock, Spin, &config, &mut res2).unwrap();
+    let three = Stack::new(dev3, &clock, Spin, &config, &mut res3).unwrap();
+    let mine = (&two).udp_socket(Domain::Ipv4).unwrap();
+    let theirs = (&three).udp_socket(Domain::Ipv4).unwrap();
+    assert_ne!(mine.handle(), theirs.handle());
+    assert!(two.socket_info(mine.handle()).is_ok());
+    assert_eq!(
+        two.socket_info(theirs.handle()).unwrap_err().kind(),
+        ErrorKind::StaleHandle
+    );
+    assert_eq!(
+        three.socket_info(mine.handle()).unwrap_err().kind(),
+        ErrorKind::StaleHandle
+    );
+    drop((mine, theirs));
 }
 
 #[test]
