@@ -191,8 +191,8 @@ pub use raw::RawSocket;
 pub use resolve::RESOLVE_TIMEOUT;
 pub use resources::Resources;
 pub use stack::{
-    CONNECT_TIMEOUT, DEFAULT_MAC, EPHEMERAL_PORTS, Handle, ORPHAN_LIMIT, SocketInfo, Stack,
-    TIME_WAIT, TIME_WAIT_ENTRIES,
+    CONNECT_TIMEOUT, DEFAULT_MAC, EPHEMERAL_PORTS, Handle, ORPHAN_LIMIT, RST_GRACE, SocketInfo,
+    Stack, TIME_WAIT, TIME_WAIT_ENTRIES,
 };
 #[cfg(feature = "std")]
 pub use std_stack::{

@@ -46,6 +46,9 @@ pub const TIME_WAIT: Duration = Duration::from_secs(60);
 pub const TIME_WAIT_ENTRIES: usize = 64;
 /// How long a dropped connection may take to close gracefully before it is aborted.
 pub const ORPHAN_LIMIT: Duration = Duration::from_secs(30);
+/// How long an aborted connection's slot waits for its RST to be sent before it is freed
+/// anyway.
+pub const RST_GRACE: Duration = Duration::from_secs(3);
 /// The default bound on a blocking `connect` (smoltcp retries a SYN forever).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(75);
 /// First and last ephemeral port.
@@ -858,6 +861,14 @@ impl<'a, D: Device> Inner<'a, D> {
             match s.state() {
                 tcp::State::Closed if s.local_endpoint().is_none() => {
                     debug!("slot freed");
+                    slot.reset();
+                    changed = true;
+                }
+                tcp::State::Closed if now >= slot.since + to_smol(RST_GRACE) => {
+                    // The final RST could not be sent (for example, the peer's link-layer
+                    // address never resolved). Free the slot anyway: reusing the socket
+                    // resets it, which drops the pending RST.
+                    debug!("slot freed without its RST");
                     slot.reset();
                     changed = true;
                 }

@@ -497,3 +497,21 @@ fn linger_with_timeout_delivers_queued_data_before_close() {
     drop((s, l));
     assert_no_leak(|| stack.open_sockets());
 }
+
+#[test]
+fn connect_to_unresolvable_neighbor_times_out_and_frees_the_slot() {
+    // Ethernet loopback: 127.0.0.77 is on-link (127.0.0.0/8) but nobody answers its ARP, so
+    // neither the SYN nor the final RST can ever be sent.
+    let net = StdStack::loopback_with(LoopbackOptions {
+        medium: smoltcp::phy::Medium::Ethernet,
+        mtu: 1514,
+        ..LoopbackOptions::default()
+    })
+    .unwrap();
+    let stack = &*net;
+    let e = stack
+        .connect_timeout(addr("127.0.0.77:80"), Duration::from_millis(300))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
+    assert_no_leak(|| stack.open_sockets());
+}
