@@ -5,7 +5,8 @@
 //! not to consume) and with urgent data (`OOB`), half-close with `shutdown`, `abort` and the
 //! peer seeing the reset, a UDP datagram exchange, and finally `make_connection("host:PORT")`
 //! fetching a page from a tiny HTTP server ([`crate::http::serve_connection`]) the tour starts
-//! itself.
+//! itself; at the end, every socket it opened must have been released
+//! ([`Stack::open_sockets`]).
 //!
 //! Every step prints one line (backend, call, association, result) and checks its outcome:
 //! bytes, error kinds and addresses. The one documented difference between backends is urgent
@@ -19,7 +20,7 @@
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use unisock::embedded_io::{Read, ReadExactError, Write};
 use unisock::{
@@ -158,6 +159,7 @@ where
     };
     let ip = config.ip;
     let domain = Domain::of_ip(&ip);
+    let open_at_start = stack.open_sockets();
 
     // 1. socket()
     let mut sock = steps.run(&format!("tcp_socket({domain:?})"), || {
@@ -519,6 +521,28 @@ where
                 response.body.len()
             ),
         ))
+    })?;
+
+    // 13. close: every socket of the tour was dropped; the stack holds none of them.
+    steps.run("close (drop) -> open_sockets()", || {
+        // Graceful closes finish their FIN exchange in the background: give them time.
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        loop {
+            let open = stack.open_sockets();
+            if open <= open_at_start {
+                return Ok((
+                    (),
+                    String::new(),
+                    format!("{open} open, as before the tour: every socket was released"),
+                ));
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "{open} sockets still open {STEP_TIMEOUT:?} after the tour, {open_at_start} before it"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     })?;
 
     Ok(steps.n)

@@ -39,12 +39,12 @@ fn tour_passes_every_step_on_posix() {
         .lines()
         .filter(|l| l.starts_with("[posix]"))
         .collect();
-    assert_eq!(steps.len(), 12, "{stdout}");
+    assert_eq!(steps.len(), 13, "{stdout}");
     assert!(steps.iter().all(|l| l.contains("| ok: ")), "{stdout}");
     assert!(stdout.contains("urgent byte '!' via recv(OOB)"), "{stdout}");
     assert!(stdout.contains("[ConnectionReset]"), "{stdout}");
     assert!(
-        stdout.contains("all 12 steps behaved as documented"),
+        stdout.contains("all 13 steps behaved as documented"),
         "{stdout}"
     );
 }

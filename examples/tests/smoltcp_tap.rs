@@ -166,10 +166,10 @@ fn tour_passes_on_both_backends() {
             .lines()
             .filter(|l| l.starts_with(&format!("[{backend}]")) && l.contains("| ok: "))
             .count();
-        assert_eq!(steps, 12, "{backend}: {stdout}");
+        assert_eq!(steps, 13, "{backend}: {stdout}");
         assert!(
             stdout.contains(&format!(
-                "== {backend}: all 12 steps behaved as documented =="
+                "== {backend}: all 13 steps behaved as documented =="
             )),
             "{stdout}"
         );
