@@ -95,6 +95,12 @@ struct Args {
     /// Stay in the caller's network namespace (loopback workloads only; TAP needs root).
     #[arg(long)]
     no_netns: bool,
+    /// Run only one side of every comparison (`subject` or `baseline`), for profiling.
+    #[arg(long, hide = true)]
+    only: Option<String>,
+    /// Run only the comparisons whose case contains this text, for profiling.
+    #[arg(long, hide = true)]
+    case: Option<String>,
     /// Internal: run as the peak-RSS child of workload 7.
     #[arg(long, hide = true, value_enum)]
     child_rss: Option<allocs::RssKind>,
@@ -164,6 +170,8 @@ impl Sizes {
 }
 
 struct Ctx {
+    only: Option<String>,
+    case: Option<String>,
     rounds: usize,
     sizes: Sizes,
     cc: String,
@@ -186,10 +194,24 @@ impl Ctx {
         subject: &str,
         baseline: &str,
         note: &str,
-        a: impl FnMut() -> BenchResult<f64>,
-        b: impl FnMut() -> BenchResult<f64>,
+        mut a: impl FnMut() -> BenchResult<f64>,
+        mut b: impl FnMut() -> BenchResult<f64>,
     ) {
-        match interleave(self.rounds, self.sizes.budget, a, b) {
+        if let Some(filter) = &self.case
+            && !case.contains(filter.as_str())
+        {
+            return;
+        }
+        let result = match self.only.as_deref() {
+            Some("subject") => {
+                harness::repeat(self.rounds, self.sizes.budget, &mut a).map(|a| (a, Vec::new()))
+            }
+            Some("baseline") => {
+                harness::repeat(self.rounds, self.sizes.budget, &mut b).map(|b| (Vec::new(), b))
+            }
+            _ => interleave(self.rounds, self.sizes.budget, a, b),
+        };
+        match result {
             Ok((a, b)) => self.push(Row {
                 workload: workload.into(),
                 case: case.into(),
@@ -265,6 +287,8 @@ fn main() {
     );
     eprintln!("{settings}");
     let mut cx = Ctx {
+        only: args.only.clone(),
+        case: args.case.clone(),
         rounds,
         sizes,
         cc: args.cc.clone(),
