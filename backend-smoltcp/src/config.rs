@@ -304,3 +304,66 @@ impl Config {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_parse_and_contains() {
+        let c = Cidr::parse("10.7.0.2/24").unwrap();
+        assert!(c.contains(&"10.7.0.200".parse().unwrap()));
+        assert!(!c.contains(&"10.7.1.1".parse().unwrap()));
+        assert!(!c.contains(&"::1".parse().unwrap()));
+        let z = Cidr::parse("0.0.0.0/0").unwrap();
+        assert!(z.contains(&"192.0.2.1".parse().unwrap()));
+        let h = Cidr::parse("::1/128").unwrap();
+        assert!(h.contains(&"::1".parse().unwrap()));
+        assert!(!h.contains(&"::2".parse().unwrap()));
+        for bad in [
+            "10.0.0.1",
+            "10.0.0.1/33",
+            "::1/129",
+            "x/8",
+            "10.0.0.1/x",
+            "/8",
+        ] {
+            assert_eq!(
+                Cidr::parse(bad).unwrap_err().kind(),
+                ErrorKind::InvalidInput,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn config_builders_report_full_tables() {
+        let mut c = Config::new();
+        for i in 0..MAX_ADDRESSES {
+            c = c
+                .with_address(
+                    Cidr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, i as u8 + 1)), 8).unwrap(),
+                )
+                .unwrap();
+        }
+        let e = c
+            .clone()
+            .with_address(Cidr::parse("10.0.0.99/8").unwrap())
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::OutOfMemory);
+        let long = "a".repeat(MAX_HOST_NAME + 1);
+        assert_eq!(
+            c.clone()
+                .with_host(&long, IpAddr::V4(Ipv4Addr::LOCALHOST))
+                .unwrap_err()
+                .kind(),
+            ErrorKind::InvalidInput
+        );
+        let p = PoolConfig::SMALL;
+        assert_eq!(p.sockets_needed(), 4 + 2 + 2 + 2);
+        assert_eq!(
+            p.bytes_needed(),
+            4 * (2048 + 2048) + 2 * (1024 + 1024) + 2 * 2 * 512
+        );
+    }
+}

@@ -205,3 +205,61 @@ impl phy::TxToken for TxToken<'_> {
         r
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smoltcp::phy::{RxToken as _, TxToken as _};
+
+    fn send(dev: &mut Loopback<'_>, byte: u8, len: usize) -> bool {
+        match dev.transmit(Instant::ZERO) {
+            Some(tx) => {
+                tx.consume(len, |buf| buf.fill(byte));
+                true
+            }
+            None => false,
+        }
+    }
+
+    #[test]
+    fn frames_come_back_in_order_and_a_full_queue_refuses_tokens() {
+        let mut storage = [0u8; 1280 * 4];
+        let mut dev = Loopback::new(&mut storage, 1280, Medium::Ip).unwrap();
+        assert_eq!(dev.capabilities().max_transmission_unit, 1280);
+        // Scratch + 3 frames.
+        assert!(send(&mut dev, 1, 10));
+        assert!(send(&mut dev, 2, 1280));
+        assert!(send(&mut dev, 3, 1));
+        assert!(!send(&mut dev, 4, 5), "queue of 3 is full");
+        assert_eq!(dev.queued(), 3);
+        for (byte, len) in [(1u8, 10usize), (2, 1280), (3, 1)] {
+            let (rx, tx) = dev.receive(Instant::ZERO).unwrap();
+            rx.consume(|f| {
+                assert_eq!(f.len(), len);
+                assert!(f.iter().all(|&b| b == byte));
+            });
+            // The paired transmit token has room for exactly one frame (a reply), queued
+            // behind the others.
+            tx.consume(2, |buf| buf.fill(9 + byte));
+            assert_eq!(dev.queued(), 3);
+        }
+        for byte in [10u8, 11, 12] {
+            let (rx, _) = dev.receive(Instant::ZERO).unwrap();
+            rx.consume(|f| assert_eq!(f, &[byte, byte]));
+        }
+        assert!(dev.receive(Instant::ZERO).is_none());
+    }
+
+    #[test]
+    fn bad_sizes_are_errors() {
+        let mut small = [0u8; 100];
+        assert!(Loopback::new(&mut small, 1279, Medium::Ip).is_err());
+        assert!(Loopback::new(&mut small, 70000, Medium::Ip).is_err());
+        assert_eq!(
+            Loopback::new(&mut small, 1280, Medium::Ip)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::OutOfMemory
+        );
+    }
+}
