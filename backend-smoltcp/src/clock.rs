@@ -128,3 +128,13 @@ pub(crate) fn to_smol(d: Duration) -> smoltcp::time::Duration {
 pub(crate) fn from_smol(d: smoltcp::time::Duration) -> Duration {
     Duration::from_micros(d.total_micros())
 }
+
+/// A [`Clock`] from a closure returning the time (for example a hardware timer read).
+#[derive(Debug, Clone, Copy)]
+pub struct ClockFn<F>(pub F);
+
+impl<F: Fn() -> Instant> Clock for ClockFn<F> {
+    fn now(&self) -> Instant {
+        (self.0)()
+    }
+}

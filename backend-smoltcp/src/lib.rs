@@ -29,7 +29,8 @@
 //!   `with_random_seed`.
 //! - Devices: [`Loopback`] (fixed capacity, no alloc); `std`: [`TapDevice`] (+ [`TapWait`]),
 //!   [`Capture`] (pcap via smoltcp's `PcapWriter` and a [`PcapFile`]).
-//! - Clocks and waiting: [`Clock`], [`ManualClock`], [`Wait`], [`Spin`], [`ManualWait`];
+//! - Clocks and waiting: [`Clock`], [`ManualClock`], [`ClockFn`], [`Wait`], [`Spin`],
+//!   [`ManualWait`], [`WaitFn`];
 //!   `std`: [`StdClock`], [`Notify`].
 //! - `std` conveniences: [`StdStack`] (heap stack + background driver thread, derefs to
 //!   [`Stack`]): [`StdStack::loopback(config)`](StdStack::loopback),
@@ -180,7 +181,7 @@ mod wait;
 
 #[cfg(feature = "std")]
 pub use clock::StdClock;
-pub use clock::{Clock, ManualClock};
+pub use clock::{Clock, ClockFn, ManualClock};
 pub use config::{
     Cidr, Config, HostEntry, MAX_ADDRESSES, MAX_DNS_SERVERS, MAX_HOST_NAME, MAX_HOSTS, PoolConfig,
 };
@@ -201,7 +202,7 @@ pub use std_stack::{
 pub use stream::{KEEPALIVE_PROBES, MAX_BACKLOG, TcpListener, TcpSocket, TcpStream};
 #[cfg(all(feature = "std", target_os = "linux"))]
 pub use tap::{TapDevice, TapOptions, TapStack, TapWait};
-pub use wait::{ManualWait, Spin, Wait};
+pub use wait::{ManualWait, Spin, Wait, WaitFn};
 
 /// Device building blocks re-exported from smoltcp.
 pub use smoltcp;

@@ -67,3 +67,13 @@ impl Wait for ManualWait<'_> {
         self.clock.advance(d);
     }
 }
+
+/// A [`Wait`] from a closure (bare metal: for example `WaitFn(|_| cortex_m::asm::wfi())`).
+#[derive(Debug, Clone, Copy)]
+pub struct WaitFn<F>(pub F);
+
+impl<F: Fn(Option<Duration>)> Wait for WaitFn<F> {
+    fn wait(&self, timeout: Option<Duration>) {
+        (self.0)(timeout)
+    }
+}

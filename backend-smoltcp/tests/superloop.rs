@@ -9,7 +9,7 @@ use smoltcp::time::Instant;
 use unisock::prelude::*;
 use unisock::{DatagramSocket, Domain, ErrorKind, RecvFlags, SendFlags};
 use unisock_smoltcp::{
-    Clock, Config, Loopback, ManualClock, ManualWait, PoolConfig, Resources, Spin, Stack,
+    Clock, Config, Loopback, ManualClock, ManualWait, PoolConfig, Resources, Spin, Stack, Wait,
 };
 
 fn addr(s: &str) -> SocketAddr {
@@ -104,6 +104,12 @@ fn blocking_calls_in_simulation_time_out_by_the_manual_clock() {
     let config = Config::loopback().with_pool(PoolConfig::SMALL);
     let mut resources = Box::new(Resources::<SOCKETS, BYTES, PACKETS>::new());
     let waiter = ManualWait::new(&clock, Duration::from_millis(100));
+    let waited = std::cell::Cell::new(0u32);
+    // A closure waiter (as a bare-metal WFI would be) wrapping the simulation one.
+    let waiter = unisock_smoltcp::WaitFn(|t| {
+        waited.set(waited.get() + 1);
+        waiter.wait(t)
+    });
     let stack = Stack::new(device, &clock, waiter, &config, &mut resources).unwrap();
     let net = &stack;
     let mut u = net.bind_udp(addr("127.0.0.1:0")).unwrap();
