@@ -11,7 +11,7 @@ use core::time::Duration;
 use smoltcp::phy::Device;
 use smoltcp::socket::dns;
 use smoltcp::wire::DnsQueryType;
-use unisock::{Addresses, ErrorKind};
+use unisock::{Addresses, ErrorKind, MAX_ADDRESSES};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
@@ -71,65 +71,82 @@ pub(crate) fn resolve<D: Device, C: Clock, W: Wait>(
             "resolve: not in the host table and no DNS server configured",
         ));
     }
-    for qtype in [DnsQueryType::A, DnsQueryType::Aaaa] {
-        let q = stack.with(|g, _| {
-            let cx = g.iface.context();
-            g.sockets
-                .get_mut::<dns::Socket>(g.dns)
-                .start_query(cx, name, qtype)
-                .map_err(|e| match e {
-                    dns::StartQueryError::NoFreeSlot => {
-                        Error::new(ErrorKind::WouldBlock, "resolve: DNS queries busy")
-                    }
-                    dns::StartQueryError::InvalidName => {
-                        Error::invalid("resolve: invalid host name")
-                    }
-                    dns::StartQueryError::NameTooLong => {
-                        Error::invalid("resolve: host name too long")
-                    }
-                })
-        });
-        let q = match q {
-            Ok(q) => q,
-            Err(e) if e.kind() == ErrorKind::WouldBlock => stack.block(
-                Some(RESOLVE_TIMEOUT),
-                "resolve: DNS queries busy",
-                |g, _| {
-                    let cx = g.iface.context();
-                    g.sockets
-                        .get_mut::<dns::Socket>(g.dns)
-                        .start_query(cx, name, qtype)
-                        .map_err(|_| Error::would_block())
-                },
-            )?,
-            Err(e) => return Err(e),
-        };
-        let r = stack.block(
+    // Ask for A and AAAA at once (two query slots), then wait for both answers.
+    let start = |qtype| {
+        stack.block(
             Some(RESOLVE_TIMEOUT),
-            "resolve: no DNS answer in time",
-            |g, _| match g.sockets.get_mut::<dns::Socket>(g.dns).get_query_result(q) {
-                Ok(addrs) => Ok(Some(addrs)),
-                Err(dns::GetQueryResultError::Pending) => Err(Error::would_block()),
-                Err(dns::GetQueryResultError::Failed) => Ok(None),
+            "resolve: DNS queries busy",
+            |g, _| {
+                let cx = g.iface.context();
+                g.sockets
+                    .get_mut::<dns::Socket>(g.dns)
+                    .start_query(cx, name, qtype)
+                    .map_err(|e| match e {
+                        dns::StartQueryError::NoFreeSlot => Error::would_block(),
+                        dns::StartQueryError::InvalidName => {
+                            Error::invalid("resolve: invalid host name")
+                        }
+                        dns::StartQueryError::NameTooLong => {
+                            Error::invalid("resolve: host name too long")
+                        }
+                    })
             },
-        );
-        match r {
-            Ok(Some(addrs)) => {
-                for a in addrs {
-                    push(&mut out, a.into());
-                }
-            }
-            Ok(None) => {}
-            Err(e) => {
-                let _ = stack.with(|g, _| {
-                    g.sockets.get_mut::<dns::Socket>(g.dns).cancel_query(q);
-                    Ok(())
-                });
-                if out.is_empty() && qtype == DnsQueryType::Aaaa {
-                    return Err(e);
-                }
-            }
+        )
+    };
+    let qa = start(DnsQueryType::A)?;
+    let qaaaa = match start(DnsQueryType::Aaaa) {
+        Ok(q) => q,
+        Err(e) => {
+            let _ = stack.with(|g, _| {
+                g.sockets.get_mut::<dns::Socket>(g.dns).cancel_query(qa);
+                Ok(())
+            });
+            return Err(e);
         }
+    };
+    let mut pending = [Some(qa), Some(qaaaa)];
+    let mut answers: [heapless::Vec<IpAddr, MAX_ADDRESSES>; 2] = Default::default();
+    let r = stack.block(
+        Some(RESOLVE_TIMEOUT),
+        "resolve: no DNS answer in time",
+        |g, _| {
+            let sock = g.sockets.get_mut::<dns::Socket>(g.dns);
+            for (slot, answer) in pending.iter_mut().zip(answers.iter_mut()) {
+                let Some(q) = *slot else { continue };
+                match sock.get_query_result(q) {
+                    Ok(addrs) => {
+                        for a in addrs {
+                            let _ = answer.push(a.into());
+                        }
+                        *slot = None;
+                    }
+                    Err(dns::GetQueryResultError::Pending) => {}
+                    Err(dns::GetQueryResultError::Failed) => *slot = None,
+                }
+            }
+            if pending.iter().any(Option::is_some) {
+                Err(Error::would_block())
+            } else {
+                Ok(())
+            }
+        },
+    );
+    if r.is_err() {
+        let _ = stack.with(|g, _| {
+            let sock = g.sockets.get_mut::<dns::Socket>(g.dns);
+            for q in pending.iter().flatten() {
+                sock.cancel_query(*q);
+            }
+            Ok(())
+        });
+    }
+    for answer in &answers {
+        for ip in answer {
+            push(&mut out, *ip);
+        }
+    }
+    if out.is_empty() {
+        r?;
     }
     if out.is_empty() {
         Err(Error::new(

@@ -292,16 +292,18 @@ fn resolve_through_dns_socket_to_a_server_on_the_loopback() {
         .unwrap();
     std::thread::scope(|s| {
         s.spawn(move || {
-            // Answer the A query with 10.1.2.3 and the AAAA query with no records.
-            for _ in 0..2 {
+            // svc.test: answer A with 10.1.2.3 and AAAA with no records; missing.test:
+            // NXDOMAIN for both.
+            for _ in 0..4 {
                 let mut q = [0u8; 512];
                 let m = server.recv_from(&mut q, RecvFlags::NONE).unwrap();
                 let q = &q[..m.len];
                 let qtype = u16::from_be_bytes([q[m.len - 4], q[m.len - 3]]);
+                let missing = q.windows(7).any(|w| w == b"missing");
                 let mut r = q.to_vec();
                 r[2] = 0x81; // response, recursion desired
-                r[3] = 0x80; // recursion available, no error
-                if qtype == 1 {
+                r[3] = if missing { 0x83 } else { 0x80 }; // NXDOMAIN or no error
+                if qtype == 1 && !missing {
                     r[7] = 1; // one answer
                     r.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 1, 2, 3]);
                 }
@@ -310,6 +312,8 @@ fn resolve_through_dns_socket_to_a_server_on_the_loopback() {
         });
         let a = stack.resolve("svc.test").unwrap();
         assert_eq!(a.as_slice(), &["10.1.2.3".parse::<IpAddr>().unwrap()]);
+        let e = stack.resolve("missing.test").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::HostNotFound, "{e}");
     });
     assert_no_leak(|| stack.open_sockets());
 }
