@@ -2,11 +2,21 @@
 //! [`unisock::Stack`] implementation (for `&Stack`).
 //!
 //! All state lives behind one lock (a `Mutex` under `std`, a `RefCell` without it). Every
-//! socket call takes the lock, polls the interface until nothing changes (so frames queued in
-//! the device are processed before anyone sleeps), does its operation, polls again and
-//! releases the lock. A blocking call that cannot complete waits **without** the lock: on the
-//! stack's condition variable when a background driver runs (`std`, [`Stack::set_driven`]),
-//! otherwise by calling [`Wait::wait`] until the interface's next deadline and polling itself.
+//! socket call takes the lock, does its operation, then polls the interface until nothing
+//! changes (so what it queued is sent, and frames that come back through the device, as on the
+//! in-process loopback, are processed before anyone sleeps) and releases the lock. A blocking
+//! call that cannot complete polls once more, then waits **without** the lock: on the stack's
+//! condition variable when a background driver runs (`std`, [`Stack::set_driven`]; the driver
+//! is woken only when an operation needs it earlier than it planned), otherwise by calling
+//! [`Wait::wait`] until the interface's next deadline and polling itself.
+//!
+//! Close reasons: the interface is polled in two phases (received frames, then transmission),
+//! so a connection closed by a received RST (`ConnectionReset`, or `ConnectionRefused` during
+//! the handshake) is told apart from one smoltcp gives up on by its own timers while
+//! transmitting (`TimedOut`).
+//!
+//! An aborted connection whose RST cannot be sent (its neighbour never resolves) is freed after
+//! [`RST_GRACE`].
 //!
 //! Pool slots are named by generation-checked [`Handle`]s: a handle whose slot was freed (or
 //! reused) fails with `StaleHandle`; smoltcp's own handles are never exposed, so its panics on
