@@ -1,5 +1,6 @@
-//! Shared code of the fuzz targets: the fault-injection module of the conformance suite,
-//! included by path (so the fuzz workspace does not build the whole suite), and helpers.
+//! Shared code of the fuzz targets: the fault-injection parts of the conformance suite
+//! (`tests/src/faults/`), included by path so the fuzz workspace does not build the whole
+//! suite (the parts that need its test helpers are left out), and an input cursor.
 
-#[path = "../../tests/src/faults/mod.rs"]
 pub mod faults;
+pub mod input;

@@ -83,7 +83,8 @@ impl Peer {
         self.end.send(frame);
     }
 
-    /// Let `d` of virtual time pass (in 1 ms steps, polling the stack) and return every TCP
+    /// Let `d` of virtual time pass (polling the stack at each of its deadlines) and return
+    /// every TCP
     /// segment the stack sent meanwhile, answering its ARP requests for the peer. Other frames
     /// are counted in the second value.
     pub fn run(&self, d: Duration) -> (Vec<Tcp>, usize) {
@@ -91,7 +92,9 @@ impl Peer {
         let mut segs = Vec::new();
         let mut other = 0;
         loop {
-            self.world.step(Some(Duration::from_millis(1)));
+            // Step to the stack's next deadline (or the end), not by a fixed tick.
+            let left = end.saturating_sub(self.world.elapsed());
+            self.world.step(Some(left.max(Duration::from_micros(1))));
             while let Some(f) = self.end.take() {
                 if let Some((mac, ip, target)) = parse_arp_request(&f) {
                     if target == PEER_IP {
