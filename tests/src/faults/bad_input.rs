@@ -10,7 +10,7 @@
 //! listening twice, connecting twice, accepting on a non-listener, any use after close) is not
 //! tested here; RELIABILITY.md lists it, and the `compile_fail` doctests below prove it.
 //!
-//! ```compile_fail
+//! ```compile_fail,E0599
 //! // Reading needs a connected stream: an unconnected TcpSocket has no `read`.
 //! use unisock::prelude::*;
 //! fn f<S: unisock::Stack>(s: &S) {
@@ -20,7 +20,7 @@
 //! }
 //! ```
 //!
-//! ```compile_fail
+//! ```compile_fail,E0382
 //! // `listen` consumes the socket: listening twice does not compile.
 //! use unisock::prelude::*;
 //! fn f<S: unisock::Stack>(s: &S) {
@@ -30,7 +30,7 @@
 //! }
 //! ```
 //!
-//! ```compile_fail
+//! ```compile_fail,E0382
 //! // `connect` consumes the socket: connecting twice does not compile.
 //! use unisock::prelude::*;
 //! fn f<S: unisock::Stack>(s: &S, at: core::net::SocketAddr) {
@@ -40,7 +40,7 @@
 //! }
 //! ```
 //!
-//! ```compile_fail
+//! ```compile_fail,E0599
 //! // Only a listener accepts: a connected stream has no `accept`.
 //! use unisock::prelude::*;
 //! fn f<S: unisock::Stack>(s: &S, at: core::net::SocketAddr) {
@@ -49,7 +49,7 @@
 //! }
 //! ```
 //!
-//! ```compile_fail
+//! ```compile_fail,E0382
 //! // Dropping closes: a closed stream cannot be used (nor closed twice).
 //! use unisock::prelude::*;
 //! fn f<S: unisock::Stack>(s: &S, at: core::net::SocketAddr) {
@@ -59,7 +59,7 @@
 //! }
 //! ```
 //!
-//! ```compile_fail
+//! ```compile_fail,E0382
 //! // `abort` consumes the stream: nothing can follow it.
 //! use unisock::prelude::*;
 //! fn f<S: unisock::Stack>(s: &S, at: core::net::SocketAddr) {
