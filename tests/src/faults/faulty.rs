@@ -576,7 +576,10 @@ mod tests {
         );
         // The delay counts from when the wrapper first saw the frame (the poll at 5 ms).
         assert_eq!(b.control().next_release(), Some(Instant::from_millis(15)));
-        assert!(recv_all(&mut b, Instant::from_millis(14)).is_empty(), "delivered early");
+        assert!(
+            recv_all(&mut b, Instant::from_millis(14)).is_empty(),
+            "delivered early"
+        );
         let got = recv_all(&mut b, Instant::from_millis(15));
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].len(), 50);
