@@ -291,7 +291,8 @@ impl FaultControl {
     }
 }
 
-/// A device wrapper that injects faults (see the [module docs](self)).
+/// A device wrapper that injects faults: drop, single-bit corruption, duplication,
+/// reordering, delay and an MTU clamp, as its [`FaultConfig`] says.
 #[derive(Debug)]
 pub struct Faulty<D: Device> {
     inner: D,

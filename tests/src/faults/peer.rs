@@ -1,5 +1,5 @@
 //! A hand-played TCP peer: a smoltcp stack (through unisock) on one end of a [`Wire`], and the
-//! test on the other end sending hand-built frames ([`frames`](super::frames)) and reading the
+//! test on the other end sending hand-built frames (the [`frames`] module) and reading the
 //! stack's replies, on a virtual clock. ARP requests from the stack are answered
 //! automatically. Used by the wire-level bad-input cases and the frame fuzz target.
 
