@@ -146,22 +146,32 @@ impl PoolConfig {
         raw_packets: 16,
     };
 
-    /// smoltcp socket slots needed: every pool socket, plus one DNS and one DHCP socket.
+    /// smoltcp socket slots needed: every pool socket, plus one DNS and one DHCP socket
+    /// (saturating).
     pub const fn sockets_needed(&self) -> usize {
-        self.tcp + self.udp + 2 * self.raw + 2
+        self.tcp
+            .saturating_add(self.udp)
+            .saturating_add(self.raw.saturating_mul(2))
+            .saturating_add(2)
     }
 
-    /// Buffer bytes needed.
+    /// Buffer bytes needed (saturating).
     pub const fn bytes_needed(&self) -> usize {
-        self.tcp * (self.tcp_rx + self.tcp_tx)
-            + self.udp * (self.udp_rx + self.udp_tx)
-            + 2 * self.raw * 2 * self.raw_bytes
+        let tcp = self
+            .tcp
+            .saturating_mul(self.tcp_rx.saturating_add(self.tcp_tx));
+        let udp = self
+            .udp
+            .saturating_mul(self.udp_rx.saturating_add(self.udp_tx));
+        let raw = self.raw.saturating_mul(4).saturating_mul(self.raw_bytes);
+        tcp.saturating_add(udp).saturating_add(raw)
     }
 
-    /// Packet metadata entries needed (UDP and raw each have their own array of this size).
+    /// Packet metadata entries needed (UDP and raw each have their own array of this size;
+    /// saturating).
     pub const fn packets_needed(&self) -> usize {
-        let udp = self.udp * 2 * self.udp_packets;
-        let raw = 2 * self.raw * 2 * self.raw_packets;
+        let udp = self.udp.saturating_mul(2).saturating_mul(self.udp_packets);
+        let raw = self.raw.saturating_mul(4).saturating_mul(self.raw_packets);
         if udp > raw { udp } else { raw }
     }
 }

@@ -153,33 +153,44 @@ impl<'a> Memory<'a> for Borrowed<'a> {
 pub(crate) struct Heap;
 
 #[cfg(feature = "std")]
+fn heap_vec<T>(n: usize, make: impl Fn() -> T) -> Result<std::vec::Vec<T>> {
+    let mut v = std::vec::Vec::new();
+    v.try_reserve_exact(n).map_err(|_| {
+        Error::new(
+            ErrorKind::OutOfMemory,
+            "cannot allocate the socket pool (PoolConfig too large)",
+        )
+    })?;
+    v.resize_with(n, make);
+    Ok(v)
+}
+
+#[cfg(feature = "std")]
 impl Memory<'static> for Heap {
     fn storage(&mut self, n: usize) -> Result<ManagedSlice<'static, SocketStorage<'static>>> {
-        Ok((0..n)
-            .map(|_| SocketStorage::EMPTY)
-            .collect::<std::vec::Vec<_>>()
-            .into())
+        Ok(heap_vec(n, || SocketStorage::EMPTY)?.into())
     }
     fn slots(&mut self, n: usize) -> Result<ManagedSlice<'static, Slot>> {
-        Ok((0..n)
-            .map(|_| Slot::EMPTY)
-            .collect::<std::vec::Vec<_>>()
-            .into())
+        Ok(heap_vec(n, || Slot::EMPTY)?.into())
     }
     fn bytes(&mut self, n: usize) -> Result<ManagedSlice<'static, u8>> {
+        // Probe first so an impossible size is an error, then allocate zeroed memory (calloc:
+        // the pages are only touched when a socket uses them).
+        let mut probe: std::vec::Vec<u8> = std::vec::Vec::new();
+        probe.try_reserve_exact(n).map_err(|_| {
+            Error::new(
+                ErrorKind::OutOfMemory,
+                "cannot allocate the socket buffers (PoolConfig too large)",
+            )
+        })?;
+        drop(probe);
         Ok(std::vec![0u8; n].into())
     }
     fn udp_meta(&mut self, n: usize) -> Result<ManagedSlice<'static, udp::PacketMetadata>> {
-        Ok((0..n)
-            .map(|_| udp::PacketMetadata::EMPTY)
-            .collect::<std::vec::Vec<_>>()
-            .into())
+        Ok(heap_vec(n, || udp::PacketMetadata::EMPTY)?.into())
     }
     fn raw_meta(&mut self, n: usize) -> Result<ManagedSlice<'static, raw::PacketMetadata>> {
-        Ok((0..n)
-            .map(|_| raw::PacketMetadata::EMPTY)
-            .collect::<std::vec::Vec<_>>()
-            .into())
+        Ok(heap_vec(n, || raw::PacketMetadata::EMPTY)?.into())
     }
     fn dns_queries(&mut self) -> ManagedSlice<'static, Option<dns::DnsQuery>> {
         let mut v = std::vec::Vec::new();

@@ -231,3 +231,30 @@ fn resources_too_small_is_out_of_memory_not_a_panic() {
         ErrorKind::OutOfMemory
     );
 }
+
+#[cfg(feature = "std")]
+#[test]
+fn absurd_pool_sizes_are_errors_not_aborts() {
+    let device = Loopback::with_capacity(4, 1500, Medium::Ip).unwrap();
+    let config = Config::loopback().with_pool(PoolConfig {
+        udp_rx: usize::MAX / 2,
+        ..PoolConfig::SMALL
+    });
+    let e = Stack::new_alloc(device, unisock_smoltcp::StdClock::new(), Spin, &config).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::OutOfMemory, "{e}");
+    let device = Loopback::with_capacity(4, 1500, Medium::Ip).unwrap();
+    let config = Config::loopback().with_pool(PoolConfig {
+        tcp_rx: 2 << 30,
+        ..PoolConfig::SMALL
+    });
+    let e = Stack::new_alloc(device, unisock_smoltcp::StdClock::new(), Spin, &config).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert_eq!(
+        PoolConfig {
+            tcp: usize::MAX,
+            ..PoolConfig::SMALL
+        }
+        .bytes_needed(),
+        usize::MAX
+    );
+}
