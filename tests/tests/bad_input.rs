@@ -31,12 +31,7 @@ mod posix {
     }
 
     unisock_conformance::bad_input_tests!(with_net;
-        #[ignore = "backend bug: unisock-posix connects to 0.0.0.0:p (Linux routes it to \
-            loopback) instead of refusing the unspecified remote with InvalidInput"]
         connect_unspecified_remote,
-        #[ignore = "backend bug: unisock-posix reports ConnectionRefused (ECONNREFUSED) for \
-            a connect to port 0; the contract says InvalidInput (a zero port where one is \
-            required)"]
         connect_port_zero,
         connect_broadcast_or_multicast,
         family_mismatch,

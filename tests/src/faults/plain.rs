@@ -145,7 +145,9 @@ mod upstream {
     /// Regression test named after what broke: after the data, the client's FIN is lost;
     /// smoltcp 0.14 leaves the client in FIN-WAIT-1 with no retransmission timer armed, so
     /// the FIN is never sent again and the server never sees end of stream (an hour of
-    /// virtual time). Seeds found by scanning 12 seeds at 1% and 15% drop: 1 and 4 of them
+    /// virtual time). Cause: three duplicate ACKs while only the FIN is outstanding arm a fast
+    /// retransmit that finds no data to send and clears the timer (RELIABILITY.md, section 1).
+    /// Seeds found by scanning 12 seeds at 1% and 15% drop: 1 and 4 of them
     /// stall.
     #[test]
     #[ignore = "upstream smoltcp 0.14 bug: a lost FIN is never retransmitted (FinWait1, no \
