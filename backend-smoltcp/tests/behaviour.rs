@@ -222,24 +222,19 @@ fn thread_per_connection_server_with_concurrent_clients() {
                         .unwrap();
                     let data: Vec<u8> = (0..100_000usize).map(|j| (i * 7 + j) as u8).collect();
                     let mut got = vec![0u8; data.len()];
-                    std::thread::scope(|io| {
-                        let (mut r, mut w) = (&data[..], 0usize);
-                        let _ = &mut r;
-                        // Write and read interleaved in one thread: chunks small enough
-                        // that the echo never fills both windows.
-                        let mut read = 0;
-                        while w < data.len() {
-                            let end = (w + 8192).min(data.len());
-                            c.write_all(&data[w..end]).unwrap();
-                            w = end;
-                            while read < w {
-                                let n = c.read(&mut got[read..w]).unwrap();
-                                assert_ne!(n, 0);
-                                read += n;
-                            }
+                    // Write and read interleaved in one thread, in chunks small enough that
+                    // the echo never fills both windows.
+                    let (mut written, mut read) = (0, 0);
+                    while written < data.len() {
+                        let end = (written + 8192).min(data.len());
+                        c.write_all(&data[written..end]).unwrap();
+                        written = end;
+                        while read < written {
+                            let n = c.read(&mut got[read..written]).unwrap();
+                            assert_ne!(n, 0);
+                            read += n;
                         }
-                        let _ = io;
-                    });
+                    }
                     assert_eq!(got, data);
                 })
             })
