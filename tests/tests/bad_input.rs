@@ -153,6 +153,21 @@ mod wire {
 
     const PORT: u16 = 80;
 
+    /// Run a case on a fresh stack; afterwards (its sockets dropped) the stack's pool must
+    /// drain within two minutes of virtual time (orphaned connections are aborted after
+    /// `unisock_smoltcp::ORPHAN_LIMIT`).
+    fn with_peer(f: impl FnOnce(&Peer)) {
+        let peer = Peer::new();
+        f(&peer);
+        for _ in 0..240 {
+            if peer.net().open_sockets() == 0 {
+                return;
+            }
+            peer.run(ms(500));
+        }
+        panic!("{} sockets left after the case", peer.net().open_sockets());
+    }
+
     fn at() -> SocketAddr {
         SocketAddr::new(std::net::Ipv4Addr::from(STACK_IP).into(), PORT)
     }
@@ -173,98 +188,101 @@ mod wire {
 
     #[test]
     fn malformed_frames_to_a_listener_are_dropped_silently() {
-        let peer = Peer::new();
-        let mut l = ok(peer.net().listen(at(), 2), "listen");
-        let good = syn(&peer, 40000).frame(STACK_MAC, PEER_MAC);
-        let tcp_bytes = syn(&peer, 40000).bytes();
-        let mut cases: Vec<(&str, Vec<u8>)> = vec![
-            ("truncated Ethernet header", good[..10].to_vec()),
-            ("Ethernet header only", good[..14].to_vec()),
-            ("truncated IPv4 header", good[..14 + 12].to_vec()),
-            (
-                "truncated TCP header",
+        with_peer(|peer| {
+            let mut l = ok(peer.net().listen(at(), 2), "listen");
+            let good = syn(peer, 40000).frame(STACK_MAC, PEER_MAC);
+            let tcp_bytes = syn(peer, 40000).bytes();
+            let mut cases: Vec<(&str, Vec<u8>)> = vec![
+                ("truncated Ethernet header", good[..10].to_vec()),
+                ("Ethernet header only", good[..14].to_vec()),
+                ("truncated IPv4 header", good[..14 + 12].to_vec()),
+                (
+                    "truncated TCP header",
+                    ethernet(
+                        STACK_MAC,
+                        PEER_MAC,
+                        0x0800,
+                        &ipv4(PEER_IP, STACK_IP, 6, &tcp_bytes[..10]),
+                    ),
+                ),
+            ];
+            let mut ihl4 = good.clone();
+            ihl4[14] = 0x44;
+            fix_ip_checksum(&mut ihl4);
+            cases.push(("IHL < 5", ihl4));
+            let mut short_total = good.clone();
+            short_total[16..18].copy_from_slice(&16u16.to_be_bytes());
+            fix_ip_checksum(&mut short_total);
+            cases.push(("total length < header length", short_total));
+            let mut long_total = good.clone();
+            long_total[16..18].copy_from_slice(&1400u16.to_be_bytes());
+            fix_ip_checksum(&mut long_total);
+            cases.push(("total length beyond the frame", long_total));
+            let mut offset = tcp_bytes.clone();
+            offset[12] = 15 << 4; // 60-byte header in a 20-byte segment
+            offset[16] = 0;
+            offset[17] = 0;
+            let sum = tcp_checksum(PEER_IP, STACK_IP, &offset);
+            offset[16..18].copy_from_slice(&sum.to_be_bytes());
+            cases.push((
+                "TCP data offset beyond the segment",
                 ethernet(
                     STACK_MAC,
                     PEER_MAC,
                     0x0800,
-                    &ipv4(PEER_IP, STACK_IP, 6, &tcp_bytes[..10]),
+                    &ipv4(PEER_IP, STACK_IP, 6, &offset),
                 ),
-            ),
-        ];
-        let mut ihl4 = good.clone();
-        ihl4[14] = 0x44;
-        fix_ip_checksum(&mut ihl4);
-        cases.push(("IHL < 5", ihl4));
-        let mut short_total = good.clone();
-        short_total[16..18].copy_from_slice(&16u16.to_be_bytes());
-        fix_ip_checksum(&mut short_total);
-        cases.push(("total length < header length", short_total));
-        let mut long_total = good.clone();
-        long_total[16..18].copy_from_slice(&1400u16.to_be_bytes());
-        fix_ip_checksum(&mut long_total);
-        cases.push(("total length beyond the frame", long_total));
-        let mut offset = tcp_bytes.clone();
-        offset[12] = 15 << 4; // 60-byte header in a 20-byte segment
-        offset[16] = 0;
-        offset[17] = 0;
-        let sum = tcp_checksum(PEER_IP, STACK_IP, &offset);
-        offset[16..18].copy_from_slice(&sum.to_be_bytes());
-        cases.push((
-            "TCP data offset beyond the segment",
-            ethernet(
-                STACK_MAC,
-                PEER_MAC,
-                0x0800,
-                &ipv4(PEER_IP, STACK_IP, 6, &offset),
-            ),
-        ));
-        let mut bad_sum = good.clone();
-        let last = bad_sum.len() - 1;
-        bad_sum[last - 2] ^= 0x40; // inside the TCP header: checksum no longer matches
-        cases.push(("bad TCP checksum", bad_sum));
-        for (what, frame) in &cases {
-            peer.send(frame);
-            let (segs, _) = peer.run(ms(20));
-            assert!(segs.is_empty(), "{what}: the stack replied {segs:?}");
-            assert_kind(l.try_accept(), ErrorKind::WouldBlock);
-        }
-        // The listener still works.
-        assert!(
-            peer.handshake(40001, PORT, 7000).is_some(),
-            "no SYN-ACK after the garbage"
-        );
-        ok(l.try_accept(), "accept after the garbage");
+            ));
+            let mut bad_sum = good.clone();
+            let last = bad_sum.len() - 1;
+            bad_sum[last - 2] ^= 0x40; // inside the TCP header: checksum no longer matches
+            cases.push(("bad TCP checksum", bad_sum));
+            for (what, frame) in &cases {
+                peer.send(frame);
+                let (segs, _) = peer.run(ms(20));
+                assert!(segs.is_empty(), "{what}: the stack replied {segs:?}");
+                assert_kind(l.try_accept(), ErrorKind::WouldBlock);
+            }
+            // The listener still works.
+            assert!(
+                peer.handshake(40001, PORT, 7000).is_some(),
+                "no SYN-ACK after the garbage"
+            );
+            ok(l.try_accept(), "accept after the garbage");
+        });
     }
 
     #[test]
     fn syn_to_a_closed_port_gets_rst() {
-        let peer = Peer::new();
-        let replies = peer.exchange(&peer.seg(40000, 81, 5000, 0, SYN), ms(50));
-        let rst: Vec<&Tcp> = replies.iter().filter(|t| t.flags & RST != 0).collect();
-        assert_eq!(rst.len(), 1, "expected one RST, got {replies:?}");
-        assert_eq!(rst[0].ack, 5001, "RST acknowledges the SYN");
-        assert!(
-            rst[0].flags & ACK != 0 && rst[0].flags & SYN == 0,
-            "{:?}",
-            rst[0]
-        );
-        assert_eq!((rst[0].sport, rst[0].dport), (81, 40000));
+        with_peer(|peer| {
+            let replies = peer.exchange(&peer.seg(40000, 81, 5000, 0, SYN), ms(50));
+            let rst: Vec<&Tcp> = replies.iter().filter(|t| t.flags & RST != 0).collect();
+            assert_eq!(rst.len(), 1, "expected one RST, got {replies:?}");
+            assert_eq!(rst[0].ack, 5001, "RST acknowledges the SYN");
+            assert!(
+                rst[0].flags & ACK != 0 && rst[0].flags & SYN == 0,
+                "{:?}",
+                rst[0]
+            );
+            assert_eq!((rst[0].sport, rst[0].dport), (81, 40000));
+        });
     }
 
     #[test]
     fn syn_from_the_unspecified_address_is_ignored() {
-        let peer = Peer::new();
-        let mut l = ok(peer.net().listen(at(), 2), "listen");
-        let mut s = syn(&peer, 40000);
-        s.src = [0, 0, 0, 0];
-        let replies = peer.exchange(&s, ms(50));
-        assert!(replies.is_empty(), "replied to 0.0.0.0: {replies:?}");
-        assert_kind(l.try_accept(), ErrorKind::WouldBlock);
-        assert!(
-            peer.handshake(40002, PORT, 9000).is_some(),
-            "listener broken afterwards"
-        );
-        ok(l.try_accept(), "accept");
+        with_peer(|peer| {
+            let mut l = ok(peer.net().listen(at(), 2), "listen");
+            let mut s = syn(peer, 40000);
+            s.src = [0, 0, 0, 0];
+            let replies = peer.exchange(&s, ms(50));
+            assert!(replies.is_empty(), "replied to 0.0.0.0: {replies:?}");
+            assert_kind(l.try_accept(), ErrorKind::WouldBlock);
+            assert!(
+                peer.handshake(40002, PORT, 9000).is_some(),
+                "listener broken afterwards"
+            );
+            ok(l.try_accept(), "accept");
+        });
     }
 
     /// An established connection made by hand: (peer, stream, peer's next seq, stack's next seq).
@@ -309,125 +327,128 @@ mod wire {
 
     #[test]
     fn out_of_window_rst_is_ignored() {
-        let peer = Peer::new();
-        let (mut s, mine, theirs) = established(&peer);
-        let mut rst = peer.seg(41000, PORT, mine.wrapping_add(1_000_000), 0, RST);
-        rst.window = 0;
-        peer.exchange(&rst, ms(20));
-        // Still established: data flows both ways.
-        peer.exchange(&data(&peer, mine, theirs, b"still here"), ms(20));
-        assert_eq!(read_now(&mut s), b"still here");
-        ok(s.try_write(b"pong"), "write after the bogus RST");
-        let (segs, _) = peer.run(ms(20));
-        assert!(
-            segs.iter().any(|t| t.payload == b"pong"),
-            "no data after the bogus RST: {segs:?}"
-        );
+        with_peer(|peer| {
+            let (mut s, mine, theirs) = established(peer);
+            let mut rst = peer.seg(41000, PORT, mine.wrapping_add(1_000_000), 0, RST);
+            rst.window = 0;
+            peer.exchange(&rst, ms(20));
+            // Still established: data flows both ways.
+            peer.exchange(&data(peer, mine, theirs, b"still here"), ms(20));
+            assert_eq!(read_now(&mut s), b"still here");
+            ok(s.try_write(b"pong"), "write after the bogus RST");
+            let (segs, _) = peer.run(ms(20));
+            assert!(
+                segs.iter().any(|t| t.payload == b"pong"),
+                "no data after the bogus RST: {segs:?}"
+            );
+        });
     }
 
     #[test]
     fn data_beyond_the_receive_window_is_not_delivered() {
-        let peer = Peer::new();
-        let (mut s, mine, theirs) = established(&peer);
-        // The stack's receive buffer (its window) is 4096 bytes; this lies past it.
-        let replies = peer.exchange(
-            &data(&peer, mine.wrapping_add(10_000), theirs, &[b'Z'; 100]),
-            ms(20),
-        );
-        assert!(
-            replies.iter().all(|t| t.ack == mine),
-            "out-of-window data was acknowledged: {replies:?}"
-        );
-        assert!(
-            read_now(&mut s).is_empty(),
-            "out-of-window data was delivered"
-        );
-        // A segment that overruns the window: at most the window is taken, as a clean prefix.
-        let big: Vec<u8> = (0..6000u32).map(|i| (i % 249) as u8).collect();
-        let replies = peer.exchange(&data(&peer, mine, theirs, &big), ms(20));
-        let got = read_now(&mut s);
-        assert!(
-            got.len() <= 4096 && !got.is_empty(),
-            "took {} bytes",
-            got.len()
-        );
-        assert_eq!(
-            &got[..],
-            &big[..got.len()],
-            "delivered bytes are not a prefix"
-        );
-        let acked = replies
-            .iter()
-            .map(|t| t.ack.wrapping_sub(mine))
-            .max()
-            .unwrap_or(0);
-        assert!(
-            acked as usize <= got.len() + 4096,
-            "acknowledged beyond the window: {acked}"
-        );
+        with_peer(|peer| {
+            let (mut s, mine, theirs) = established(peer);
+            // The stack's receive buffer (its window) is 4096 bytes; this lies past it.
+            let replies = peer.exchange(
+                &data(peer, mine.wrapping_add(10_000), theirs, &[b'Z'; 100]),
+                ms(20),
+            );
+            assert!(
+                replies.iter().all(|t| t.ack == mine),
+                "out-of-window data was acknowledged: {replies:?}"
+            );
+            assert!(
+                read_now(&mut s).is_empty(),
+                "out-of-window data was delivered"
+            );
+            // A segment that overruns the window: at most the window is taken, as a clean prefix.
+            let big: Vec<u8> = (0..6000u32).map(|i| (i % 249) as u8).collect();
+            let replies = peer.exchange(&data(peer, mine, theirs, &big), ms(20));
+            let got = read_now(&mut s);
+            assert!(
+                got.len() <= 4096 && !got.is_empty(),
+                "took {} bytes",
+                got.len()
+            );
+            assert_eq!(
+                &got[..],
+                &big[..got.len()],
+                "delivered bytes are not a prefix"
+            );
+            let acked = replies
+                .iter()
+                .map(|t| t.ack.wrapping_sub(mine))
+                .max()
+                .unwrap_or(0);
+            assert!(
+                acked as usize <= got.len() + 4096,
+                "acknowledged beyond the window: {acked}"
+            );
+        });
     }
 
     #[test]
     fn shrinking_remote_window_loses_nothing() {
-        let peer = Peer::new();
-        let (mut s, mine, theirs) = established(&peer);
-        let msg: Vec<u8> = (0..3000u32).map(|i| (i % 241) as u8).collect();
-        let mut written = 0;
-        while written < msg.len() {
-            match s.try_write(&msg[written..]) {
-                Ok(n) => written += n,
-                Err(e) if e.socket_kind() == ErrorKind::WouldBlock => break,
-                Err(e) => panic!("write: {e}"),
+        with_peer(|peer| {
+            let (mut s, mine, theirs) = established(peer);
+            let msg: Vec<u8> = (0..3000u32).map(|i| (i % 241) as u8).collect();
+            let mut written = 0;
+            while written < msg.len() {
+                match s.try_write(&msg[written..]) {
+                    Ok(n) => written += n,
+                    Err(e) if e.socket_kind() == ErrorKind::WouldBlock => break,
+                    Err(e) => panic!("write: {e}"),
+                }
             }
-        }
-        let mut got = vec![None::<u8>; msg.len()];
-        fn take(got: &mut [Option<u8>], theirs: u32, segs: &[Tcp]) {
-            for t in segs {
-                let off = t.seq.wrapping_sub(theirs) as usize;
-                for (i, b) in t.payload.iter().enumerate() {
-                    if let Some(slot) = got.get_mut(off + i) {
-                        assert!(
-                            slot.is_none_or(|x| x == *b),
-                            "retransmission differs at {}",
-                            off + i
-                        );
-                        *slot = Some(*b);
+            let mut got = vec![None::<u8>; msg.len()];
+            fn take(got: &mut [Option<u8>], theirs: u32, segs: &[Tcp]) {
+                for t in segs {
+                    let off = t.seq.wrapping_sub(theirs) as usize;
+                    for (i, b) in t.payload.iter().enumerate() {
+                        if let Some(slot) = got.get_mut(off + i) {
+                            assert!(
+                                slot.is_none_or(|x| x == *b),
+                                "retransmission differs at {}",
+                                off + i
+                            );
+                            *slot = Some(*b);
+                        }
                     }
                 }
             }
-        }
-        let (segs, _) = peer.run(ms(50));
-        take(&mut got, theirs, &segs);
-        // Acknowledge 1000 bytes and shrink the window to 100: the right edge moves left.
-        let mut shrink = peer.seg(41000, PORT, mine, theirs.wrapping_add(1000), ACK);
-        shrink.window = 100;
-        let segs = peer.exchange(&shrink, ms(3000));
-        take(&mut got, theirs, &segs);
-        // Close the window, then open it again.
-        let mut zero = shrink.clone();
-        zero.window = 0;
-        take(&mut got, theirs, &peer.exchange(&zero, ms(3000)));
-        // Reopen and acknowledge whatever arrived, until everything has.
-        for _ in 0..50 {
-            let have = got.iter().take_while(|b| b.is_some()).count() as u32;
-            let mut open = peer.seg(41000, PORT, mine, theirs.wrapping_add(have), ACK);
-            open.window = 4096;
-            take(&mut got, theirs, &peer.exchange(&open, ms(1500)));
-            if got.iter().all(Option::is_some) {
-                break;
+            let (segs, _) = peer.run(ms(50));
+            take(&mut got, theirs, &segs);
+            // Acknowledge 1000 bytes and shrink the window to 100: the right edge moves left.
+            let mut shrink = peer.seg(41000, PORT, mine, theirs.wrapping_add(1000), ACK);
+            shrink.window = 100;
+            let segs = peer.exchange(&shrink, ms(3000));
+            take(&mut got, theirs, &segs);
+            // Close the window, then open it again.
+            let mut zero = shrink.clone();
+            zero.window = 0;
+            take(&mut got, theirs, &peer.exchange(&zero, ms(3000)));
+            // Reopen and acknowledge whatever arrived, until everything has.
+            for _ in 0..50 {
+                let have = got.iter().take_while(|b| b.is_some()).count() as u32;
+                let mut open = peer.seg(41000, PORT, mine, theirs.wrapping_add(have), ACK);
+                open.window = 4096;
+                take(&mut got, theirs, &peer.exchange(&open, ms(1500)));
+                if got.iter().all(Option::is_some) {
+                    break;
+                }
+                if written < msg.len()
+                    && let Ok(n) = s.try_write(&msg[written..])
+                {
+                    written += n;
+                }
             }
-            if written < msg.len()
-                && let Ok(n) = s.try_write(&msg[written..])
-            {
-                written += n;
-            }
-        }
-        assert_eq!(written, msg.len(), "the writer never got all bytes queued");
-        let bytes: Vec<u8> = got.iter().map(|b| b.unwrap_or(0)).collect();
-        assert!(
-            got.iter().all(Option::is_some),
-            "bytes missing after the window reopened"
-        );
-        assert_eq!(bytes, msg, "stream damaged by the shrinking window");
+            assert_eq!(written, msg.len(), "the writer never got all bytes queued");
+            let bytes: Vec<u8> = got.iter().map(|b| b.unwrap_or(0)).collect();
+            assert!(
+                got.iter().all(Option::is_some),
+                "bytes missing after the window reopened"
+            );
+            assert_eq!(bytes, msg, "stream damaged by the shrinking window");
+        });
     }
 }

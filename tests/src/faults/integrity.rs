@@ -101,11 +101,18 @@ pub struct Outcome {
     pub client: FaultStats,
     /// The server end's counters.
     pub server: FaultStats,
+    /// Sockets still open on both stacks after everything was dropped and the closing
+    /// connections were given bounded virtual time (must be 0).
+    pub open_after: usize,
 }
 
 impl Outcome {
-    /// The promise: intact, or a reported `TimedOut`/`ConnectionReset` with a correct prefix.
+    /// The promise: intact, or a reported `TimedOut`/`ConnectionReset` with a correct prefix;
+    /// and no socket left behind.
     pub fn promise_kept(&self) -> bool {
+        if self.open_after != 0 {
+            return false;
+        }
         match &self.end {
             End::Complete => self.report.intact(),
             End::Error(_, ErrorKind::TimedOut | ErrorKind::ConnectionReset) => {
@@ -164,6 +171,9 @@ impl fmt::Display for Outcome {
         )?;
         if !c.verify_checksums {
             f.write_str("  (checksums off)")?;
+        }
+        if self.open_after != 0 {
+            write!(f, "  ({} SOCKETS LEFT)", self.open_after)?;
         }
         Ok(())
     }
@@ -225,9 +235,11 @@ pub fn run(config: &RunConfig) -> Outcome {
         &mut verifier,
         wall,
     );
-    // Let closing connections finish so the pools drain (bounded).
-    for _ in 0..100_000 {
-        if server.open_sockets() == 0 && client.open_sockets() == 0 {
+    // Let closing connections finish so the pools drain (bounded: orphans are aborted after
+    // `unisock_smoltcp::ORPHAN_LIMIT`).
+    let drain_until = world.elapsed() + Duration::from_secs(300);
+    for _ in 0..1_000_000 {
+        if server.open_sockets() + client.open_sockets() == 0 || world.elapsed() > drain_until {
             break;
         }
         world.step(Some(Duration::from_secs(1)));
@@ -240,6 +252,7 @@ pub fn run(config: &RunConfig) -> Outcome {
         wall_time: wall.elapsed(),
         client: client_ctl.stats(),
         server: server_ctl.stats(),
+        open_after: server.open_sockets() + client.open_sockets(),
     }
 }
 
