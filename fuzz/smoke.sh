@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run every fuzz target for N seconds each (default 30; `bash fuzz/smoke.sh 60`), starting from
-# the committed seeds, and fail on any crash. Installs cargo-fuzz if it is missing. Needs the
+# the committed seeds, and fail on any crash (an input running over 20 s counts as one). Installs cargo-fuzz if it is missing. Needs the
 # nightly toolchain (cargo-fuzz builds with -Zsanitizer=address).
 #
 # Environment: FUZZ_TARGETS="a b" to run only some targets; CARGO_TARGET_DIR is honoured.
@@ -28,7 +28,7 @@ for t in $targets; do
     fi
     log="$(mktemp)"
     echo "=== fuzz $t for ${secs}s"
-    if cargo +nightly fuzz run "$t" "$corpus" -- -max_total_time="$secs" -rss_limit_mb=2048 \
+    if cargo +nightly fuzz run "$t" "$corpus" -- -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 \
         -print_final_stats=1 >"$log" 2>&1; then
         result=ok
     else
