@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every fuzz target for N seconds each (default 30; `bash fuzz/smoke.sh 60`), starting from
-# the committed seeds, and fail on any crash (an input running over 20 s counts as one). Installs cargo-fuzz if it is missing. Needs the
-# nightly toolchain (cargo-fuzz builds with -Zsanitizer=address).
+# the committed seeds, and fail on any crash (an input running over 20 s counts as one).
+# Installs cargo-fuzz if it is missing. Needs the nightly toolchain (cargo-fuzz builds with
+# -Zsanitizer=address).
 #
 # Environment: FUZZ_TARGETS="a b" to run only some targets; CARGO_TARGET_DIR is honoured.
 set -euo pipefail
