@@ -137,6 +137,16 @@ impl unisock::TcpSocket for TcpSocket {
         Ok(Stream::from_socket(self.sock))
     }
 
+    /// Non-blocking connect: `EINPROGRESS` is success, the handshake goes on in the kernel,
+    /// and the descriptor is blocking again for later calls (which wait for the handshake).
+    fn connect_nonblocking(self, remote: SocketAddr) -> Result<TcpStream, Error> {
+        check_remote(remote)?;
+        self.sock
+            .start_connect(&SockAddr::from_inet(&remote))
+            .map_err(|e| Error::os(Op::Connect, e).at(remote))?;
+        Ok(Stream::from_socket(self.sock))
+    }
+
     fn connect_timeout(self, remote: SocketAddr, timeout: Duration) -> Result<TcpStream, Error> {
         check_remote(remote)?;
         if timeout.is_zero() {

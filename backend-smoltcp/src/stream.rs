@@ -335,6 +335,10 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> unisock::TcpSocket for TcpSocket<'s, 
         self.finish_connect(CONNECT_TIMEOUT)
     }
 
+    fn connect_nonblocking(self, remote: SocketAddr) -> Result<Self::Stream> {
+        TcpSocket::connect_nonblocking(self, remote)
+    }
+
     fn connect_timeout(
         self,
         remote: SocketAddr,

@@ -8,8 +8,9 @@
 //! Connected streams are [`embedded_io::Read`] + [`embedded_io::Write`]: `read` blocks until at
 //! least one byte is available and returns `Ok(0)` only at end of stream (or for an empty
 //! buffer); `write` blocks until at least one byte is accepted and never returns `Ok(0)` for a
-//! non-empty buffer. The `try_*` methods never block: they fail with
-//! [`ErrorKind::WouldBlock`](crate::ErrorKind::WouldBlock) instead.
+//! non-empty buffer. `flush` returns once the data is handed to the stack, as with the kernel's
+//! sockets; it does not wait for the peer's acknowledgement. The `try_*` methods never block:
+//! they fail with [`ErrorKind::WouldBlock`](crate::ErrorKind::WouldBlock) instead.
 //!
 //! Dropping a stream closes it gracefully (FIN after queued data); [`StreamSocket::abort`]
 //! resets it (RST, as `SO_LINGER` with a zero timeout does).
@@ -41,6 +42,16 @@ pub trait TcpSocket: Socket<Addr = SocketAddr> {
     /// socket is first bound to an ephemeral local port and a local address that can reach
     /// `remote`.
     fn connect(self, remote: SocketAddr) -> Result<Self::Stream, Self::Error>;
+
+    /// Start connecting to `remote` and return the stream at once, without waiting for the
+    /// handshake (a non-blocking `connect`, for event loops and the embedded superloop).
+    ///
+    /// While the handshake runs, the stream's `try_*` calls fail with `WouldBlock` and its
+    /// [`write_ready`](embedded_io::WriteReady::write_ready) returns `false`; once the
+    /// handshake has finished, successfully or not, `write_ready` returns `true` and a failed
+    /// connect is reported by the next call (`ConnectionRefused`, `TimedOut`, ...). Blocking
+    /// calls on a stream still connecting wait for the handshake first.
+    fn connect_nonblocking(self, remote: SocketAddr) -> Result<Self::Stream, Self::Error>;
 
     /// As [`connect`](TcpSocket::connect), failing with `TimedOut` if not established within
     /// `timeout`.

@@ -37,6 +37,10 @@ macro_rules! conformance_tests {
             $with_env(|env| $crate::scenarios::bind_then_connect_and_ephemeral_ports(env, true))
         }
         #[test]
+        fn connect_nonblocking() {
+            $with_env(|env| $crate::scenarios::connect_nonblocking(env))
+        }
+        #[test]
         fn backlog() {
             $with_env(|env| $crate::scenarios::backlog(env))
         }

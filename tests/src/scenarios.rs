@@ -9,7 +9,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use unisock::embedded_io::{Read, Write};
+use unisock::embedded_io::{Read, Write, WriteReady};
 use unisock::prelude::*;
 use unisock::{
     DatagramSocket, RecvSlot, SendMsg, Socket, Stack, StreamListener, StreamSocket, TcpSocket,
@@ -304,6 +304,47 @@ pub fn backlog<S: Stack, C: Stack>(env: &Env<S, C>) {
     );
     let (_, peer) = ok(listener.accept(), "accept after drain");
     assert_eq!(peer, ok(late.local_addr(), "local_addr"));
+}
+
+/// A non-blocking connect returns at once; `write_ready` turns true when the handshake is
+/// done; to a closed port the failure is reported by the next call as `ConnectionRefused`.
+pub fn connect_nonblocking<S: Stack, C: Stack>(env: &Env<S, C>) {
+    let (server_ip, _) = env.ips(false).expect("IPv4");
+    let domain = Domain::Ipv4;
+    let mut listener = ok(
+        env.server.listen(SocketAddr::new(server_ip, 0), 4),
+        "listen",
+    );
+    ok(
+        listener.set_option(SockOpt::ReadTimeout(Some(GUARD))),
+        "accept timeout",
+    );
+    let at = ok(listener.local_addr(), "local_addr");
+
+    let sock = ok(env.client.tcp_socket(domain), "tcp_socket");
+    let mut c = ok(sock.connect_nonblocking(at), "connect_nonblocking");
+    let ready = crate::util::wait_until(GUARD, || ok(c.write_ready(), "write_ready"));
+    assert!(ready, "the handshake never finished");
+    assert_eq!(ok(c.try_write(b"nb connect"), "try_write"), 10);
+    let (mut s, peer) = ok(listener.accept(), "accept");
+    guard(&mut s);
+    assert_eq!(peer, ok(c.local_addr(), "local_addr"));
+    assert_eq!(read_n(&mut s, 10), b"nb connect");
+
+    // To a closed port: the refusal comes with the next call once the handshake failed.
+    let closed = {
+        let l = ok(
+            env.server.listen(SocketAddr::new(server_ip, 0), 1),
+            "listen",
+        );
+        ok(l.local_addr(), "local_addr")
+    };
+    let sock = ok(env.client.tcp_socket(domain), "tcp_socket");
+    let mut r = ok(sock.connect_nonblocking(closed), "connect_nonblocking");
+    let finished = crate::util::wait_until(GUARD, || r.write_ready().unwrap_or(true));
+    assert!(finished, "the refused handshake never finished");
+    let mut buf = [0u8; 4];
+    assert_kind(r.try_read(&mut buf), ErrorKind::ConnectionRefused);
 }
 
 /// Two listeners on one endpoint: the second gets `AddrInUse`.
@@ -876,6 +917,7 @@ where
         udp_round_trip(env, v6);
     }
     backlog(env);
+    connect_nonblocking(env);
     half_close(env);
     shutdown_read(env);
     abort_resets_peer(env);

@@ -223,6 +223,22 @@ impl Socket {
         result.and(restore)
     }
 
+    /// Start a connect without waiting for the handshake: `connect` on a non-blocking
+    /// descriptor, `EINPROGRESS` (and `EINTR`, after which the handshake also goes on) taken as
+    /// success, then the descriptor made blocking again. A failed handshake is left in
+    /// `SO_ERROR` for the next call to report.
+    pub(crate) fn start_connect(&self, addr: &SockAddr) -> Result<()> {
+        self.set_nonblocking(true)?;
+        // SAFETY: `addr` points to `addr.len()` initialised bytes of a sockaddr.
+        let r = unsafe { libc::connect(self.raw(), addr.as_ptr(), addr.len()) };
+        let result = match (r, errno()) {
+            (0, _) | (_, libc::EINPROGRESS | libc::EINTR) => Ok(()),
+            (_, e) => Err(e),
+        };
+        let restore = self.set_nonblocking(false);
+        result.and(restore)
+    }
+
     fn connect_nonblocking(&self, addr: &SockAddr, timeout: Duration) -> Result<()> {
         // SAFETY: `addr` points to `addr.len()` initialised bytes of a sockaddr.
         let r = unsafe { libc::connect(self.raw(), addr.as_ptr(), addr.len()) };
