@@ -114,10 +114,17 @@ pub struct PoolConfig {
     pub raw_bytes: usize,
     /// Packets queued per raw socket and direction.
     pub raw_packets: usize,
+    /// Bytes of the local-delivery queue: packets to one of the stack's own addresses wait
+    /// here instead of going to the device (see the crate docs). It holds frames of up to
+    /// the device MTU, each with 2 bytes of overhead: 0 turns local delivery off (a send to
+    /// an own address then fails with `Unsupported`); otherwise at least the device MTU + 2
+    /// (`InvalidInput` if smaller). Not used when [`Config::device_loops_back`] is set.
+    pub local_bytes: usize,
 }
 
 impl PoolConfig {
-    /// A small pool for microcontrollers: 4 TCP sockets with 2 KiB buffers, 2 UDP, 1 raw each.
+    /// A small pool for microcontrollers: 4 TCP sockets with 2 KiB buffers, 2 UDP, 1 raw each,
+    /// a local-delivery queue of two Ethernet frames.
     pub const SMALL: PoolConfig = PoolConfig {
         tcp: 4,
         tcp_rx: 2048,
@@ -129,6 +136,7 @@ impl PoolConfig {
         raw: 1,
         raw_bytes: 512,
         raw_packets: 2,
+        local_bytes: 2 * (1514 + 2),
     };
 
     /// The default of the `std` constructors: 64 TCP sockets with 64 KiB buffers, 16 UDP
@@ -144,6 +152,7 @@ impl PoolConfig {
         raw: 2,
         raw_bytes: 65535,
         raw_packets: 16,
+        local_bytes: 4 * (65535 + 2),
     };
 
     /// smoltcp socket slots needed: every pool socket, plus one DNS and one DHCP socket
@@ -164,7 +173,9 @@ impl PoolConfig {
             .udp
             .saturating_mul(self.udp_rx.saturating_add(self.udp_tx));
         let raw = self.raw.saturating_mul(4).saturating_mul(self.raw_bytes);
-        tcp.saturating_add(udp).saturating_add(raw)
+        tcp.saturating_add(udp)
+            .saturating_add(raw)
+            .saturating_add(self.local_bytes)
     }
 
     /// Packet metadata entries needed (UDP and raw each have their own array of this size;
@@ -208,6 +219,11 @@ pub struct Config {
     /// smoltcp's own default of 10 ms limits a connection whose window fits in one segment
     /// (the 64 KiB loopback MTU) to one window per 10 ms.
     pub tcp_ack_delay: Option<core::time::Duration>,
+    /// The device itself returns every frame it is sent (the in-process
+    /// [`Loopback`](crate::Loopback)): packets to the stack's own addresses need no
+    /// local-delivery queue ([`PoolConfig::local_bytes`] is then not used).
+    /// [`Config::loopback`] sets it.
+    pub device_loops_back: bool,
 }
 
 impl Default for Config {
@@ -230,12 +246,15 @@ impl Config {
             random_seed: 0x5eed_0f5a_0c11_u64,
             pool: PoolConfig::DEFAULT,
             tcp_ack_delay: None,
+            device_loops_back: false,
         }
     }
 
-    /// The in-process loopback convention: 127.0.0.1/8 and ::1/128.
+    /// The in-process loopback convention: 127.0.0.1/8 and ::1/128, over a device that
+    /// returns every frame ([`Config::device_loops_back`]).
     pub fn loopback() -> Config {
         let mut c = Config::new();
+        c.device_loops_back = true;
         // Two entries always fit in MAX_ADDRESSES.
         let _ = c.addresses.push(Cidr {
             addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -373,7 +392,7 @@ mod tests {
         assert_eq!(p.sockets_needed(), 4 + 2 + 2 + 2);
         assert_eq!(
             p.bytes_needed(),
-            4 * (2048 + 2048) + 2 * (1024 + 1024) + 2 * 2 * 512
+            4 * (2048 + 2048) + 2 * (1024 + 1024) + 2 * 2 * 512 + 2 * 1516
         );
     }
 }

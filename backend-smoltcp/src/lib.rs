@@ -167,6 +167,7 @@ mod clock;
 mod config;
 mod datagram;
 mod error;
+mod local;
 mod loopback;
 mod raw;
 mod resolve;

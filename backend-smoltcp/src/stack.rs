@@ -219,7 +219,7 @@ struct TimeWaitEntry {
 /// Everything behind the stack's lock.
 pub(crate) struct Inner<'a, D> {
     pub id: u32,
-    pub device: D,
+    pub device: crate::local::Local<'a, D>,
     pub iface: Interface,
     pub sockets: SocketSet<'a>,
     pub slots: ManagedSlice<'a, Slot>,
@@ -408,6 +408,23 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
         let span = u64::from(EPHEMERAL_PORTS.1 - EPHEMERAL_PORTS.0) + 1;
         // The remainder is below 16384, so it fits in u16.
         let start = EPHEMERAL_PORTS.0 + (config.random_seed % span) as u16;
+        let queue = if config.device_loops_back || pool.local_bytes == 0 {
+            ManagedSlice::Borrowed(&mut [][..])
+        } else {
+            if pool.local_bytes < caps.max_transmission_unit + 2 {
+                return Err(Error::invalid(
+                    "PoolConfig::local_bytes must be 0 or at least the device MTU + 2",
+                ));
+            }
+            mem.bytes(pool.local_bytes)?
+        };
+        let mac = match hw {
+            HardwareAddress::Ethernet(m) => Some(m),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        };
+        let mut device = crate::local::Local::new(device, queue, mac, config.device_loops_back);
+        sync_identity(&mut device, &iface);
         let inner = Inner {
             id: stack_id(&slots),
             device,
@@ -559,7 +576,7 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
     /// Run `f` with the device (for example to inspect a test device). The stack is locked
     /// meanwhile.
     pub fn with_device<R>(&self, f: impl FnOnce(&mut D) -> R) -> R {
-        f(&mut self.lock().device)
+        f(&mut self.lock().device.inner)
     }
 
     /// Declare that a background driver polls this stack (`std`): blocking calls then wait on
@@ -764,6 +781,26 @@ fn stack_id(slots: &[Slot]) -> u32 {
     (slots.as_ptr() as usize as u32) | 1
 }
 
+/// Tell the local-delivery wrapper the interface's addresses.
+fn sync_identity<D: Device>(device: &mut crate::local::Local<'_, D>, iface: &Interface) {
+    let mut addrs: heapless::Vec<IpAddress, 4> = heapless::Vec::new();
+    for c in iface.ip_addrs() {
+        let _ = addrs.push(c.address());
+    }
+    device.set_addrs(&addrs);
+}
+
+/// `Unsupported` if `dst` is one of the stack's own addresses and it cannot deliver to them.
+fn check_local_delivery<D: Device>(g: &Inner<'_, D>, dst: &IpAddr) -> Result<()> {
+    if g.is_local(dst) && !g.device.delivers_locally() {
+        return Err(Error::unsupported(
+            "destination is this stack's own address and local delivery is off \
+             (PoolConfig::local_bytes is 0)",
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn ep_to_std(ep: IpEndpoint) -> SocketAddr {
     SocketAddr::new(ep.addr.into(), ep.port)
 }
@@ -956,6 +993,7 @@ impl<'a, D: Device> Inner<'a, D> {
         } else {
             debug!("DHCPv4 lease lost");
         }
+        sync_identity(&mut self.device, &self.iface);
         self.dns_servers = servers;
         let servers = self.dns_servers.clone();
         self.sockets
@@ -1126,7 +1164,10 @@ impl<'a, D: Device> Inner<'a, D> {
     }
 
     /// `NetworkUnreachable` unless `dst` is on-link or a default route of its family exists.
+    /// A destination that is one of the stack's own addresses needs local delivery
+    /// (`Unsupported` without it).
     pub(crate) fn check_route(&self, dst: &IpAddr, dont_route: bool) -> Result<()> {
+        check_local_delivery(self, dst)?;
         if self.on_link(dst) {
             return Ok(());
         }

@@ -190,6 +190,8 @@ impl StdStack<StdLoopback, Notify> {
     pub fn loopback_with(opts: LoopbackOptions) -> Result<LoopbackStack> {
         let mut config = opts.config;
         ensure_loopback_addresses(&mut config)?;
+        // The device returns every frame: it is the local delivery.
+        config.device_loops_back = true;
         let dev = Loopback::with_capacity(opts.frames, opts.mtu, opts.medium)?;
         let sink = match &opts.pcap {
             Some(p) => PcapFile::create(p)?,

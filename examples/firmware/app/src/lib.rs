@@ -50,6 +50,8 @@ pub const TCP_BUFFER: usize = 4096;
 
 /// The socket pool: two TCP sockets (the listener's armed one, then the outbound connection),
 /// nothing else. `udp_packets` and `raw_packets` must be at least 1 even with no such socket.
+/// No local-delivery queue: the firmware never talks to its own address (the `loopback`
+/// binary's device returns every frame itself).
 pub const POOL: PoolConfig = PoolConfig {
     tcp: 2,
     tcp_rx: TCP_BUFFER,
@@ -61,6 +63,7 @@ pub const POOL: PoolConfig = PoolConfig {
     raw: 0,
     raw_bytes: 0,
     raw_packets: 1,
+    local_bytes: 0,
 };
 
 /// Socket slots [`POOL`] needs.
