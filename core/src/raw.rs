@@ -17,8 +17,13 @@ use core::net::IpAddr;
 use crate::{RecvFlags, RecvMeta, Socket};
 
 /// A raw IP socket for one protocol. Its [`Socket::Addr`] is [`IpAddr`].
+///
+/// Packet format, the same on every backend (Linux's, without `IP_HDRINCL`): `send_to` takes
+/// the protocol payload (ICMP header and data; the ICMPv4 checksum filled in by the caller, the
+/// ICMPv6 one by the stack) and the stack builds the IP header; `recv_from` on an IPv4 socket
+/// returns the whole IPv4 packet including its header, on an IPv6 socket the payload only.
 pub trait RawSocket: Socket<Addr = IpAddr> {
-    /// Send one packet's payload to `to` (format in the [module docs](self)).
+    /// Send one packet's payload to `to` (format in the [trait docs](RawSocket)).
     fn send_to(&mut self, payload: &[u8], to: IpAddr) -> Result<usize, Self::Error>;
 
     /// Receive one packet, blocking (bounded by
