@@ -21,7 +21,11 @@ pub struct Error {
 #[cfg(feature = "defmt")]
 impl defmt::Format for Error {
     fn format(&self, f: defmt::Formatter<'_>) {
-        defmt::write!(f, "{}: {}", self.kind, self.context)
+        if self.context_names_kind() {
+            defmt::write!(f, "{=str}", self.context)
+        } else {
+            defmt::write!(f, "{=str}: {}", self.context, self.kind)
+        }
     }
 }
 
@@ -63,7 +67,7 @@ impl Error {
     pub(crate) const fn stale() -> Error {
         Error::new(
             ErrorKind::StaleHandle,
-            "socket handle no longer names a live socket of this stack",
+            "handle names no live socket of this stack (closed, reused, or another stack's)",
         )
     }
 
@@ -81,12 +85,29 @@ impl Error {
 }
 
 impl fmt::Display for Error {
+    /// What failed and why (the context), then the kind's text unless the context already
+    /// says it, then the endpoint involved: `tcp read: peer sent RST: connection reset by
+    /// peer (10.7.0.2:7)`. Each part appears once.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.kind, self.context)?;
+        f.write_str(self.context)?;
+        if !self.context_names_kind() {
+            f.write_str(": ")?;
+            f.write_str(self.kind.as_str())?;
+        }
         match self.addr {
             Some(a) => write!(f, " ({a})"),
             None => Ok(()),
         }
+    }
+}
+
+impl Error {
+    /// Whether the context already contains the kind's text (ASCII case-insensitive).
+    fn context_names_kind(&self) -> bool {
+        let hay = self.context.as_bytes();
+        let needle = self.kind.as_str().as_bytes();
+        hay.windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
     }
 }
 
@@ -119,3 +140,124 @@ impl From<Error> for std::io::Error {
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::string::{String, ToString};
+    use std::vec::Vec;
+
+    use super::*;
+
+    /// Every error this crate builds, found in its sources: `ErrorKind::X` followed by a
+    /// string literal (`Error::new`), and the shorthand constructors.
+    fn every_error() -> Vec<Error> {
+        let sources = [
+            include_str!("clock.rs"),
+            include_str!("config.rs"),
+            include_str!("datagram.rs"),
+            include_str!("error.rs"),
+            include_str!("local.rs"),
+            include_str!("loopback.rs"),
+            include_str!("raw.rs"),
+            include_str!("resolve.rs"),
+            include_str!("resources.rs"),
+            include_str!("stack.rs"),
+            include_str!("std_stack.rs"),
+            include_str!("stream.rs"),
+            include_str!("tap.rs"),
+            include_str!("wait.rs"),
+        ];
+        let shorthands: [(&str, ErrorKind); 3] = [
+            ("Error::invalid(", ErrorKind::InvalidInput),
+            ("Error::unsupported(", ErrorKind::Unsupported),
+            ("os_error(", ErrorKind::PermissionDenied),
+        ];
+        let mut out = Vec::new();
+        for src in sources {
+            // Production code only (this module's tests name the constructors too).
+            let src = src.split("#[cfg(test)]").next().unwrap_or(src);
+            // ErrorKind::Name, "literal"  (possibly across lines).
+            for (i, _) in src.match_indices("ErrorKind::") {
+                let rest = &src[i + "ErrorKind::".len()..];
+                let name: String = rest.chars().take_while(|c| c.is_alphanumeric()).collect();
+                let after = rest[name.len()..].trim_start();
+                let Some(after) = after.strip_prefix(',') else {
+                    continue;
+                };
+                let Some(lit) = literal(after).filter(|l| !l.contains('{')) else {
+                    continue;
+                };
+                let Some(kind) = ErrorKind::ALL
+                    .iter()
+                    .find(|k| std::format!("{k:?}") == name)
+                else {
+                    continue;
+                };
+                out.push(Error::new(*kind, leak(lit)));
+            }
+            for (pat, kind) in shorthands {
+                for (i, _) in src.match_indices(pat) {
+                    if let Some(lit) = literal(&src[i + pat.len()..]).filter(|l| !l.contains('{')) {
+                        out.push(Error::new(kind, leak(lit)));
+                    }
+                }
+            }
+        }
+        for kind in ErrorKind::ALL {
+            out.push(Error::from(kind));
+        }
+        out.push(Error::would_block());
+        out.push(Error::stale());
+        out
+    }
+
+    /// The string literal at the start of `s` (after whitespace), with `\` line
+    /// continuations joined as the compiler does.
+    fn literal(s: &str) -> Option<String> {
+        let s = s.trim_start().strip_prefix('"')?;
+        let end = s.find('"')?;
+        let raw = &s[..end];
+        let mut text = String::new();
+        let mut parts = raw.split("\\\n");
+        if let Some(first) = parts.next() {
+            text.push_str(first);
+        }
+        for p in parts {
+            text.push_str(p.trim_start());
+        }
+        Some(text)
+    }
+
+    fn leak(s: String) -> &'static str {
+        std::boxed::Box::leak(s.into_boxed_str())
+    }
+
+    #[test]
+    fn no_message_says_its_kind_twice() {
+        let errors = every_error();
+        assert!(errors.len() > 100, "found only {} errors", errors.len());
+        for e in errors {
+            let e = e.at("10.7.0.2:7".parse().unwrap());
+            let text = e.to_string();
+            let kind = e.kind().as_str();
+            let times = text.to_ascii_lowercase().matches(kind).count();
+            assert_eq!(times, 1, "{text:?} says {kind:?} {times} times");
+            assert_eq!(text.matches(e.context()).count(), 1, "{text:?}");
+            assert!(text.ends_with(" (10.7.0.2:7)"), "{text:?}");
+            // What failed (the context before its first colon) is said once too.
+            if let Some((what, _)) = e.context().split_once(':') {
+                let what = std::format!("{what}:");
+                assert_eq!(text.matches(what.as_str()).count(), 1, "{text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn reset_read_prints_once() {
+        let e = Error::new(ErrorKind::ConnectionReset, "connection reset by peer");
+        assert_eq!(e.to_string(), "connection reset by peer");
+        let e = Error::new(ErrorKind::ConnectionReset, "tcp read");
+        assert_eq!(e.to_string(), "tcp read: connection reset by peer");
+    }
+}

@@ -653,15 +653,15 @@ impl<D: Device, C: Clock, W: Wait> core::fmt::Debug for TcpStream<'_, '_, D, C, 
 }
 
 fn closed_error(slot: &Slot) -> Error {
-    if slot.aborted {
+    let e = if slot.aborted {
         Error::new(
             ErrorKind::ConnectionAborted,
-            "connection was aborted locally",
+            "tcp: the stream was aborted locally",
         )
     } else if slot.closed_by == Some(CloseCause::Timer) {
         Error::new(
             ErrorKind::TimedOut,
-            "connection timed out (retransmission or keep-alive timeout)",
+            "tcp: the retransmission or keep-alive timer gave up",
         )
     } else if !slot.established {
         Error::new(
@@ -669,7 +669,11 @@ fn closed_error(slot: &Slot) -> Error {
             "connect: RST answered our SYN",
         )
     } else {
-        Error::new(ErrorKind::ConnectionReset, "connection reset by peer")
+        Error::new(ErrorKind::ConnectionReset, "tcp: the peer sent RST")
+    };
+    match slot.peer {
+        Some(peer) => e.at(peer),
+        None => e,
     }
 }
 
