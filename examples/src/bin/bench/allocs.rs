@@ -174,6 +174,7 @@ pub fn child(kind: RssKind, name: &str, ports: (u16, u16), total: u64) -> BenchR
                     tcp_tx: RSS_BUF,
                     udp: 0,
                     raw: 0,
+                    local_bytes: 0,
                     ..unisock_smoltcp::PoolConfig::SMALL
                 };
                 crate::usmol::tap_transfer(name, dir, port, total, pool)?;

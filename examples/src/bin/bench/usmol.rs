@@ -26,11 +26,15 @@ use crate::tcp::IO_TIMEOUT;
 /// Frames queued by the in-process devices (the plain program's ring has as many).
 pub const FRAMES: usize = 64;
 
+/// Four TCP sockets with `buf`-byte buffers, a small rest, no local-delivery queue (the
+/// in-process device loops back by itself; over TAP nothing is sent to the stack's own
+/// address).
 fn pool(buf: usize) -> PoolConfig {
     PoolConfig {
         tcp: 4,
         tcp_rx: buf,
         tcp_tx: buf,
+        local_bytes: 0,
         ..PoolConfig::SMALL
     }
 }
