@@ -73,8 +73,11 @@ impl Cidr {
         }
     }
 
-    pub(crate) fn to_smol(self) -> smoltcp::wire::IpCidr {
-        smoltcp::wire::IpCidr::new(self.addr.into(), self.prefix_len)
+    pub(crate) fn to_smol(self) -> Result<smoltcp::wire::IpCidr> {
+        Ok(smoltcp::wire::IpCidr::new(
+            crate::stack::smol_ip(self.addr)?,
+            self.prefix_len,
+        ))
     }
 }
 
@@ -155,13 +158,27 @@ impl PoolConfig {
         local_bytes: 4 * (65535 + 2),
     };
 
-    /// smoltcp socket slots needed: every pool socket, plus one DNS and one DHCP socket
-    /// (saturating).
+    /// smoltcp socket slots needed: every pool socket of the kinds compiled in (features
+    /// `udp`, `raw`; raw sockets once per IP version), plus room for the DNS socket
+    /// (feature `dns`) and the DHCPv4 socket (feature `dhcpv4`) (saturating).
     pub const fn sockets_needed(&self) -> usize {
         self.tcp
-            .saturating_add(self.udp)
-            .saturating_add(self.raw.saturating_mul(2))
-            .saturating_add(2)
+            .saturating_add(self.udp_sockets())
+            .saturating_add(self.raw_sockets())
+            .saturating_add(cfg!(feature = "dns") as usize + cfg!(feature = "dhcpv4") as usize)
+    }
+
+    const fn udp_sockets(&self) -> usize {
+        if cfg!(feature = "udp") { self.udp } else { 0 }
+    }
+
+    const fn raw_sockets(&self) -> usize {
+        let versions = 1 + cfg!(feature = "proto-ipv6") as usize;
+        if cfg!(feature = "raw") {
+            self.raw.saturating_mul(versions)
+        } else {
+            0
+        }
     }
 
     /// Buffer bytes needed (saturating).
@@ -170,9 +187,12 @@ impl PoolConfig {
             .tcp
             .saturating_mul(self.tcp_rx.saturating_add(self.tcp_tx));
         let udp = self
-            .udp
+            .udp_sockets()
             .saturating_mul(self.udp_rx.saturating_add(self.udp_tx));
-        let raw = self.raw.saturating_mul(4).saturating_mul(self.raw_bytes);
+        let raw = self
+            .raw_sockets()
+            .saturating_mul(2)
+            .saturating_mul(self.raw_bytes);
         tcp.saturating_add(udp)
             .saturating_add(raw)
             .saturating_add(self.local_bytes)
@@ -181,8 +201,14 @@ impl PoolConfig {
     /// Packet metadata entries needed (UDP and raw each have their own array of this size;
     /// saturating).
     pub const fn packets_needed(&self) -> usize {
-        let udp = self.udp.saturating_mul(2).saturating_mul(self.udp_packets);
-        let raw = self.raw.saturating_mul(4).saturating_mul(self.raw_packets);
+        let udp = self
+            .udp_sockets()
+            .saturating_mul(2)
+            .saturating_mul(self.udp_packets);
+        let raw = self
+            .raw_sockets()
+            .saturating_mul(2)
+            .saturating_mul(self.raw_packets);
         if udp > raw { udp } else { raw }
     }
 }
@@ -250,7 +276,7 @@ impl Config {
         }
     }
 
-    /// The in-process loopback convention: 127.0.0.1/8 and ::1/128, over a device that
+    /// The in-process loopback convention: 127.0.0.1/8 and (with `proto-ipv6`) ::1/128, over a device that
     /// returns every frame ([`Config::device_loops_back`]).
     pub fn loopback() -> Config {
         let mut c = Config::new();
@@ -260,6 +286,7 @@ impl Config {
             addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
             prefix_len: 8,
         });
+        #[cfg(feature = "proto-ipv6")]
         let _ = c.addresses.push(Cidr {
             addr: IpAddr::V6(Ipv6Addr::LOCALHOST),
             prefix_len: 128,
@@ -389,10 +416,33 @@ mod tests {
             ErrorKind::InvalidInput
         );
         let p = PoolConfig::SMALL;
-        assert_eq!(p.sockets_needed(), 4 + 2 + 2 + 2);
-        assert_eq!(
-            p.bytes_needed(),
-            4 * (2048 + 2048) + 2 * (1024 + 1024) + 2 * 2 * 512 + 2 * 1516
-        );
+        let full = cfg!(all(
+            feature = "udp",
+            feature = "raw",
+            feature = "proto-ipv6",
+            feature = "dns",
+            feature = "dhcpv4"
+        ));
+        let none = cfg!(not(any(
+            feature = "udp",
+            feature = "raw",
+            feature = "proto-ipv6",
+            feature = "dns",
+            feature = "dhcpv4"
+        )));
+        if full {
+            assert_eq!(p.sockets_needed(), 4 + 2 + 2 + 2);
+            assert_eq!(
+                p.bytes_needed(),
+                4 * (2048 + 2048) + 2 * (1024 + 1024) + 2 * 2 * 512 + 2 * 1516
+            );
+            assert_eq!(p.packets_needed(), 2 * 2 * 4);
+        }
+        if none {
+            // TCP only: no UDP, raw, DNS or DHCP sockets or memory.
+            assert_eq!(p.sockets_needed(), 4);
+            assert_eq!(p.bytes_needed(), 4 * (2048 + 2048) + 2 * 1516);
+            assert_eq!(p.packets_needed(), 0);
+        }
     }
 }

@@ -51,9 +51,7 @@ fn unspecified(v6: bool) -> SocketAddr {
 
 impl<'s, 'a, D: Device, C: Clock, W: Wait> UdpSocket<'s, 'a, D, C, W> {
     pub(crate) fn open(stack: &'s Stack<'a, D, C, W>, domain: Domain) -> Result<Self> {
-        if domain == Domain::Unix {
-            return Err(Error::invalid("smoltcp has no UNIX-domain sockets"));
-        }
+        crate::stack::check_domain(domain, "smoltcp has no UNIX-domain sockets")?;
         let v6 = domain == Domain::Ipv6;
         let handle = stack.with(|g, now| {
             let h = g.alloc(Kind::Udp, now)?;
@@ -97,7 +95,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> UdpSocket<'s, 'a, D, C, W> {
             addr: if local.ip().is_unspecified() {
                 None
             } else {
-                Some(local.ip().into())
+                Some(crate::stack::smol_ip(local.ip())?)
             },
             port,
         };
@@ -139,7 +137,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> UdpSocket<'s, 'a, D, C, W> {
                 "send_to: datagram larger than the send buffer or the MTU allows",
             ));
         }
-        let ep = IpEndpoint::new(to.ip().into(), to.port());
+        let ep = IpEndpoint::new(crate::stack::smol_ip(to.ip())?, to.port());
         match s.send_slice(buf, ep) {
             Ok(()) => Ok(buf.len()),
             Err(udp::SendError::BufferFull) => Err(Error::would_block()),

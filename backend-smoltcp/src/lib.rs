@@ -53,7 +53,7 @@
 //!
 //! let clock = ManualClock::new();
 //! let mut frames = [0u8; 4 * 1500];
-//! let device = Loopback::new(&mut frames, 1500, Medium::Ip).unwrap();
+//! let device = Loopback::new(&mut frames, 1500, Medium::Ethernet).unwrap();
 //! let config = Config::loopback().with_pool(PoolConfig::SMALL);
 //! let mut resources = Resources::<10, 32768, 16>::new();
 //! let stack = Stack::new(device, &clock, Spin, &config, &mut resources).unwrap();
@@ -165,10 +165,18 @@ mod log;
 
 mod clock;
 mod config;
+#[cfg(feature = "udp")]
+mod datagram;
+#[cfg(not(feature = "udp"))]
+#[path = "datagram_off.rs"]
 mod datagram;
 mod error;
 mod local;
 mod loopback;
+#[cfg(feature = "raw")]
+mod raw;
+#[cfg(not(feature = "raw"))]
+#[path = "raw_off.rs"]
 mod raw;
 mod resolve;
 mod resources;

@@ -253,7 +253,7 @@ impl<'t, D: Device + 't> TxToken<'t, D> {
             free: &mut [],
             pushed: None,
             out: Out::Token(tx),
-            medium: Medium::Ip,
+            medium: Medium::Ethernet,
             mac: None,
             addrs: &[],
         }
@@ -339,6 +339,7 @@ fn is_local(
                 _ => false,
             }
         }
+        #[cfg(feature = "medium-ip")]
         Medium::Ip => ip_for_us(frame, addrs),
         #[allow(unreachable_patterns)]
         _ => false,

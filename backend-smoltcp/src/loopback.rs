@@ -115,7 +115,10 @@ impl Device for Loopback<'_> {
         sums.udp = phy::Checksum::Tx;
         sums.tcp = phy::Checksum::Tx;
         sums.icmpv4 = phy::Checksum::Tx;
-        sums.icmpv6 = phy::Checksum::Tx;
+        #[cfg(feature = "proto-ipv6")]
+        {
+            sums.icmpv6 = phy::Checksum::Tx;
+        }
         caps.checksum = sums;
         caps
     }
@@ -224,7 +227,7 @@ mod tests {
     #[test]
     fn frames_come_back_in_order_and_a_full_queue_refuses_tokens() {
         let mut storage = [0u8; 1280 * 4];
-        let mut dev = Loopback::new(&mut storage, 1280, Medium::Ip).unwrap();
+        let mut dev = Loopback::new(&mut storage, 1280, Medium::Ethernet).unwrap();
         assert_eq!(dev.capabilities().max_transmission_unit, 1280);
         // Scratch + 3 frames.
         assert!(send(&mut dev, 1, 10));
@@ -253,10 +256,10 @@ mod tests {
     #[test]
     fn bad_sizes_are_errors() {
         let mut small = [0u8; 100];
-        assert!(Loopback::new(&mut small, 1279, Medium::Ip).is_err());
-        assert!(Loopback::new(&mut small, 70000, Medium::Ip).is_err());
+        assert!(Loopback::new(&mut small, 1279, Medium::Ethernet).is_err());
+        assert!(Loopback::new(&mut small, 70000, Medium::Ethernet).is_err());
         assert_eq!(
-            Loopback::new(&mut small, 1280, Medium::Ip)
+            Loopback::new(&mut small, 1280, Medium::Ethernet)
                 .unwrap_err()
                 .kind(),
             ErrorKind::OutOfMemory

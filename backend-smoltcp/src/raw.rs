@@ -11,7 +11,9 @@
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use smoltcp::phy::{ChecksumCapabilities, Device};
-use smoltcp::wire::{Icmpv6Packet, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr};
+#[cfg(feature = "proto-ipv6")]
+use smoltcp::wire::{Icmpv6Packet, Ipv6Packet, Ipv6Repr};
+use smoltcp::wire::{IpProtocol, Ipv4Packet, Ipv4Repr};
 use unisock::{Domain, Protocol, RecvFlags, RecvMeta, SockOpt, SockOptName};
 
 use crate::clock::Clock;
@@ -21,6 +23,20 @@ use crate::wait::Wait;
 
 const V4_HEADER: usize = 20;
 const V6_HEADER: usize = 40;
+
+/// The source of an IPv6 packet (unspecified if malformed).
+#[cfg(feature = "proto-ipv6")]
+fn v6_source(packet: &[u8]) -> IpAddr {
+    Ipv6Packet::new_checked(packet)
+        .map(|p| IpAddr::V6(p.src_addr()))
+        .unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED))
+}
+
+/// Without `proto-ipv6` there are no IPv6 raw sockets: never called.
+#[cfg(not(feature = "proto-ipv6"))]
+fn v6_source(_packet: &[u8]) -> IpAddr {
+    IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+}
 
 /// A raw ICMP or ICMPv6 socket.
 pub struct RawSocket<'s, 'a, D: Device, C: Clock, W: Wait> {
@@ -46,7 +62,14 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> RawSocket<'s, 'a, D, C, W> {
     ) -> Result<Self> {
         let (kind, v6) = match (domain, protocol) {
             (Domain::Ipv4, Protocol::ICMP) => (Kind::RawV4, false),
+            #[cfg(feature = "proto-ipv6")]
             (Domain::Ipv6, Protocol::ICMPV6) => (Kind::RawV6, true),
+            #[cfg(not(feature = "proto-ipv6"))]
+            (Domain::Ipv6, _) => {
+                return Err(Error::unsupported(
+                    "IPv6 support not compiled in (feature proto-ipv6)",
+                ));
+            }
             (Domain::Unix, _) => return Err(Error::invalid("raw sockets need an IP domain")),
             _ => {
                 return Err(Error::unsupported(
@@ -103,6 +126,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> RawSocket<'s, 'a, D, C, W> {
                 repr.emit(&mut packet, &ChecksumCapabilities::default());
                 buf[V4_HEADER..].copy_from_slice(payload);
             }
+            #[cfg(feature = "proto-ipv6")]
             (IpAddr::V6(src), IpAddr::V6(dst)) => {
                 let repr = Ipv6Repr {
                     src_addr: src,
@@ -142,10 +166,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> RawSocket<'s, 'a, D, C, W> {
         let (full_len, from) = match s.peek() {
             Ok(packet) => {
                 let (data, from) = if v6 {
-                    let from = Ipv6Packet::new_checked(packet)
-                        .map(|p| IpAddr::V6(p.src_addr()))
-                        .unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
-                    (packet.get(V6_HEADER..).unwrap_or(&[]), from)
+                    (packet.get(V6_HEADER..).unwrap_or(&[]), v6_source(packet))
                 } else {
                     let from = Ipv4Packet::new_checked(packet)
                         .map(|p| IpAddr::V4(p.src_addr()))

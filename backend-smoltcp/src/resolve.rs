@@ -9,9 +9,13 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use core::time::Duration;
 
 use smoltcp::phy::Device;
+#[cfg(feature = "dns")]
 use smoltcp::socket::dns;
+#[cfg(feature = "dns")]
 use smoltcp::wire::DnsQueryType;
-use unisock::{Addresses, ErrorKind, MAX_ADDRESSES};
+use unisock::Addresses;
+#[cfg(feature = "dns")]
+use unisock::{ErrorKind, MAX_ADDRESSES};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
@@ -60,17 +64,43 @@ pub(crate) fn resolve<D: Device, C: Clock, W: Wait>(
                 }
             }
         }
-        Ok(!g.dns_servers.is_empty())
+        Ok(g.dns.is_some() && !g.dns_servers.is_empty())
     })?;
     if !out.is_empty() {
         return Ok(out);
     }
-    if !has_dns {
-        return Err(Error::new(
-            ErrorKind::HostNotFound,
-            "resolve: not in the host table and no DNS server configured",
-        ));
+    #[cfg(not(feature = "dns"))]
+    {
+        let _ = has_dns;
+        Err(Error::unsupported(
+            "resolve: the name is not in the host table and DNS support is not compiled in \
+             (feature dns)",
+        ))
     }
+    #[cfg(feature = "dns")]
+    {
+        if !has_dns {
+            return Err(Error::new(
+                ErrorKind::HostNotFound,
+                "resolve: not in the host table and no DNS server configured",
+            ));
+        }
+        query(stack, name, out)
+    }
+}
+
+/// Ask the DNS servers for A and AAAA records of `name`, adding the answers to `out`.
+#[cfg(feature = "dns")]
+fn query<D: Device, C: Clock, W: Wait>(
+    stack: &Stack<'_, D, C, W>,
+    name: &str,
+    mut out: Addresses,
+) -> Result<Addresses> {
+    let no_socket = Error::new(
+        ErrorKind::HostNotFound,
+        "resolve: no DNS socket (no DNS server configured)",
+    );
+    let dns = stack.with(|g, _| g.dns.ok_or(no_socket))?;
     // Ask for A and AAAA at once (two query slots), then wait for both answers.
     let start = |qtype| {
         stack.block(
@@ -79,7 +109,7 @@ pub(crate) fn resolve<D: Device, C: Clock, W: Wait>(
             |g, _| {
                 let cx = g.iface.context();
                 g.sockets
-                    .get_mut::<dns::Socket>(g.dns)
+                    .get_mut::<dns::Socket>(dns)
                     .start_query(cx, name, qtype)
                     .map_err(|e| match e {
                         dns::StartQueryError::NoFreeSlot => Error::would_block(),
@@ -98,7 +128,7 @@ pub(crate) fn resolve<D: Device, C: Clock, W: Wait>(
         Ok(q) => q,
         Err(e) => {
             let _ = stack.with(|g, _| {
-                g.sockets.get_mut::<dns::Socket>(g.dns).cancel_query(qa);
+                g.sockets.get_mut::<dns::Socket>(dns).cancel_query(qa);
                 Ok(())
             });
             return Err(e);
@@ -110,7 +140,7 @@ pub(crate) fn resolve<D: Device, C: Clock, W: Wait>(
         Some(RESOLVE_TIMEOUT),
         "resolve: no DNS answer in time",
         |g, _| {
-            let sock = g.sockets.get_mut::<dns::Socket>(g.dns);
+            let sock = g.sockets.get_mut::<dns::Socket>(dns);
             for (slot, answer) in pending.iter_mut().zip(answers.iter_mut()) {
                 let Some(q) = *slot else { continue };
                 match sock.get_query_result(q) {
@@ -133,7 +163,7 @@ pub(crate) fn resolve<D: Device, C: Clock, W: Wait>(
     );
     if r.is_err() {
         let _ = stack.with(|g, _| {
-            let sock = g.sockets.get_mut::<dns::Socket>(g.dns);
+            let sock = g.sockets.get_mut::<dns::Socket>(dns);
             for q in pending.iter().flatten() {
                 sock.cancel_query(*q);
             }

@@ -12,13 +12,19 @@
 
 use managed::ManagedSlice;
 use smoltcp::iface::SocketStorage;
-use smoltcp::socket::{dns, raw, udp};
+#[cfg(feature = "dns")]
+use smoltcp::socket::dns;
+#[cfg(feature = "raw")]
+use smoltcp::socket::raw;
+#[cfg(feature = "udp")]
+use smoltcp::socket::udp;
 use unisock::ErrorKind;
 
 use crate::error::{Error, Result};
 use crate::stack::Slot;
 
 /// DNS queries in flight at once.
+#[cfg(feature = "dns")]
 pub(crate) const DNS_QUERIES: usize = 2;
 
 /// Memory for a stack of at most `SOCKETS` sockets (see [`PoolConfig::sockets_needed`](crate::PoolConfig::sockets_needed)),
@@ -27,8 +33,11 @@ pub struct Resources<'a, const SOCKETS: usize, const BYTES: usize, const PACKETS
     storage: [SocketStorage<'a>; SOCKETS],
     slots: [Slot; SOCKETS],
     bytes: [u8; BYTES],
+    #[cfg(feature = "udp")]
     udp_meta: [udp::PacketMetadata; PACKETS],
+    #[cfg(feature = "raw")]
     raw_meta: [raw::PacketMetadata; PACKETS],
+    #[cfg(feature = "dns")]
     dns_queries: [Option<dns::DnsQuery>; DNS_QUERIES],
 }
 
@@ -41,8 +50,11 @@ impl<const SOCKETS: usize, const BYTES: usize, const PACKETS: usize>
             storage: [SocketStorage::EMPTY; SOCKETS],
             slots: [Slot::EMPTY; SOCKETS],
             bytes: [0; BYTES],
+            #[cfg(feature = "udp")]
             udp_meta: [udp::PacketMetadata::EMPTY; PACKETS],
+            #[cfg(feature = "raw")]
             raw_meta: [raw::PacketMetadata::EMPTY; PACKETS],
+            #[cfg(feature = "dns")]
             dns_queries: [const { None }; DNS_QUERIES],
         }
     }
@@ -61,8 +73,11 @@ pub(crate) trait Memory<'a> {
     fn storage(&mut self, n: usize) -> Result<ManagedSlice<'a, SocketStorage<'a>>>;
     fn slots(&mut self, n: usize) -> Result<ManagedSlice<'a, Slot>>;
     fn bytes(&mut self, n: usize) -> Result<ManagedSlice<'a, u8>>;
+    #[cfg(feature = "udp")]
     fn udp_meta(&mut self, n: usize) -> Result<ManagedSlice<'a, udp::PacketMetadata>>;
+    #[cfg(feature = "raw")]
     fn raw_meta(&mut self, n: usize) -> Result<ManagedSlice<'a, raw::PacketMetadata>>;
+    #[cfg(feature = "dns")]
     fn dns_queries(&mut self) -> ManagedSlice<'a, Option<dns::DnsQuery>>;
 }
 
@@ -82,8 +97,11 @@ pub(crate) struct Borrowed<'a> {
     storage: &'a mut [SocketStorage<'a>],
     slots: &'a mut [Slot],
     bytes: &'a mut [u8],
+    #[cfg(feature = "udp")]
     udp_meta: &'a mut [udp::PacketMetadata],
+    #[cfg(feature = "raw")]
     raw_meta: &'a mut [raw::PacketMetadata],
+    #[cfg(feature = "dns")]
     dns_queries: &'a mut [Option<dns::DnsQuery>],
 }
 
@@ -95,8 +113,11 @@ impl<'a> Borrowed<'a> {
             storage: &mut r.storage,
             slots: &mut r.slots,
             bytes: &mut r.bytes,
+            #[cfg(feature = "udp")]
             udp_meta: &mut r.udp_meta,
+            #[cfg(feature = "raw")]
             raw_meta: &mut r.raw_meta,
+            #[cfg(feature = "dns")]
             dns_queries: &mut r.dns_queries,
         }
     }
@@ -127,6 +148,7 @@ impl<'a> Memory<'a> for Borrowed<'a> {
         )
         .map(Into::into)
     }
+    #[cfg(feature = "udp")]
     fn udp_meta(&mut self, n: usize) -> Result<ManagedSlice<'a, udp::PacketMetadata>> {
         carve(
             &mut self.udp_meta,
@@ -135,6 +157,7 @@ impl<'a> Memory<'a> for Borrowed<'a> {
         )
         .map(Into::into)
     }
+    #[cfg(feature = "raw")]
     fn raw_meta(&mut self, n: usize) -> Result<ManagedSlice<'a, raw::PacketMetadata>> {
         carve(
             &mut self.raw_meta,
@@ -143,6 +166,7 @@ impl<'a> Memory<'a> for Borrowed<'a> {
         )
         .map(Into::into)
     }
+    #[cfg(feature = "dns")]
     fn dns_queries(&mut self) -> ManagedSlice<'a, Option<dns::DnsQuery>> {
         core::mem::take(&mut self.dns_queries).into()
     }
@@ -186,12 +210,15 @@ impl Memory<'static> for Heap {
         drop(probe);
         Ok(std::vec![0u8; n].into())
     }
+    #[cfg(feature = "udp")]
     fn udp_meta(&mut self, n: usize) -> Result<ManagedSlice<'static, udp::PacketMetadata>> {
         Ok(heap_vec(n, || udp::PacketMetadata::EMPTY)?.into())
     }
+    #[cfg(feature = "raw")]
     fn raw_meta(&mut self, n: usize) -> Result<ManagedSlice<'static, raw::PacketMetadata>> {
         Ok(heap_vec(n, || raw::PacketMetadata::EMPTY)?.into())
     }
+    #[cfg(feature = "dns")]
     fn dns_queries(&mut self) -> ManagedSlice<'static, Option<dns::DnsQuery>> {
         let mut v = std::vec::Vec::new();
         v.resize_with(DNS_QUERIES, || None);

@@ -36,11 +36,19 @@ use smoltcp::iface::{
     Config as IfaceConfig, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet,
 };
 use smoltcp::phy::{Device, Medium};
-use smoltcp::socket::{dhcpv4, dns, raw, tcp, udp};
+#[cfg(feature = "dhcpv4")]
+use smoltcp::socket::dhcpv4;
+#[cfg(feature = "dns")]
+use smoltcp::socket::dns;
+#[cfg(feature = "raw")]
+use smoltcp::socket::raw;
+use smoltcp::socket::tcp;
+#[cfg(feature = "udp")]
+use smoltcp::socket::udp;
 use smoltcp::time::Instant;
-use smoltcp::wire::{
-    EthernetAddress, HardwareAddress, IpAddress, IpEndpoint, IpProtocol, IpVersion,
-};
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpEndpoint};
+#[cfg(feature = "raw")]
+use smoltcp::wire::{IpProtocol, IpVersion};
 use unisock::{Domain, ErrorKind, Protocol};
 
 use crate::clock::{Clock, from_smol, to_smol};
@@ -74,6 +82,7 @@ const INGRESS_BUDGET: usize = 256;
 
 /// What kind of pool socket a slot holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(all(feature = "udp", feature = "raw")), allow(dead_code))]
 pub(crate) enum Kind {
     Unused,
     Tcp,
@@ -227,12 +236,17 @@ pub(crate) struct Inner<'a, D> {
     next_tcp_port: u16,
     next_udp_port: u16,
     next_listener: u32,
-    pub dns: SocketHandle,
+    /// The DNS socket, if DNS servers are configured or DHCPv4 may provide them.
+    pub dns: Option<SocketHandle>,
     pub dns_servers: heapless::Vec<IpAddress, MAX_DNS_SERVERS>,
+    #[cfg(feature = "dhcpv4")]
     pub static_dns: heapless::Vec<IpAddress, MAX_DNS_SERVERS>,
     pub hosts: heapless::Vec<HostEntry, MAX_HOSTS>,
+    #[cfg(feature = "dhcpv4")]
     dhcp: Option<SocketHandle>,
+    #[cfg(feature = "dhcpv4")]
     dhcp_addr: Option<smoltcp::wire::Ipv4Cidr>,
+    #[cfg(feature = "dhcpv4")]
     dhcp_route: bool,
     /// When the sleeping driver plans to poll next (`None`: awake, or no driver).
     driver_deadline: Option<Instant>,
@@ -304,9 +318,14 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
                 }
                 HardwareAddress::Ethernet(mac)
             }
+            #[cfg(feature = "medium-ip")]
             Medium::Ip => HardwareAddress::Ip,
             #[allow(unreachable_patterns)]
-            _ => return Err(Error::unsupported("device medium must be Ethernet or IP")),
+            _ => {
+                return Err(Error::unsupported(
+                    "device medium must be Ethernet or IP (IP needs feature medium-ip)",
+                ));
+            }
         };
         let pool = config.pool;
         if pool.tcp_rx == 0 || pool.tcp_tx == 0 || pool.tcp_rx > (1 << 30) {
@@ -326,9 +345,16 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
         iface.update_ip_addrs(|addrs| {
             for cidr in &config.addresses {
                 let ip = cidr.addr;
+                let smol = match cidr.to_smol() {
+                    Ok(c) => c,
+                    Err(e) => {
+                        addr_err = Some(e);
+                        continue;
+                    }
+                };
                 if ip.is_unspecified() || ip.is_multicast() {
                     addr_err = Some(Error::invalid("interface address must be unicast"));
-                } else if addrs.push(cidr.to_smol()).is_err() {
+                } else if addrs.push(smol).is_err() {
                     addr_err = Some(Error::new(
                         ErrorKind::OutOfMemory,
                         "too many interface addresses",
@@ -345,6 +371,13 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
                 .add_default_ipv4_route(gw)
                 .map_err(|_| Error::new(ErrorKind::OutOfMemory, "route table full"))?;
         }
+        #[cfg(not(feature = "proto-ipv6"))]
+        if config.gateway_v6.is_some() {
+            return Err(Error::unsupported(
+                "IPv6 gateway: IPv6 support not compiled in (feature proto-ipv6)",
+            ));
+        }
+        #[cfg(feature = "proto-ipv6")]
         if let Some(gw) = config.gateway_v6 {
             iface
                 .routes_mut()
@@ -370,6 +403,7 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
             let h = sockets.add(tcp::Socket::new(rx, tx));
             put(&mut slots, h, Kind::Tcp);
         }
+        #[cfg(feature = "udp")]
         for _ in 0..pool.udp {
             let rx =
                 udp::PacketBuffer::new(mem.udp_meta(pool.udp_packets)?, mem.bytes(pool.udp_rx)?);
@@ -378,8 +412,10 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
             let h = sockets.add(udp::Socket::new(rx, tx));
             put(&mut slots, h, Kind::Udp);
         }
+        #[cfg(feature = "raw")]
         for (version, proto, kind) in [
             (IpVersion::Ipv4, IpProtocol::Icmp, Kind::RawV4),
+            #[cfg(feature = "proto-ipv6")]
             (IpVersion::Ipv6, IpProtocol::Icmpv6, Kind::RawV6),
         ] {
             for _ in 0..pool.raw {
@@ -397,14 +433,29 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
         }
         let mut dns_servers = heapless::Vec::new();
         for s in &config.dns_servers {
-            let _ = dns_servers.push(IpAddress::from(*s));
+            let _ = dns_servers.push(smol_ip(*s)?);
         }
-        let dns = sockets.add(dns::Socket::new(&dns_servers, mem.dns_queries()));
+        // The DNS socket only when a server is configured or DHCPv4 may provide one.
+        #[cfg(feature = "dns")]
+        let dns = if dns_servers.is_empty() && !config.dhcpv4 {
+            None
+        } else {
+            Some(sockets.add(dns::Socket::new(&dns_servers, mem.dns_queries())))
+        };
+        #[cfg(not(feature = "dns"))]
+        let dns = None;
+        #[cfg(feature = "dhcpv4")]
         let dhcp = if config.dhcpv4 {
             Some(sockets.add(dhcpv4::Socket::new()))
         } else {
             None
         };
+        #[cfg(not(feature = "dhcpv4"))]
+        if config.dhcpv4 {
+            return Err(Error::unsupported(
+                "DHCPv4 support not compiled in (feature dhcpv4)",
+            ));
+        }
         let span = u64::from(EPHEMERAL_PORTS.1 - EPHEMERAL_PORTS.0) + 1;
         // The remainder is below 16384, so it fits in u16.
         let start = EPHEMERAL_PORTS.0 + (config.random_seed % span) as u16;
@@ -436,11 +487,15 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
             next_udp_port: start,
             next_listener: 1,
             dns,
+            #[cfg(feature = "dhcpv4")]
             static_dns: dns_servers.clone(),
             dns_servers,
             hosts: config.hosts.clone(),
+            #[cfg(feature = "dhcpv4")]
             dhcp,
+            #[cfg(feature = "dhcpv4")]
             dhcp_addr: None,
+            #[cfg(feature = "dhcpv4")]
             dhcp_route: false,
             driver_deadline: None,
             ack_delay: config.tcp_ack_delay,
@@ -801,6 +856,32 @@ fn check_local_delivery<D: Device>(g: &Inner<'_, D>, dst: &IpAddr) -> Result<()>
     Ok(())
 }
 
+/// `ip` in smoltcp's type (`Unsupported` for IPv6 without the `proto-ipv6` feature).
+pub(crate) fn smol_ip(ip: IpAddr) -> Result<IpAddress> {
+    match ip {
+        IpAddr::V4(a) => Ok(IpAddress::Ipv4(a)),
+        #[cfg(feature = "proto-ipv6")]
+        IpAddr::V6(a) => Ok(IpAddress::Ipv6(a)),
+        #[cfg(not(feature = "proto-ipv6"))]
+        IpAddr::V6(_) => Err(Error::unsupported(
+            "IPv6 support not compiled in (feature proto-ipv6)",
+        )),
+    }
+}
+
+/// `Unsupported` for an IPv6 domain without the `proto-ipv6` feature, `InvalidInput` for
+/// UNIX.
+pub(crate) fn check_domain(domain: Domain, what: &'static str) -> Result<()> {
+    match domain {
+        Domain::Unix => Err(Error::invalid(what)),
+        #[cfg(not(feature = "proto-ipv6"))]
+        Domain::Ipv6 => Err(Error::unsupported(
+            "IPv6 support not compiled in (feature proto-ipv6)",
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub(crate) fn ep_to_std(ep: IpEndpoint) -> SocketAddr {
     SocketAddr::new(ep.addr.into(), ep.port)
 }
@@ -947,12 +1028,14 @@ impl<'a, D: Device> Inner<'a, D> {
                 _ => {}
             }
         }
+        #[cfg(feature = "dhcpv4")]
         if self.dhcp_poll() {
             changed = true;
         }
         changed
     }
 
+    #[cfg(feature = "dhcpv4")]
     fn dhcp_poll(&mut self) -> bool {
         let Some(h) = self.dhcp else { return false };
         let event = match self.sockets.get_mut::<dhcpv4::Socket>(h).poll() {
@@ -995,10 +1078,13 @@ impl<'a, D: Device> Inner<'a, D> {
         }
         sync_identity(&mut self.device, &self.iface);
         self.dns_servers = servers;
-        let servers = self.dns_servers.clone();
-        self.sockets
-            .get_mut::<dns::Socket>(self.dns)
-            .update_servers(&servers);
+        #[cfg(feature = "dns")]
+        if let Some(dns) = self.dns {
+            let servers = self.dns_servers.clone();
+            self.sockets
+                .get_mut::<dns::Socket>(dns)
+                .update_servers(&servers);
+        }
         true
     }
 
@@ -1022,16 +1108,18 @@ impl<'a, D: Device> Inner<'a, D> {
                     s.set_timeout(None);
                     s.set_ack_delay(self.ack_delay.map(to_smol));
                 }
+                #[cfg(feature = "udp")]
                 Kind::Udp => {
                     let s = self.sockets.get_mut::<udp::Socket>(h);
                     s.close();
                     s.set_hop_limit(None);
                 }
+                #[cfg(feature = "raw")]
                 Kind::RawV4 | Kind::RawV6 => {
                     let s = self.sockets.get_mut::<raw::Socket>(h);
                     while s.recv().is_ok() {}
                 }
-                Kind::Unused => {}
+                _ => {}
             }
             let index = u16::try_from(i).map_err(|_| Error::stale())?;
             return Ok(Handle {
@@ -1074,6 +1162,7 @@ impl<'a, D: Device> Inner<'a, D> {
         Ok((slot, self.sockets.get_mut::<tcp::Socket>(sh)))
     }
 
+    #[cfg(feature = "udp")]
     pub(crate) fn udp(&mut self, h: Handle) -> Result<(&mut Slot, &mut udp::Socket<'a>)> {
         if h.stack != self.id {
             return Err(Error::stale());
@@ -1087,6 +1176,7 @@ impl<'a, D: Device> Inner<'a, D> {
         Ok((slot, self.sockets.get_mut::<udp::Socket>(sh)))
     }
 
+    #[cfg(feature = "raw")]
     pub(crate) fn raw(&mut self, h: Handle) -> Result<(&mut Slot, &mut raw::Socket<'a>)> {
         if h.stack != self.id {
             return Err(Error::stale());
@@ -1119,18 +1209,23 @@ impl<'a, D: Device> Inner<'a, D> {
     }
 
     /// Free a UDP or raw slot at once.
+    #[cfg(any(feature = "udp", feature = "raw"))]
     pub(crate) fn release_dgram(&mut self, h: Handle) {
         let Ok(slot) = self.slot(h) else { return };
         let Some(sh) = slot.handle else { return };
         let kind = slot.kind;
         slot.reset();
         match kind {
+            #[cfg(feature = "udp")]
             Kind::Udp => self.sockets.get_mut::<udp::Socket>(sh).close(),
+            #[cfg(feature = "raw")]
             Kind::RawV4 | Kind::RawV6 => {
                 let s = self.sockets.get_mut::<raw::Socket>(sh);
                 while s.recv().is_ok() {}
             }
-            _ => {}
+            _ => {
+                let _ = sh;
+            }
         }
     }
 
@@ -1142,7 +1237,7 @@ impl<'a, D: Device> Inner<'a, D> {
 
     /// Whether `ip` is one of the interface's addresses.
     pub(crate) fn is_local(&self, ip: &IpAddr) -> bool {
-        self.iface.has_ip_addr(IpAddress::from(*ip))
+        smol_ip(*ip).is_ok_and(|a| self.iface.has_ip_addr(a))
     }
 
     /// `AddrNotAvailable` unless `ip` is unspecified or local.
@@ -1159,7 +1254,7 @@ impl<'a, D: Device> Inner<'a, D> {
 
     /// Whether `dst` is on a directly attached network (or local).
     pub(crate) fn on_link(&self, dst: &IpAddr) -> bool {
-        let d = IpAddress::from(*dst);
+        let Ok(d) = smol_ip(*dst) else { return false };
         self.iface.has_ip_addr(d) || self.iface.ip_addrs().iter().any(|c| c.contains_addr(&d))
     }
 
@@ -1180,7 +1275,10 @@ impl<'a, D: Device> Inner<'a, D> {
         let routes = self.iface.routes();
         let has = match dst {
             IpAddr::V4(_) => routes.get_default_ipv4_route().is_some(),
+            #[cfg(feature = "proto-ipv6")]
             IpAddr::V6(_) => routes.get_default_ipv6_route().is_some(),
+            #[cfg(not(feature = "proto-ipv6"))]
+            IpAddr::V6(_) => false,
         };
         if has {
             Ok(())
@@ -1196,7 +1294,7 @@ impl<'a, D: Device> Inner<'a, D> {
     /// family).
     pub(crate) fn source_for(&self, dst: &IpAddr) -> Result<IpAddr> {
         self.iface
-            .get_source_address(&IpAddress::from(*dst))
+            .get_source_address(&smol_ip(*dst)?)
             .map(Into::into)
             .ok_or(Error::new(
                 ErrorKind::AddrNotAvailable,
@@ -1288,6 +1386,7 @@ impl<'a, D: Device> Inner<'a, D> {
         ))
     }
 
+    #[cfg(feature = "udp")]
     pub(crate) fn udp_port_in_use(&self, port: u16, addr: IpAddr, skip: u16) -> bool {
         self.slots.iter().enumerate().any(|(i, slot)| {
             slot.kind == Kind::Udp
@@ -1300,6 +1399,7 @@ impl<'a, D: Device> Inner<'a, D> {
     }
 
     /// An ephemeral UDP port used by no UDP socket.
+    #[cfg(feature = "udp")]
     pub(crate) fn ephemeral_udp(&mut self) -> Result<u16> {
         let span = u32::from(EPHEMERAL_PORTS.1 - EPHEMERAL_PORTS.0) + 1;
         for _ in 0..span {
@@ -1320,6 +1420,7 @@ impl<'a, D: Device> Inner<'a, D> {
     }
 
     /// The largest IP payload the device carries.
+    #[cfg(any(feature = "udp", feature = "raw"))]
     pub(crate) fn ip_mtu(&self) -> usize {
         self.device.capabilities().ip_mtu()
     }

@@ -29,7 +29,7 @@ use core::time::Duration;
 use smoltcp::phy::Device;
 use smoltcp::socket::tcp;
 use smoltcp::time::Instant;
-use smoltcp::wire::IpListenEndpoint;
+use smoltcp::wire::{IpEndpoint, IpListenEndpoint};
 use unisock::{
     Association, Domain, ErrorKind, Protocol, RecvFlags, SendFlags, Shutdown, SockOpt, SockOptName,
 };
@@ -62,7 +62,9 @@ fn listen_ep(local: SocketAddr) -> IpListenEndpoint {
         addr: if local.ip().is_unspecified() {
             None
         } else {
-            Some(local.ip().into())
+            // The socket's family was checked at bind: an IPv6 address only reaches here
+            // with the `proto-ipv6` feature.
+            crate::stack::smol_ip(local.ip()).ok()
         },
         port: local.port(),
     }
@@ -149,9 +151,7 @@ pub struct TcpSocket<'s, 'a, D: Device, C: Clock, W: Wait> {
 
 impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpSocket<'s, 'a, D, C, W> {
     pub(crate) fn open(stack: &'s Stack<'a, D, C, W>, domain: Domain) -> Result<Self> {
-        if domain == Domain::Unix {
-            return Err(Error::invalid("smoltcp has no UNIX-domain sockets"));
-        }
+        crate::stack::check_domain(domain, "smoltcp has no UNIX-domain sockets")?;
         let handle = stack.with(|g, now| {
             let h = g.alloc(Kind::Tcp, now)?;
             g.slot(h)?.v6 = domain == Domain::Ipv6;
@@ -201,6 +201,11 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpSocket<'s, 'a, D, C, W> {
                 _ => g.ephemeral_tcp()?,
             };
             let local = SocketAddr::new(local_ip, port);
+            let remote_ep = IpEndpoint::new(crate::stack::smol_ip(remote.ip())?, remote.port());
+            let local_ep = IpListenEndpoint {
+                addr: Some(crate::stack::smol_ip(local_ip)?),
+                port,
+            };
             let cx_ok = {
                 let iface = &mut g.iface;
                 let cx = iface.context();
@@ -211,7 +216,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpSocket<'s, 'a, D, C, W> {
                     .ok_or(Error::stale())?;
                 g.sockets
                     .get_mut::<tcp::Socket>(sh)
-                    .connect(cx, remote, local)
+                    .connect(cx, remote_ep, local_ep)
             };
             cx_ok.map_err(|e| match e {
                 tcp::ConnectError::InvalidState => Error::new(
@@ -516,7 +521,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpListener<'s, 'a, D, C, W> {
                 tcp::State::Listen | tcp::State::SynReceived | tcp::State::Closed => {}
                 _ => {
                     if let Some(remote) = s.remote_endpoint() {
-                        if remote.addr.version() == smoltcp::wire::IpVersion::Ipv6 && !self.v6 {
+                        if !matches!(remote.addr, smoltcp::wire::IpAddress::Ipv4(_)) && !self.v6 {
                             // smoltcp matches an unspecified listen address for both
                             // families; an IPv4 listener refuses IPv6 clients (RST).
                             s.abort();

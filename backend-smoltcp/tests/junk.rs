@@ -1,6 +1,13 @@
 //! Robustness: a device that delivers deterministic pseudo-random frames (mutated valid
 //! packets and plain garbage) to a stack with listeners, UDP and raw sockets open. Nothing
 //! may panic and no socket may appear or vanish.
+// Written for the default protocol set (IP-medium devices, UDP, raw sockets, IPv6).
+#![cfg(all(
+    feature = "medium-ip",
+    feature = "udp",
+    feature = "raw",
+    feature = "proto-ipv6"
+))]
 
 use std::net::SocketAddr;
 

@@ -1,5 +1,12 @@
 //! The embedded way: no driver thread, no heap for the stack (caller-provided `Resources`),
 //! a manual clock, `poll_at` and `try_*` calls only. Also pool exhaustion and handles.
+// Written for the default protocol set (IP-medium devices, UDP, raw sockets, IPv6).
+#![cfg(all(
+    feature = "medium-ip",
+    feature = "udp",
+    feature = "raw",
+    feature = "proto-ipv6"
+))]
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -1,6 +1,13 @@
 //! Two stacks joined by an in-memory wire that the test can cut, on one manual clock: what a
 //! dead peer looks like (keep-alive and retransmission give-ups are `TimedOut`, not
 //! `ConnectionReset`).
+// Written for the default protocol set (IP-medium devices, UDP, raw sockets, IPv6).
+#![cfg(all(
+    feature = "medium-ip",
+    feature = "udp",
+    feature = "raw",
+    feature = "proto-ipv6"
+))]
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
