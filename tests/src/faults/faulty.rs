@@ -588,6 +588,35 @@ mod tests {
     }
 
     #[test]
+    fn transmit_faults_only_when_asked() {
+        let (a, b) = Wire::pair(Medium::Ip, 1500);
+        let mut tx = Faulty::new(
+            b,
+            FaultConfig {
+                drop_pct: 100,
+                on_transmit: true,
+                ..FaultConfig::default()
+            },
+        );
+        for i in 0..5 {
+            send(&mut tx, i, 8);
+        }
+        assert_eq!(a.pending(), 0, "dropped frames reached the wire");
+        let s = tx.control().stats();
+        assert_eq!((s.transmitted, s.dropped), (5, 5));
+        tx.control().set_config(FaultConfig {
+            drop_pct: 100,
+            ..FaultConfig::default()
+        });
+        send(&mut tx, 9, 8);
+        assert_eq!(
+            a.pending(),
+            1,
+            "receive-side faults touched a transmitted frame"
+        );
+    }
+
+    #[test]
     fn checksums_off_is_reported_in_capabilities() {
         let (_a, b) = pair(FaultConfig {
             verify_checksums: false,
