@@ -345,3 +345,17 @@ mod tap {
         leaks.finish(Duration::from_secs(30));
     }
 }
+
+/// More seeds over the harshest rows, by hand (`cargo test --test integrity -- --ignored`):
+/// the CI matrix keeps three seeds to stay within its time budget.
+#[test]
+#[ignore = "long (a few minutes): extended seeds, run by hand"]
+fn extended_seeds() {
+    let mut runs = Vec::new();
+    for seed in 4..=15 {
+        runs.push(RunConfig::symmetric(4 * MIB, faults(seed, 15, 15, 5, 5)));
+        runs.push(RunConfig::symmetric(4 * MIB, faults(seed, 30, 1, 0, 0)));
+        runs.push(RunConfig::symmetric(4 * MIB, faults(seed, 5, 15, 5, 5)));
+    }
+    check(&runs);
+}
