@@ -123,6 +123,18 @@ impl<'a> Borrowed<'a> {
     }
 }
 
+impl<'a> Borrowed<'a> {
+    /// As [`new`](Borrowed::new), with socket buffers from `buffers` instead of `r`'s arena.
+    pub(crate) fn with_buffers<const S: usize, const B: usize, const P: usize>(
+        r: &'a mut Resources<'a, S, B, P>,
+        buffers: &'a mut [u8],
+    ) -> Borrowed<'a> {
+        let mut b = Borrowed::new(r);
+        b.bytes = buffers;
+        b
+    }
+}
+
 impl<'a> Memory<'a> for Borrowed<'a> {
     fn storage(&mut self, n: usize) -> Result<ManagedSlice<'a, SocketStorage<'a>>> {
         carve(
@@ -144,7 +156,8 @@ impl<'a> Memory<'a> for Borrowed<'a> {
         carve(
             &mut self.bytes,
             n,
-            "Resources: BYTES smaller than PoolConfig::bytes_needed()",
+            "socket buffer memory (Resources BYTES, or the buffers given to Stack::new_in) \
+             smaller than PoolConfig::bytes_needed()",
         )
         .map(Into::into)
     }

@@ -299,16 +299,40 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
         resources: &'a mut Resources<'a, S, B, P>,
     ) -> Result<Self> {
         let mut mem = Borrowed::new(resources);
-        Self::build(device, clock, waiter, config, &mut mem)
+        Self::build(device, clock, waiter, config, &mut mem, |stack| stack)
     }
 
-    fn build(
+    /// As [`new`](Stack::new), for small targets: the stack is built straight into `place`
+    /// (no copy of it on the caller's stack; `place` is typically a `static`), and every
+    /// socket buffer (and the local-delivery queue) is carved out of `buffers`, which can be a
+    /// zero-initialised `static` (`.bss`, no flash), instead of `resources`' own byte arena
+    /// (give `Resources` a `BYTES` of 0). `buffers` needs
+    /// [`PoolConfig::bytes_needed`](crate::PoolConfig::bytes_needed) bytes (`OutOfMemory`
+    /// otherwise); a stack already in `place` is dropped first. Returns the stack in `place`.
+    pub fn new_in<'p, const S: usize, const B: usize, const P: usize>(
+        place: &'p mut Option<Self>,
+        device: D,
+        clock: C,
+        waiter: W,
+        config: &Config,
+        resources: &'a mut Resources<'a, S, B, P>,
+        buffers: &'a mut [u8],
+    ) -> Result<&'p Self> {
+        *place = None;
+        let mut mem = Borrowed::with_buffers(resources, buffers);
+        Self::build(device, clock, waiter, config, &mut mem, move |stack| {
+            &*place.insert(stack)
+        })
+    }
+
+    fn build<T>(
         mut device: D,
         clock: C,
         waiter: W,
         config: &Config,
         mem: &mut impl Memory<'a>,
-    ) -> Result<Self> {
+        emit: impl FnOnce(Self) -> T,
+    ) -> Result<T> {
         let caps = device.capabilities();
         let hw = match caps.medium {
             Medium::Ethernet => {
@@ -500,7 +524,7 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
             driver_deadline: None,
             ack_delay: config.tcp_ack_delay,
         };
-        Ok(Stack {
+        Ok(emit(Stack {
             inner: Lock::new(inner),
             #[cfg(feature = "std")]
             cond: std::sync::Condvar::new(),
@@ -508,7 +532,7 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
             driven: core::sync::atomic::AtomicBool::new(false),
             clock,
             waiter,
-        })
+        }))
     }
 
     /// The clock.
@@ -816,7 +840,14 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
 impl<D: Device, C: Clock, W: Wait> Stack<'static, D, C, W> {
     /// A stack whose sockets and buffers are allocated on the heap, sized by `config.pool`.
     pub fn new_alloc(device: D, clock: C, waiter: W, config: &Config) -> Result<Self> {
-        Self::build(device, clock, waiter, config, &mut crate::resources::Heap)
+        Self::build(
+            device,
+            clock,
+            waiter,
+            config,
+            &mut crate::resources::Heap,
+            |stack| stack,
+        )
     }
 }
 

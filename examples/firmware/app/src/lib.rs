@@ -77,10 +77,12 @@ pub const PACKETS: usize = if POOL.packets_needed() > 0 {
     1
 };
 
-/// The memory of the NIC firmware's stack.
-pub type NicResources = Resources<'static, SOCKETS, BYTES, PACKETS>;
-/// The memory of the loopback firmware's stack.
-pub type LoopbackResources = Resources<'static, SOCKETS, BYTES, PACKETS>;
+/// The socket tables of the NIC firmware's stack. Its socket buffers are a separate
+/// zero-initialised `static` of [`BYTES`] bytes (`.bss`), given to `Stack::new_in`, so this
+/// holds no byte arena (`BYTES` parameter 0).
+pub type NicResources = Resources<'static, SOCKETS, 0, PACKETS>;
+/// The socket tables of the loopback firmware's stack (buffers as for [`NicResources`]).
+pub type LoopbackResources = Resources<'static, SOCKETS, 0, PACKETS>;
 
 /// Fill `config` for the test network: the board's address, the NIC's MAC and [`POOL`].
 ///

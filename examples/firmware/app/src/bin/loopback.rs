@@ -20,7 +20,7 @@ use mps2_board::{exit, now_ms, stack_used};
 use smoltcp::phy::Medium;
 use unisock::{ErrorKind, Shutdown, Stack as _, StreamListener as _, StreamSocket as _};
 use unisock_examples::{check_pattern, fill_pattern, pattern_byte};
-use unisock_firmware::{LoopbackResources, POOL, SysTickClock, wait_all_closed};
+use unisock_firmware::{BYTES, LoopbackResources, POOL, SysTickClock, wait_all_closed};
 use unisock_smoltcp::{Config, Loopback, Spin, Stack};
 
 /// Bytes sent through the echo.
@@ -48,10 +48,10 @@ fn progress(what: &str, r: Result<usize, unisock_smoltcp::Error>) -> Option<usiz
 
 #[entry]
 fn main() -> ! {
-    // Uninitialised in the image (.bss, not .data: `Resources::new()` is not all zeros, so a
-    // `static` initialised with it would put its whole buffer arena into flash); filled in
-    // place at start-up.
+    // The socket tables are not all zero bytes: uninitialised in the image (.bss) and filled
+    // at start-up. The socket buffers are zeros (.bss).
     static mut RESOURCES: MaybeUninit<LoopbackResources> = MaybeUninit::uninit();
+    static mut SOCKET_BUFFERS: [u8; BYTES] = [0; BYTES];
     static mut STORAGE: [u8; FRAMES] = [0; FRAMES];
     static mut STACK: Option<LoopStack> = None;
 
@@ -60,18 +60,19 @@ fn main() -> ! {
     };
     mps2_board::start_clock(cp.SYST);
 
-    let device =
-        Loopback::new(STORAGE, MTU, Medium::Ip).unwrap_or_else(|e| fail("loopback device", e));
+    let device = Loopback::new(STORAGE, MTU, Medium::Ethernet)
+        .unwrap_or_else(|e| fail("loopback device", e));
     let config = Config::loopback().with_pool(POOL);
-    let stack = Stack::new(
+    let net: &LoopStack = Stack::new_in(
+        STACK,
         device,
         SysTickClock,
         Spin,
         &config,
         RESOURCES.write(LoopbackResources::new()),
+        SOCKET_BUFFERS,
     )
     .unwrap_or_else(|e| fail("stack", e));
-    let net: &LoopStack = STACK.insert(stack);
 
     let at = SocketAddr::from((Ipv4Addr::LOCALHOST, 7));
     let mut listener = net.listen(at, 1).unwrap_or_else(|e| fail("listen", e));

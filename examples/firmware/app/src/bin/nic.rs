@@ -17,7 +17,7 @@ use mps2_board::semihosting::println;
 use mps2_board::{exit, stack_used};
 use unisock::Stack as _;
 use unisock_examples::{echo_server, send_message};
-use unisock_firmware::{NicResources, SysTickClock, Wfi, configure, wait_all_closed};
+use unisock_firmware::{BYTES, NicResources, SysTickClock, Wfi, configure, wait_all_closed};
 use unisock_smoltcp::{Config, Stack};
 
 /// The message sent to the host.
@@ -30,13 +30,15 @@ fn fail(what: &str, e: impl core::fmt::Display) -> ! {
     exit(1)
 }
 
-/// Start the driver and the stack. Not inlined: the stack is built by value, and its
-/// initialisation temporaries then live in this frame, which is gone before the echo starts,
-/// instead of in `main`'s, which lasts the whole run.
+/// Start the driver and the stack. Not inlined: the initialisation temporaries live in this
+/// frame, which is gone before the echo starts, instead of in `main`'s, which lasts the whole
+/// run. The stack is built straight into `slot` (`Stack::new_in`), its socket buffers carved
+/// from the zero-initialised `buffers`.
 #[inline(never)]
 fn bring_up(
     frames: &'static mut Buffers,
     resources: &'static mut MaybeUninit<NicResources>,
+    buffers: &'static mut [u8],
     slot: &'static mut Option<NicStack>,
 ) -> (&'static NicStack, [u8; 6]) {
     // SAFETY: the LAN9118 window of this board; this is its only user.
@@ -46,18 +48,19 @@ fn bring_up(
     let mut config = Config::new();
     configure(&mut config, mac).unwrap_or_else(|e| fail("config", e));
     let resources = resources.write(NicResources::new());
-    match Stack::new(nic, SysTickClock, Wfi, &config, resources) {
-        Ok(stack) => (slot.insert(stack), mac),
+    match Stack::new_in(slot, nic, SysTickClock, Wfi, &config, resources, buffers) {
+        Ok(stack) => (stack, mac),
         Err(e) => fail("stack", e),
     }
 }
 
 #[entry]
 fn main() -> ! {
-    // Uninitialised in the image (.bss, not .data: `Resources::new()` is not all zeros, so a
-    // `static` initialised with it would put its whole buffer arena into flash); filled in
-    // place at start-up.
+    // The socket tables are not all zero bytes (a `static` initialised with them would sit in
+    // .data, in flash too): uninitialised in the image and filled at start-up. The socket
+    // buffers are zeros (.bss).
     static mut RESOURCES: MaybeUninit<NicResources> = MaybeUninit::uninit();
+    static mut SOCKET_BUFFERS: [u8; BYTES] = [0; BYTES];
     static mut STACK: Option<NicStack> = None;
     static mut BUF: [u8; 1024] = [0; 1024];
     static mut FRAMES: Buffers = Buffers::new();
@@ -66,7 +69,7 @@ fn main() -> ! {
         exit(3)
     };
     mps2_board::start_clock(cp.SYST);
-    let (net, mac) = bring_up(FRAMES, RESOURCES, STACK);
+    let (net, mac) = bring_up(FRAMES, RESOURCES, SOCKET_BUFFERS, STACK);
 
     let [a, b, c, d] = DEVICE_IP;
     let at = SocketAddr::from((Ipv4Addr::new(a, b, c, d), ECHO_PORT));
