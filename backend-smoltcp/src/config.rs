@@ -121,7 +121,8 @@ pub struct PoolConfig {
     /// here instead of going to the device (see the crate docs). It holds frames of up to
     /// the device MTU, each with 2 bytes of overhead: 0 turns local delivery off (a send to
     /// an own address then fails with `Unsupported`); otherwise at least the device MTU + 2
-    /// (`InvalidInput` if smaller). Not used when [`Config::device_loops_back`] is set.
+    /// (`InvalidInput` if smaller). Not used when [`Config::device_loops_back`] is set, nor
+    /// without the `local-delivery` feature.
     pub local_bytes: usize,
 }
 
@@ -193,9 +194,14 @@ impl PoolConfig {
             .raw_sockets()
             .saturating_mul(2)
             .saturating_mul(self.raw_bytes);
+        let local = if cfg!(feature = "local-delivery") {
+            self.local_bytes
+        } else {
+            0
+        };
         tcp.saturating_add(udp)
             .saturating_add(raw)
-            .saturating_add(self.local_bytes)
+            .saturating_add(local)
     }
 
     /// Packet metadata entries needed (UDP and raw each have their own array of this size;
@@ -417,6 +423,7 @@ mod tests {
         );
         let p = PoolConfig::SMALL;
         let full = cfg!(all(
+            feature = "local-delivery",
             feature = "udp",
             feature = "raw",
             feature = "proto-ipv6",
@@ -424,6 +431,7 @@ mod tests {
             feature = "dhcpv4"
         ));
         let none = cfg!(not(any(
+            feature = "local-delivery",
             feature = "udp",
             feature = "raw",
             feature = "proto-ipv6",
@@ -441,7 +449,7 @@ mod tests {
         if none {
             // TCP only: no UDP, raw, DNS or DHCP sockets or memory.
             assert_eq!(p.sockets_needed(), 4);
-            assert_eq!(p.bytes_needed(), 4 * (2048 + 2048) + 2 * 1516);
+            assert_eq!(p.bytes_needed(), 4 * (2048 + 2048));
             assert_eq!(p.packets_needed(), 0);
         }
     }

@@ -95,8 +95,38 @@ impl fmt::Display for Error {
             f.write_str(self.kind.as_str())?;
         }
         match self.addr {
-            Some(a) => write!(f, " ({a})"),
+            Some(a) => {
+                f.write_str(" (")?;
+                write_addr(f, a)?;
+                f.write_str(")")
+            }
             None => Ok(()),
+        }
+    }
+}
+
+/// `a` as `Display` writes it, without pulling `core`'s IP address formatters into small
+/// firmware: IPv4 through integer formatting; IPv6 through `core` with the `proto-ipv6`
+/// feature (compressed, `[fd00::2]:7`), otherwise as eight hexadecimal groups (an IPv6 address
+/// cannot reach an error then, as no IPv6 socket exists).
+fn write_addr(f: &mut fmt::Formatter<'_>, a: SocketAddr) -> fmt::Result {
+    match a {
+        SocketAddr::V4(v4) => {
+            let [a, b, c, d] = v4.ip().octets();
+            write!(f, "{a}.{b}.{c}.{d}:{}", v4.port())
+        }
+        #[cfg(feature = "proto-ipv6")]
+        SocketAddr::V6(v6) => write!(f, "{v6}"),
+        #[cfg(not(feature = "proto-ipv6"))]
+        SocketAddr::V6(v6) => {
+            f.write_str("[")?;
+            for (i, g) in v6.ip().segments().iter().enumerate() {
+                if i > 0 {
+                    f.write_str(":")?;
+                }
+                write!(f, "{g:x}")?;
+            }
+            write!(f, "]:{}", v6.port())
         }
     }
 }
@@ -253,6 +283,21 @@ mod tests {
                 assert_eq!(text.matches(what.as_str()).count(), 1, "{text:?}");
             }
         }
+    }
+
+    #[test]
+    fn addresses_print_as_core_prints_them() {
+        for a in ["10.7.0.2:7", "255.255.255.255:65535", "0.0.0.0:0"] {
+            let e = Error::invalid("x").at(a.parse().unwrap());
+            assert_eq!(e.to_string(), std::format!("x: invalid input ({a})"));
+        }
+        let e = Error::invalid("x").at("[fd00::2]:7".parse().unwrap());
+        let want = if cfg!(feature = "proto-ipv6") {
+            "x: invalid input ([fd00::2]:7)"
+        } else {
+            "x: invalid input ([fd00:0:0:0:0:0:0:2]:7)"
+        };
+        assert_eq!(e.to_string(), want);
     }
 
     #[test]

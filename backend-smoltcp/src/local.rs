@@ -85,11 +85,13 @@ impl<'a, D: Device> Local<'a, D> {
 
     /// Whether a packet to one of the stack's own addresses can be delivered.
     pub(crate) fn delivers_locally(&self) -> bool {
-        self.loops_back || !self.queue.is_empty()
+        self.loops_back || self.intercepts()
     }
 
+    /// Whether frames go through the queue (never without the `local-delivery` feature, so
+    /// that the queue code is not linked).
     fn intercepts(&self) -> bool {
-        !self.loops_back && !self.queue.is_empty()
+        cfg!(feature = "local-delivery") && !self.loops_back && !self.queue.is_empty()
     }
 
     /// Fold in what the tokens of the previous call did.
@@ -273,7 +275,9 @@ impl<D: Device> phy::TxToken for TxToken<'_, D> {
             mac,
             addrs,
         } = self;
-        let fits = len <= usize::from(u16::MAX) && LEN + len <= free.len();
+        let fits = cfg!(feature = "local-delivery")
+            && len <= usize::from(u16::MAX)
+            && LEN + len <= free.len();
         let Some(pushed) = pushed.filter(|_| fits) else {
             // No queue, or no room in it: straight to the device.
             return match out {

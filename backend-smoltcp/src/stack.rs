@@ -483,7 +483,10 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
         let span = u64::from(EPHEMERAL_PORTS.1 - EPHEMERAL_PORTS.0) + 1;
         // The remainder is below 16384, so it fits in u16.
         let start = EPHEMERAL_PORTS.0 + (config.random_seed % span) as u16;
-        let queue = if config.device_loops_back || pool.local_bytes == 0 {
+        let queue = if config.device_loops_back
+            || pool.local_bytes == 0
+            || !cfg!(feature = "local-delivery")
+        {
             ManagedSlice::Borrowed(&mut [][..])
         } else {
             if pool.local_bytes < caps.max_transmission_unit + 2 {
@@ -711,6 +714,7 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
 
     /// After an operation: push its effects out (poll until nothing changes), then wake
     /// blocked callers if anything changed and the driver if it now has an earlier deadline.
+    #[inline(never)]
     fn finish(&self, mut g: Guard<'_, Inner<'a, D>>, now: Instant, changed: bool) {
         let changed = g.poll_drain(now) || changed;
         let wake_driver = self.driver_needs_wake(&mut g, now);
@@ -760,26 +764,40 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
                     return r;
                 }
             }
-            // Fresh frames or timers may unblock the operation: poll before sleeping.
-            let changed = g.poll_drain(now);
-            let remaining = match deadline {
-                Some(d) if now >= d => {
-                    self.finish(g, now, changed);
-                    return Err(Error::new(ErrorKind::TimedOut, what));
-                }
-                Some(d) => Some(from_smol(d - now)),
-                None => None,
-            };
-            if changed {
-                #[cfg(feature = "std")]
-                self.cond.notify_all();
-                if !self.is_driven() {
-                    self.waiter.wake();
-                }
-                continue;
-            }
-            g = self.wait(g, now, remaining);
+            g = self.idle(g, now, deadline, what)?;
         }
+    }
+
+    /// The part of [`block`](Stack::block) that does not depend on the operation (kept out
+    /// of line, so each blocking call site does not carry a copy): poll, then either report
+    /// the timeout, retry at once if anything changed, or wait.
+    #[inline(never)]
+    fn idle<'g>(
+        &'g self,
+        mut g: Guard<'g, Inner<'a, D>>,
+        now: Instant,
+        deadline: Option<Instant>,
+        what: &'static str,
+    ) -> Result<Guard<'g, Inner<'a, D>>> {
+        // Fresh frames or timers may unblock the operation: poll before sleeping.
+        let changed = g.poll_drain(now);
+        let remaining = match deadline {
+            Some(d) if now >= d => {
+                self.finish(g, now, changed);
+                return Err(Error::new(ErrorKind::TimedOut, what));
+            }
+            Some(d) => Some(from_smol(d - now)),
+            None => None,
+        };
+        if changed {
+            #[cfg(feature = "std")]
+            self.cond.notify_all();
+            if !self.is_driven() {
+                self.waiter.wake();
+            }
+            return Ok(g);
+        }
+        Ok(self.wait(g, now, remaining))
     }
 
     fn wait<'g>(
