@@ -11,6 +11,9 @@
 //!   `D`, a [`Clock`] `C` and a [`Wait`] strategy `W`.
 //!   - [`Stack::new(device, clock, waiter, &config, &mut resources)`](Stack::new): no
 //!     allocation; memory from a [`Resources<SOCKETS, BYTES, PACKETS>`](Resources).
+//!   - [`Stack::new_in(place, device, clock, waiter, &config, &mut resources, buffers)`](
+//!     Stack::new_in): for small targets, built straight into `place` (a `static`), socket
+//!     buffers from a separate zeroed area (`.bss`).
 //!   - `std`: [`Stack::new_alloc(device, clock, waiter, &config)`](Stack::new_alloc): the
 //!     same on the heap.
 //!   - Driving: [`Stack::poll`] / [`Stack::poll_at`] (superloop), [`Stack::poll_delay`];
@@ -128,8 +131,8 @@
 //! ## Design
 //!
 //! - **Pools.** Every socket is created up front ([`PoolConfig`]): `tcp` TCP sockets, `udp`
-//!   UDP sockets, `raw` ICMP and `raw` ICMPv6 raw sockets, one DNS and (optionally) one DHCPv4
-//!   socket. Opening a socket takes a free one of its kind (`OutOfMemory` if none); closing
+//!   UDP sockets, `raw` ICMP and `raw` ICMPv6 raw sockets, a DNS socket (only when a DNS
+//!   server is configured or DHCPv4 is on) and (optionally) one DHCPv4 socket. Opening a socket takes a free one of its kind (`OutOfMemory` if none); closing
 //!   returns it. Slots are named by generation-checked [`Handle`]s (stale: `StaleHandle`).
 //! - **Locking.** One lock (a `Mutex` under `std`, a `RefCell` without) around the interface,
 //!   device and sockets; calls poll the interface until nothing changes before and after
@@ -139,6 +142,15 @@
 //! - **TIME-WAIT.** Finished connections are remembered in a table for ephemeral port
 //!   selection and their socket is freed at once, so [`Stack::open_sockets`] returns to 0
 //!   quickly after everything is dropped.
+//!
+//! - **Local delivery.** Packets to one of the interface's own addresses (TCP, UDP, ICMP, raw)
+//!   never reach the device: a wrapper around it keeps them in a small queue
+//!   ([`PoolConfig::local_bytes`], from the pool's memory) that receiving drains first, and
+//!   answers the ARP requests and neighbour solicitations for our own addresses from it, as
+//!   the kernel delivers such traffic locally, on any medium. With a queue of 0 bytes (or
+//!   without the `local-delivery` feature) such a send fails at once with `Unsupported`. The
+//!   in-process [`Loopback`] device returns every frame itself
+//!   ([`Config::device_loops_back`]).
 //!
 //! ## Not supported
 //!
@@ -154,6 +166,18 @@
 //! - `std` (default): [`StdStack`], [`TapDevice`], [`StdClock`], [`Notify`], pcap files, heap
 //!   constructors. Without it the crate is `no_std` and allocation-free.
 //! - `log` / `defmt` (mutually exclusive): debug logging through one internal shim.
+//! - Protocol features, all on by default, so a firmware links only what it uses (a
+//!   TCP-only IPv4 Ethernet build is `default-features = false`):
+//!   - `local-delivery`: the local-delivery queue (above);
+//!   - `proto-ipv6`: IPv6, ICMPv6, neighbour discovery (off: IPv6 sockets, addresses and
+//!     gateways are `Unsupported`);
+//!   - `medium-ip`: devices without a link layer (`std` needs it; off: only Ethernet);
+//!   - `udp`: UDP sockets (off: `udp_socket` is `Unsupported`);
+//!   - `raw`: raw ICMP/ICMPv6 sockets (off: `raw_socket` is `Unsupported`);
+//!   - `dns`: DNS queries (off: `resolve` answers IP literals and the host table, a name
+//!     needing DNS is `Unsupported`);
+//!   - `dhcpv4`: the DHCPv4 client (off: [`Config::dhcpv4`] is `Unsupported` at
+//!     [`Stack::new`]).
 #![cfg_attr(not(feature = "std"), no_std)]
 #![cfg_attr(not(all(feature = "std", target_os = "linux")), forbid(unsafe_code))]
 #![cfg_attr(all(feature = "std", target_os = "linux"), deny(unsafe_code))]

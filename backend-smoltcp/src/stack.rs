@@ -60,8 +60,14 @@ use crate::wait::Wait;
 
 /// How long a finished connection's association is kept out of ephemeral port selection.
 pub const TIME_WAIT: Duration = Duration::from_secs(60);
-/// How many TIME-WAIT associations are remembered (the oldest is forgotten first).
+/// How many TIME-WAIT associations are remembered (the oldest is forgotten first): 64 with
+/// `std`, 8 without (each takes 24 bytes or more of the stack's memory on small targets).
+#[cfg(feature = "std")]
 pub const TIME_WAIT_ENTRIES: usize = 64;
+/// How many TIME-WAIT associations are remembered (the oldest is forgotten first): 64 with
+/// `std`, 8 without (each takes 24 bytes or more of the stack's memory on small targets).
+#[cfg(not(feature = "std"))]
+pub const TIME_WAIT_ENTRIES: usize = 8;
 /// How long a dropped connection may take to close gracefully before it is aborted.
 pub const ORPHAN_LIMIT: Duration = Duration::from_secs(30);
 /// How long an aborted connection's slot waits for its RST to be sent before it is freed
