@@ -305,7 +305,17 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
         resources: &'a mut Resources<'a, S, B, P>,
     ) -> Result<Self> {
         let mut mem = Borrowed::new(resources);
-        Self::build(device, clock, waiter, config, &mut mem, |stack| stack)
+        let stack = Self::build(device, clock, waiter, config, &mut mem, |stack| stack)?;
+        stack.load_hosts(config);
+        Ok(stack)
+    }
+
+    /// Copy the static host table into the built stack (same capacity: cannot fail).
+    fn load_hosts(&self, config: &Config) {
+        let mut g = self.lock();
+        for h in &config.hosts {
+            let _ = g.hosts.push(h.clone());
+        }
     }
 
     /// As [`new`](Stack::new), for small targets: the stack is built straight into `place`
@@ -326,9 +336,11 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
     ) -> Result<&'p Self> {
         *place = None;
         let mut mem = Borrowed::with_buffers(resources, buffers);
-        Self::build(device, clock, waiter, config, &mut mem, move |stack| {
+        let stack = Self::build(device, clock, waiter, config, &mut mem, move |stack| {
             &*place.insert(stack)
-        })
+        })?;
+        stack.load_hosts(config);
+        Ok(stack)
     }
 
     fn build<T>(
@@ -523,7 +535,9 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
             #[cfg(feature = "dhcpv4")]
             static_dns: dns_servers.clone(),
             dns_servers,
-            hosts: config.hosts.clone(),
+            // Filled in place after the stack is built (a copy here would be one more large
+            // temporary on the caller's stack): see `load_hosts`.
+            hosts: heapless::Vec::new(),
             #[cfg(feature = "dhcpv4")]
             dhcp,
             #[cfg(feature = "dhcpv4")]
@@ -864,14 +878,16 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
 impl<D: Device, C: Clock, W: Wait> Stack<'static, D, C, W> {
     /// A stack whose sockets and buffers are allocated on the heap, sized by `config.pool`.
     pub fn new_alloc(device: D, clock: C, waiter: W, config: &Config) -> Result<Self> {
-        Self::build(
+        let stack = Self::build(
             device,
             clock,
             waiter,
             config,
             &mut crate::resources::Heap,
             |stack| stack,
-        )
+        )?;
+        stack.load_hosts(config);
+        Ok(stack)
     }
 }
 
