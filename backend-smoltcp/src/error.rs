@@ -21,7 +21,9 @@ pub struct Error {
 #[cfg(feature = "defmt")]
 impl defmt::Format for Error {
     fn format(&self, f: defmt::Formatter<'_>) {
-        if self.context_names_kind() {
+        if self.context.is_empty() {
+            defmt::write!(f, "{}", self.kind)
+        } else if self.context_names_kind() {
             defmt::write!(f, "{=str}", self.context)
         } else {
             defmt::write!(f, "{=str}: {}", self.context, self.kind)
@@ -31,10 +33,17 @@ impl defmt::Format for Error {
 
 impl Error {
     /// An error of `kind` with a static description of what failed.
+    ///
+    /// Without the `error-context` feature the description is dropped (it is then `""`), so
+    /// that its text is not linked into small firmware.
     pub const fn new(kind: ErrorKind, context: &'static str) -> Error {
         Error {
             kind,
-            context,
+            context: if cfg!(feature = "error-context") {
+                context
+            } else {
+                ""
+            },
             addr: None,
         }
     }
@@ -55,7 +64,7 @@ impl Error {
         self.kind
     }
 
-    /// What was being done, and why it failed.
+    /// What was being done, and why it failed (`""` without the `error-context` feature).
     pub const fn context(&self) -> &'static str {
         self.context
     }
@@ -89,10 +98,14 @@ impl fmt::Display for Error {
     /// says it, then the endpoint involved: `tcp read: peer sent RST: connection reset by
     /// peer (10.7.0.2:7)`. Each part appears once.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.context)?;
-        if !self.context_names_kind() {
-            f.write_str(": ")?;
+        if self.context.is_empty() {
             f.write_str(self.kind.as_str())?;
+        } else {
+            f.write_str(self.context)?;
+            if !self.context_names_kind() {
+                f.write_str(": ")?;
+                f.write_str(self.kind.as_str())?;
+            }
         }
         match self.addr {
             Some(a) => {
@@ -265,6 +278,7 @@ mod tests {
         std::boxed::Box::leak(s.into_boxed_str())
     }
 
+    #[cfg(feature = "error-context")]
     #[test]
     fn no_message_says_its_kind_twice() {
         let errors = every_error();
@@ -285,19 +299,29 @@ mod tests {
         }
     }
 
+    /// `what: ` when contexts are compiled in.
+    fn prefix(what: &str) -> String {
+        if cfg!(feature = "error-context") {
+            std::format!("{what}: ")
+        } else {
+            String::new()
+        }
+    }
+
     #[test]
     fn addresses_print_as_core_prints_them() {
+        let x = prefix("x");
         for a in ["10.7.0.2:7", "255.255.255.255:65535", "0.0.0.0:0"] {
             let e = Error::invalid("x").at(a.parse().unwrap());
-            assert_eq!(e.to_string(), std::format!("x: invalid input ({a})"));
+            assert_eq!(e.to_string(), std::format!("{x}invalid input ({a})"));
         }
         let e = Error::invalid("x").at("[fd00::2]:7".parse().unwrap());
         let want = if cfg!(feature = "proto-ipv6") {
-            "x: invalid input ([fd00::2]:7)"
+            "invalid input ([fd00::2]:7)"
         } else {
-            "x: invalid input ([fd00:0:0:0:0:0:0:2]:7)"
+            "invalid input ([fd00:0:0:0:0:0:0:2]:7)"
         };
-        assert_eq!(e.to_string(), want);
+        assert_eq!(e.to_string(), std::format!("{x}{want}"));
     }
 
     #[test]
@@ -305,6 +329,8 @@ mod tests {
         let e = Error::new(ErrorKind::ConnectionReset, "connection reset by peer");
         assert_eq!(e.to_string(), "connection reset by peer");
         let e = Error::new(ErrorKind::ConnectionReset, "tcp read");
-        assert_eq!(e.to_string(), "tcp read: connection reset by peer");
+        let want = std::format!("{}connection reset by peer", prefix("tcp read"));
+        assert_eq!(e.to_string(), want);
+        assert_eq!(e.kind(), ErrorKind::ConnectionReset);
     }
 }
