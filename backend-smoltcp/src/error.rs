@@ -194,6 +194,7 @@ mod tests {
 
     /// Every error this crate builds, found in its sources: `ErrorKind::X` followed by a
     /// string literal (`Error::new`), and the shorthand constructors.
+    #[cfg(feature = "error-context")]
     fn every_error() -> Vec<Error> {
         let sources = [
             include_str!("clock.rs"),
@@ -259,6 +260,7 @@ mod tests {
 
     /// The string literal at the start of `s` (after whitespace), with `\` line
     /// continuations joined as the compiler does.
+    #[cfg(feature = "error-context")]
     fn literal(s: &str) -> Option<String> {
         let s = s.trim_start().strip_prefix('"')?;
         let end = s.find('"')?;
@@ -274,6 +276,7 @@ mod tests {
         Some(text)
     }
 
+    #[cfg(feature = "error-context")]
     fn leak(s: String) -> &'static str {
         std::boxed::Box::leak(s.into_boxed_str())
     }
