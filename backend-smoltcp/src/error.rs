@@ -188,6 +188,7 @@ pub type Result<T, E = Error> = core::result::Result<T, E>;
 mod tests {
     extern crate std;
     use std::string::{String, ToString};
+    #[cfg(feature = "error-context")]
     use std::vec::Vec;
 
     use super::*;
