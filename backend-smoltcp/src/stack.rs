@@ -88,7 +88,10 @@ const INGRESS_BUDGET: usize = 256;
 
 /// What kind of pool socket a slot holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(not(all(feature = "udp", feature = "raw")), allow(dead_code))]
+#[cfg_attr(
+    not(all(feature = "udp", feature = "raw", feature = "proto-ipv6")),
+    allow(dead_code)
+)]
 pub(crate) enum Kind {
     Unused,
     Tcp,

@@ -1,6 +1,11 @@
 //! Backend-specific behaviour over the in-process loopback: TIME-WAIT and ephemeral ports,
 //! DONTROUTE, raw ICMP echo, a thread-per-connection server, name resolution, pcap.
-#![cfg(feature = "std")]
+#![cfg(all(
+    feature = "std",
+    feature = "udp",
+    feature = "raw",
+    feature = "proto-ipv6"
+))]
 
 mod util;
 

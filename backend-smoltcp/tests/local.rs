@@ -1,7 +1,13 @@
 //! Local delivery: a stack on an Ethernet device whose wire delivers nothing still reaches its
 //! own address (TCP, UDP, ICMP echo), as the kernel does; with no local-delivery queue such a
 //! send fails at once with `Unsupported`.
-#![cfg(all(feature = "std", feature = "local-delivery"))]
+#![cfg(all(
+    feature = "std",
+    feature = "local-delivery",
+    feature = "udp",
+    feature = "raw",
+    feature = "proto-ipv6"
+))]
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;

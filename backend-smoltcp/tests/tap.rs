@@ -1,7 +1,13 @@
 //! TAP smoke test with the Linux kernel as the peer, inside a network namespace this test
 //! creates (`unshare(CLONE_NEWNET)` in the test thread). Without privileges it prints a
 //! notice and returns; with `CI=true` a skip is a failure.
-#![cfg(all(feature = "std", target_os = "linux"))]
+#![cfg(all(
+    feature = "std",
+    target_os = "linux",
+    feature = "udp",
+    feature = "raw",
+    feature = "proto-ipv6"
+))]
 
 mod util;
 

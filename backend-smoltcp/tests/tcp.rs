@@ -1,6 +1,11 @@
 //! TCP over the in-process loopback: connect, listen with backlog, accept, read, write,
 //! shutdown, drop, errors.
-#![cfg(feature = "std")]
+#![cfg(all(
+    feature = "std",
+    feature = "udp",
+    feature = "raw",
+    feature = "proto-ipv6"
+))]
 
 mod util;
 

@@ -1,5 +1,10 @@
 //! UDP over the in-process loopback.
-#![cfg(feature = "std")]
+#![cfg(all(
+    feature = "std",
+    feature = "udp",
+    feature = "raw",
+    feature = "proto-ipv6"
+))]
 
 mod util;
 
