@@ -7,6 +7,11 @@
 //! (naming what is short) if it is too small. Put it in a `static` (for example with
 //! `static_cell`) or on the stack of `main`.
 //!
+//! `Resources` is not all zero bytes (smoltcp's empty socket slots are not), so a `static` of
+//! it sits in `.data` (flash as well as RAM) unless initialised at start-up. On small targets
+//! give it a `BYTES` of 0 and pass the socket buffers separately to
+//! [`Stack::new_in`](crate::Stack::new_in), as a zero-initialised `static [u8; N]` (`.bss`).
+//!
 //! Under `std`, [`Stack::new_alloc`](crate::Stack::new_alloc) takes the same memory from the
 //! heap instead.
 
