@@ -165,6 +165,9 @@ pub const RSS_BUF: usize = 1 << 20;
 /// In the child: one transfer of `total` bytes each way over TAP `name` to the kernel peer on
 /// `port_out` then `port_in` (run by the parent); prints `VmHWM <KiB>` on stdout.
 pub fn child(kind: RssKind, name: &str, ports: (u16, u16), total: u64) -> BenchResult<()> {
+    // What the process holds before the smoltcp program starts (this benchmark binary, its
+    // libraries, argument parsing): reported so the program's own share can be told apart.
+    let start = crate::sys::status_kib("VmRSS").ok_or("no VmRSS in /proc/self/status")?;
     for (dir, port) in [(Dir::Out, ports.0), (Dir::In, ports.1)] {
         match kind {
             RssKind::Unisock => {
@@ -186,11 +189,19 @@ pub fn child(kind: RssKind, name: &str, ports: (u16, u16), total: u64) -> BenchR
     }
     let kib = crate::sys::status_kib("VmHWM").ok_or("no VmHWM in /proc/self/status")?;
     println!("VmHWM {kib}");
+    println!("VmStart {start}");
     Ok(())
 }
 
-/// In the parent: run a child of `kind` against kernel peers here; its peak RSS in MiB.
-pub fn rss_of_child(kind: RssKind, name: &str, total: u64, cc: &str) -> BenchResult<f64> {
+/// In the parent: run a child of `kind` against kernel peers here; its peak RSS in MiB, or
+/// with `growth` its peak RSS less its RSS before the smoltcp program started.
+pub fn rss_of_child(
+    kind: RssKind,
+    name: &str,
+    total: u64,
+    cc: &str,
+    growth: bool,
+) -> BenchResult<f64> {
     let exe = std::env::current_exe().ctx("current_exe")?;
     let l_out = plain::kernel_listener(cc)?;
     let l_in = plain::kernel_listener(cc)?;
@@ -232,11 +243,18 @@ pub fn rss_of_child(kind: RssKind, name: &str, total: u64, cc: &str) -> BenchRes
         }
         peer?;
         let text = String::from_utf8_lossy(&out.stdout);
-        let kib: f64 = text
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM "))
-            .and_then(|v| v.trim().parse().ok())
-            .ok_or_else(|| format!("RSS child printed no VmHWM: {text:?}"))?;
+        let value = |key: &str| -> BenchResult<f64> {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.trim().parse().ok())
+                .ok_or_else(|| format!("RSS child printed no {key}: {text:?}"))
+        };
+        let hwm = value("VmHWM ")?;
+        let kib = if growth {
+            hwm - value("VmStart ")?
+        } else {
+            hwm
+        };
         Ok(kib / 1024.0)
     })
 }
