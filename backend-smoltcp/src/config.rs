@@ -16,8 +16,14 @@ use unisock::ErrorKind;
 pub const MAX_ADDRESSES: usize = 4;
 /// How many DNS servers are used.
 pub const MAX_DNS_SERVERS: usize = 4;
-/// How many static host entries [`Config`] holds.
+/// How many static host entries [`Config`] holds: 8 with `std`, 2 without (each entry takes
+/// about 84 bytes in the configuration and again in the stack).
+#[cfg(feature = "std")]
 pub const MAX_HOSTS: usize = 8;
+/// How many static host entries [`Config`] holds: 8 with `std`, 2 without (each entry takes
+/// about 84 bytes in the configuration and again in the stack).
+#[cfg(not(feature = "std"))]
+pub const MAX_HOSTS: usize = 2;
 /// The longest host name in the static host table.
 pub const MAX_HOST_NAME: usize = 64;
 
