@@ -258,6 +258,8 @@ fn without_a_queue_sending_to_own_address_is_unsupported_at_once() {
         SendFlags::NONE,
     )
     .unwrap();
+    drop((u, raw, _listener));
+    all_closed(&stack);
 }
 
 #[test]
