@@ -127,7 +127,8 @@ pub struct PoolConfig {
     /// here instead of going to the device (see the crate docs). It holds frames of up to
     /// the device MTU, each with 2 bytes of overhead: 0 turns local delivery off (a send to
     /// an own address then fails with `Unsupported`); otherwise at least the device MTU + 2
-    /// (`InvalidInput` if smaller). Not used when [`Config::device_loops_back`] is set, nor
+    /// (`InvalidInput` if smaller; a heap stack, [`Stack::new_alloc`](crate::Stack::new_alloc)
+    /// and the `std` constructors, raises it to two frames of the device's MTU instead). Not used when [`Config::device_loops_back`] is set, nor
     /// without the `local-delivery` feature.
     pub local_bytes: usize,
 }

@@ -75,6 +75,10 @@ impl<const SOCKETS: usize, const BYTES: usize, const PACKETS: usize> Default
 
 /// Where the pool's memory comes from: a borrowed [`Resources`] or (under `std`) the heap.
 pub(crate) trait Memory<'a> {
+    /// Whether the memory comes from the heap (sizes may follow the device).
+    fn on_heap(&self) -> bool {
+        false
+    }
     fn storage(&mut self, n: usize) -> Result<ManagedSlice<'a, SocketStorage<'a>>>;
     fn slots(&mut self, n: usize) -> Result<ManagedSlice<'a, Slot>>;
     fn bytes(&mut self, n: usize) -> Result<ManagedSlice<'a, u8>>;
@@ -209,6 +213,9 @@ fn heap_vec<T>(n: usize, make: impl Fn() -> T) -> Result<std::vec::Vec<T>> {
 
 #[cfg(feature = "std")]
 impl Memory<'static> for Heap {
+    fn on_heap(&self) -> bool {
+        true
+    }
     fn storage(&mut self, n: usize) -> Result<ManagedSlice<'static, SocketStorage<'static>>> {
         Ok(heap_vec(n, || SocketStorage::EMPTY)?.into())
     }

@@ -510,12 +510,18 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
         {
             ManagedSlice::Borrowed(&mut [][..])
         } else {
-            if pool.local_bytes < caps.max_transmission_unit + 2 {
+            let frame = caps.max_transmission_unit + 2;
+            let bytes = if mem.on_heap() {
+                // Heap memory can follow the device: at least two frames of its MTU.
+                pool.local_bytes.max(frame.saturating_mul(2))
+            } else if pool.local_bytes < frame {
                 return Err(Error::invalid(
                     "PoolConfig::local_bytes must be 0 or at least the device MTU + 2",
                 ));
-            }
-            mem.bytes(pool.local_bytes)?
+            } else {
+                pool.local_bytes
+            };
+            mem.bytes(bytes)?
         };
         let mac = match hw {
             HardwareAddress::Ethernet(m) => Some(m),

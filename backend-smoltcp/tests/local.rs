@@ -263,8 +263,22 @@ fn without_a_queue_sending_to_own_address_is_unsupported_at_once() {
 }
 
 #[test]
-fn a_queue_smaller_than_one_frame_is_invalid_input() {
-    let e =
-        Stack::new_alloc(DeadWire::default(), StdClock::new(), Spin, &config(1000)).unwrap_err();
+fn a_queue_smaller_than_one_frame_is_invalid_input_in_fixed_memory_and_grown_on_the_heap() {
+    const SOCKETS: usize = PoolConfig::SMALL.sockets_needed();
+    const BYTES: usize = PoolConfig::SMALL.bytes_needed();
+    let mut resources = unisock_smoltcp::Resources::<SOCKETS, BYTES, 16>::new();
+    let e = Stack::new(
+        DeadWire::default(),
+        StdClock::new(),
+        Spin,
+        &config(1000),
+        &mut resources,
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    // The heap stack sizes the queue for the device (two 1514-byte frames) and works.
+    let stack =
+        Stack::new_alloc(DeadWire::default(), StdClock::new(), Spin, &config(1000)).unwrap();
+    tcp_echo_to_self(&stack, IpAddr::V4(V4));
+    all_closed(&stack);
 }
