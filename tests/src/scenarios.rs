@@ -101,14 +101,7 @@ impl<S: Stack, C: Stack> Env<'_, S, C> {
     /// A connected pair: (listener, client stream, server stream), with guard timeouts set.
     pub fn pair(&self, v6: bool) -> Option<(S::TcpListener, C::TcpStream, S::TcpStream)> {
         let (server_ip, _) = self.ips(v6)?;
-        let mut listener = ok(
-            self.server.listen(SocketAddr::new(server_ip, 0), 8),
-            "listen",
-        );
-        ok(
-            listener.set_option(SockOpt::ReadTimeout(Some(GUARD))),
-            "set accept timeout",
-        );
+        let mut listener = listen_guarded(self.server, server_ip, 8);
         let at = ok(listener.local_addr(), "listener local_addr");
         let mut client = ok(self.client.connect(at), "connect");
         let (mut server, _) = ok(listener.accept(), "accept");
@@ -116,6 +109,17 @@ impl<S: Stack, C: Stack> Env<'_, S, C> {
         guard(&mut server);
         Some((listener, client, server))
     }
+}
+
+/// Listen on `ip` (ephemeral port) with the guard timeout on `accept`.
+#[track_caller]
+pub fn listen_guarded<S: Stack>(stack: &S, ip: IpAddr, backlog: usize) -> S::TcpListener {
+    let mut listener = ok(stack.listen(SocketAddr::new(ip, 0), backlog), "listen");
+    ok(
+        listener.set_option(SockOpt::ReadTimeout(Some(GUARD))),
+        "accept timeout",
+    );
+    listener
 }
 
 /// Set the guard timeouts on a stream.
@@ -199,14 +203,7 @@ pub fn bind_then_connect_and_ephemeral_ports<S: Stack, C: Stack>(env: &Env<S, C>
     let Some((server_ip, client_ip)) = env.ips(v6) else {
         return;
     };
-    let mut listener = ok(
-        env.server.listen(SocketAddr::new(server_ip, 0), 4),
-        "listen",
-    );
-    ok(
-        listener.set_option(SockOpt::ReadTimeout(Some(GUARD))),
-        "accept timeout",
-    );
+    let mut listener = listen_guarded(env.server, server_ip, 4);
     let at = ok(listener.local_addr(), "local_addr");
 
     // Unbound connect: auto-bind to an ephemeral port and a local address that reaches `at`.
@@ -257,14 +254,7 @@ pub fn bind_then_connect_and_ephemeral_ports<S: Stack, C: Stack>(env: &Env<S, C>
 pub fn backlog<S: Stack, C: Stack>(env: &Env<S, C>) {
     const N: usize = 3;
     let (server_ip, _) = env.ips(false).expect("IPv4 is always present");
-    let mut listener = ok(
-        env.server.listen(SocketAddr::new(server_ip, 0), N),
-        "listen",
-    );
-    ok(
-        listener.set_option(SockOpt::ReadTimeout(Some(GUARD))),
-        "accept timeout",
-    );
+    let mut listener = listen_guarded(env.server, server_ip, N);
     let at = ok(listener.local_addr(), "local_addr");
 
     let admitted = N + env.profile.backlog_extra;
@@ -311,14 +301,7 @@ pub fn backlog<S: Stack, C: Stack>(env: &Env<S, C>) {
 pub fn connect_nonblocking<S: Stack, C: Stack>(env: &Env<S, C>) {
     let (server_ip, _) = env.ips(false).expect("IPv4");
     let domain = Domain::Ipv4;
-    let mut listener = ok(
-        env.server.listen(SocketAddr::new(server_ip, 0), 4),
-        "listen",
-    );
-    ok(
-        listener.set_option(SockOpt::ReadTimeout(Some(GUARD))),
-        "accept timeout",
-    );
+    let mut listener = listen_guarded(env.server, server_ip, 4);
     let at = ok(listener.local_addr(), "local_addr");
 
     let sock = ok(env.client.tcp_socket(domain), "tcp_socket");
@@ -863,14 +846,7 @@ pub fn resolve_localhost<S: Stack, C: Stack>(env: &Env<S, C>) {
 /// `InvalidInput`.
 pub fn make_connection_cases<S: Stack, C: Stack>(env: &Env<S, C>) {
     let (server_ip, _) = env.ips(false).expect("IPv4");
-    let mut listener = ok(
-        env.server.listen(SocketAddr::new(server_ip, 0), 8),
-        "listen",
-    );
-    ok(
-        listener.set_option(SockOpt::ReadTimeout(Some(GUARD))),
-        "timeout",
-    );
+    let mut listener = listen_guarded(env.server, server_ip, 8);
     let port = ok(listener.local_addr(), "local_addr").port();
     let mut targets = vec![format!("{server_ip}:{port}")];
     if env.profile.resolves_localhost && server_ip.is_loopback() {

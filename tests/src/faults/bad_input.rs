@@ -162,18 +162,7 @@ impl<S: Stack> Net<'_, S> {
     }
 }
 
-/// Read exactly `n` bytes.
-#[track_caller]
-pub fn read_n<T: StreamSocket>(s: &mut T, n: usize) -> Vec<u8> {
-    let mut buf = vec![0u8; n];
-    let mut got = 0;
-    while got < n {
-        let k = ok(s.read(&mut buf[got..]), "read");
-        assert_ne!(k, 0, "end of stream after {got} of {n} bytes");
-        got += k;
-    }
-    buf
-}
+pub use crate::scenarios::read_n;
 
 /// Connect to the unspecified address (`0.0.0.0:p`, `[::]:p`, where a listener waits on the
 /// loopback port `p`): `InvalidInput`. (Linux alone would silently connect to loopback.)
