@@ -2297,8 +2297,21 @@ impl<'a> Socket<'a> {
     }
 
     fn seq_to_transmit(&self, cx: &mut Context) -> bool {
-        // Fast retransmits should always send, even if later congestion checks would disallow
-        if self.pending_fast_retransmit && !self.tx_buffer.is_empty() {
+        // Fast retransmits should always send, even if later congestion checks would disallow.
+        //
+        // unisock patch (UNISOCK-PATCHES.md, "lost FIN is never retransmitted"): the
+        // earliest unacknowledged segment may be the FIN alone, with the transmit buffer
+        // empty. The fast-retransmit timer has already been turned idle when it fired, so if
+        // nothing were sent here the FIN would stay outstanding with no timer armed and
+        // never be sent again. `dispatch` sends it from `local_seq_no` (an empty payload
+        // followed by the FIN flag) and re-arms the retransmission timer.
+        if self.pending_fast_retransmit
+            && (!self.tx_buffer.is_empty()
+                || matches!(
+                    self.state,
+                    State::FinWait1 | State::Closing | State::LastAck
+                ))
+        {
             return true;
         }
 
@@ -7325,6 +7338,63 @@ mod test {
         // even though we're in "fast retransmit", we shouldn't
         // force-send anything because the remote's window is full.
         recv_nothing!(s);
+    }
+
+    /// unisock patch (UNISOCK-PATCHES.md): three duplicate ACKs while only the FIN is
+    /// outstanding must resend the FIN and leave the retransmission timer armed.
+    #[test]
+    fn test_fast_retransmit_lost_fin() {
+        let mut s = socket_established();
+        s.send_slice(b"abcdef").unwrap();
+        recv!(s, time 1000, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"abcdef"[..],
+            ..RECV_TEMPL
+        }));
+        s.close();
+        // This FIN is lost.
+        recv!(s, time 1005, Ok(TcpRepr {
+            control:    TcpControl::Fin,
+            seq_number: LOCAL_SEQ + 1 + 6,
+            ack_number: Some(REMOTE_SEQ + 1),
+            ..RECV_TEMPL
+        }));
+        // The data is acknowledged, then three duplicate ACKs arrive (for instance the peer
+        // answering duplicated data segments).
+        for t in [1050, 1055, 1060, 1065] {
+            send!(s, time t, TcpRepr {
+                seq_number: REMOTE_SEQ + 1,
+                ack_number: Some(LOCAL_SEQ + 1 + 6),
+                ..SEND_TEMPL
+            });
+        }
+        assert_eq!(s.local_rx_dup_acks, 3);
+        // The fast retransmit resends the FIN alone, at the first unacknowledged sequence.
+        recv!(s, time 1070, Ok(TcpRepr {
+            control:    TcpControl::Fin,
+            seq_number: LOCAL_SEQ + 1 + 6,
+            ack_number: Some(REMOTE_SEQ + 1),
+            ..RECV_TEMPL
+        }));
+        assert_eq!(s.state, State::FinWait1);
+        assert!(s.timer.is_retransmit(), "timer: {:?}", s.timer);
+        recv_nothing!(s, time 1075);
+        // That FIN is lost too: the retransmission timer sends it again.
+        let rto = s.rtte.retransmission_timeout().total_millis() as i64;
+        recv!(s, time 1070 + rto, Ok(TcpRepr {
+            control:    TcpControl::Fin,
+            seq_number: LOCAL_SEQ + 1 + 6,
+            ack_number: Some(REMOTE_SEQ + 1),
+            ..RECV_TEMPL
+        }));
+        send!(s, time 1080 + rto, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1 + 6 + 1),
+            ..SEND_TEMPL
+        });
+        assert_eq!(s.state, State::FinWait2);
+        recv_nothing!(s, time 1090 + rto);
     }
 
     #[test]
