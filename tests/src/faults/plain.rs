@@ -150,8 +150,6 @@ mod upstream {
     /// Seeds found by scanning 12 seeds at 1% and 15% drop: 1 and 4 of them
     /// stall.
     #[test]
-    #[ignore = "upstream smoltcp 0.14 bug: a lost FIN is never retransmitted (FinWait1, no \
-        timer armed); reproduces with drop 1% seed 10 and drop 15% seeds 5, 6, 9, 11"]
     fn lost_fin_is_retransmitted() {
         for (drop, seed) in [(1, 10), (15, 5)] {
             let f = FaultConfig {
