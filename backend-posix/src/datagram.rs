@@ -12,7 +12,12 @@
 //!   `send_batch` may block for the first chunk (while the send buffer is full) and sends the
 //!   later ones only as far as they fit; `recv_batch` waits for the first datagram
 //!   (`MSG_WAITFORONE`, bounded by the read timeout) and then takes what is queued.
-//! - UDP segmentation offload (GSO/GRO) through inherent [`UdpSocket`] methods.
+//! - UDP segmentation offload: `send_batch` on a UDP socket sends each run of datagrams to one
+//!   destination with one length (the run's last may be shorter) as one `UDP_SEGMENT` send;
+//!   the receiver gets exactly the datagrams separate sends would have produced. With GRO on
+//!   ([`UdpSocket::set_gro`]) the receive calls still hand out one datagram per call or slot
+//!   (see the `UdpSocket` offload methods). Direct access: [`UdpSocket::send_segments`],
+//!   [`UdpSocket::recv_segments`].
 //!
 //! Not supported: multicast membership, other ancillary data.
 
@@ -27,7 +32,7 @@ use unisock::{
 use crate::error::{Error, Op};
 use crate::family::{Family, decode};
 use crate::flags::{recv_flags, send_flags};
-use crate::options;
+use crate::options::{self, Kind};
 use crate::stream::inet_socket;
 use crate::sys::{self, SockAddr};
 
@@ -35,7 +40,82 @@ use crate::sys::{self, SockAddr};
 #[derive(Debug)]
 pub struct Datagram<F: Family> {
     pub(crate) sock: sys::Socket,
+    /// Coalesced datagrams received with `UDP_GRO` on and not yet handed out (allocated
+    /// once, by the first [`UdpSocket::set_gro`]`(true)`).
+    gro: Option<Box<Coalesced<F>>>,
     _family: PhantomData<F>,
+}
+
+/// Size of the buffer coalesced datagrams are received into: the largest UDP payload plus
+/// slack (GRO never builds more than 64 KiB).
+const GRO_BUF: usize = 65536 + 4096;
+
+/// A buffer of datagrams the kernel coalesced (`UDP_GRO`): `len` bytes from `from`, cut into
+/// datagrams of `segment` bytes (the last may be shorter); those before `off` were handed out.
+#[derive(Debug)]
+struct Coalesced<F> {
+    on: bool,
+    data: Box<[u8]>,
+    len: usize,
+    off: usize,
+    segment: usize,
+    from: Option<F>,
+}
+
+impl<F: Family> Coalesced<F> {
+    fn new() -> Coalesced<F> {
+        Coalesced {
+            on: false,
+            data: vec![0u8; GRO_BUF].into_boxed_slice(),
+            len: 0,
+            off: 0,
+            segment: 0,
+            from: None,
+        }
+    }
+
+    /// Whether datagrams are waiting here.
+    fn pending(&self) -> bool {
+        self.off < self.len && self.from.is_some()
+    }
+
+    /// Receive the next coalesced buffer from `sock` (never with `MSG_PEEK`: the bytes are
+    /// kept here, peeking only does not advance `off`).
+    fn fill(&mut self, sock: &sys::Socket, bits: libc::c_int) -> Result<(), sys::Errno> {
+        let (full, from, segment) =
+            sys::offload::recv_segments(sock, &mut self.data, bits & !libc::MSG_PEEK)?;
+        let addr = F::from_sockaddr(&from);
+        self.len = full.min(self.data.len());
+        self.off = 0;
+        self.segment = match segment {
+            Some(s) if s > 0 => s,
+            _ => full.max(1),
+        };
+        self.from = addr;
+        if self.from.is_none() {
+            // Cannot happen for a socket of family `F`: drop the buffer.
+            self.len = 0;
+            return Err(libc::EAFNOSUPPORT);
+        }
+        Ok(())
+    }
+
+    /// Copy the next datagram into `buf` (truncating as a receive would); advance unless
+    /// `peek`.
+    fn take(&mut self, buf: &mut [u8], peek: bool) -> Option<RecvMeta<F>> {
+        let from = self.from?;
+        let full_len = (self.len - self.off).min(self.segment);
+        let len = full_len.min(buf.len());
+        buf[..len].copy_from_slice(&self.data[self.off..self.off + len]);
+        if !peek {
+            self.off += full_len;
+        }
+        Some(RecvMeta {
+            len,
+            full_len,
+            from,
+        })
+    }
 }
 
 /// A UDP socket.
@@ -47,19 +127,25 @@ impl<F: Family> Datagram<F> {
     pub(crate) fn from_socket(sock: sys::Socket) -> Self {
         Datagram {
             sock,
+            gro: None,
             _family: PhantomData,
         }
     }
 
     #[inline]
     fn recv_inner(
-        &self,
+        &mut self,
         buf: &mut [u8],
         flags: RecvFlags,
         extra: libc::c_int,
     ) -> Result<RecvMeta<F>, Error> {
         let bits = recv_flags(flags, false)? | libc::MSG_TRUNC | extra;
         let blocking = extra & libc::MSG_DONTWAIT == 0;
+        if let Some(g) = self.gro.as_deref_mut()
+            && (g.pending() || g.on)
+        {
+            return Self::recv_coalesced(&self.sock, g, buf, bits, blocking);
+        }
         let (full_len, from) = self.sock.recv_from(buf, bits).map_err(|e| {
             if blocking {
                 Error::blocking(Op::Recv, e)
@@ -71,6 +157,33 @@ impl<F: Family> Datagram<F> {
             len: full_len.min(buf.len()),
             full_len,
             from: decode(Op::Recv, Ok(from))?,
+        })
+    }
+
+    /// A receive with `UDP_GRO` on (or coalesced datagrams still waiting): one datagram out
+    /// of the coalesced buffer, refilled from the socket when empty.
+    fn recv_coalesced(
+        sock: &sys::Socket,
+        g: &mut Coalesced<F>,
+        buf: &mut [u8],
+        bits: libc::c_int,
+        blocking: bool,
+    ) -> Result<RecvMeta<F>, Error> {
+        if !g.pending() {
+            g.fill(sock, bits).map_err(|e| {
+                if blocking {
+                    Error::blocking(Op::Recv, e)
+                } else {
+                    Error::os(Op::Recv, e)
+                }
+            })?;
+        }
+        g.take(buf, bits & libc::MSG_PEEK != 0).ok_or_else(|| {
+            Error::invalid(
+                Op::Recv,
+                ErrorKind::InvalidData,
+                "the kernel returned an address of another family",
+            )
         })
     }
 
@@ -113,8 +226,13 @@ impl UdpSocket {
 /// `segment` bytes each (the last may be shorter), for one system call instead of many.
 /// GRO: with [`UdpSocket::set_gro`] on, the kernel may hand over several datagrams of one
 /// flow as one buffer, and [`UdpSocket::recv_segments`] reports their segment size. The
-/// ordinary receive calls do not report segment sizes, so enable GRO only on a socket read
-/// with `recv_segments`.
+/// ordinary receive calls keep their one-datagram meaning: they receive the coalesced buffer
+/// into the socket's own 68 KiB buffer (allocated by the first `set_gro(true)`) and hand out
+/// one datagram per call, or per slot of [`DatagramSocket::recv_batch`], copying it once more.
+/// This pays off when the sender segments (GSO, which [`DatagramSocket::send_batch`] does by
+/// itself for runs of equal-size datagrams): a whole run then crosses the kernel as one
+/// packet and one `recvmsg`. Traffic the kernel does not coalesce costs one `recvmsg` per
+/// datagram, so leave GRO off for it.
 impl UdpSocket {
     /// Send `buf` as datagrams of `segment` bytes each (the last one may be shorter) to `to`,
     /// or to the connected peer if `to` is `None`, in one `sendmsg` with `UDP_SEGMENT`.
@@ -146,9 +264,16 @@ impl UdpSocket {
     /// Let the kernel coalesce received datagrams (`UDP_GRO`); see
     /// [`UdpSocket::recv_segments`].
     pub fn set_gro(&mut self, on: bool) -> Result<(), Error> {
+        if on && self.gro.is_none() {
+            self.gro = Some(Box::new(Coalesced::new()));
+        }
         self.sock
             .set_opt(libc::SOL_UDP, libc::UDP_GRO, libc::c_int::from(on))
-            .map_err(|e| Error::os(Op::SetOption, e))
+            .map_err(|e| Error::os(Op::SetOption, e))?;
+        if let Some(g) = self.gro.as_deref_mut() {
+            g.on = on;
+        }
+        Ok(())
     }
 
     /// Whether `UDP_GRO` is on.
@@ -169,6 +294,35 @@ impl UdpSocket {
         flags: RecvFlags,
     ) -> Result<(RecvMeta<SocketAddr>, Option<usize>), Error> {
         let bits = recv_flags(flags, false)?;
+        if let Some(g) = self.gro.as_deref_mut()
+            && g.pending()
+        {
+            // Datagrams an ordinary receive left in the coalesced buffer come first: as many
+            // whole segments as fit, or the first one truncated if none does.
+            let from = g.from.ok_or_else(|| {
+                Error::invalid(Op::Recv, ErrorKind::InvalidData, "no sender recorded")
+            })?;
+            let rest = g.len - g.off;
+            let whole = buf.len() / g.segment * g.segment;
+            let (len, full_len) = if buf.len() >= rest {
+                (rest, rest)
+            } else if whole > 0 {
+                (whole, whole)
+            } else {
+                (buf.len(), g.segment.min(rest))
+            };
+            buf[..len].copy_from_slice(&g.data[g.off..g.off + len]);
+            if !flags.contains(RecvFlags::PEEK) {
+                g.off += full_len;
+            }
+            let segments = full_len.div_ceil(g.segment);
+            let meta = RecvMeta {
+                len,
+                full_len,
+                from,
+            };
+            return Ok((meta, (segments > 1).then_some(g.segment)));
+        }
         let (full_len, from, segment) = sys::offload::recv_segments(&self.sock, buf, bits)
             .map_err(|e| Error::blocking(Op::Recv, e))?;
         let meta = RecvMeta {
@@ -269,11 +423,42 @@ impl<F: Family> DatagramSocket for Datagram<F> {
             .map_err(|e| Error::blocking(Op::Send, e))
     }
 
+    /// `sendmmsg` in chunks of 64; on UDP, runs of equal-size datagrams to one destination
+    /// go as one segmented send each (`UDP_SEGMENT`, see the module docs).
     fn send_batch(&mut self, msgs: &[SendMsg<'_, F>]) -> Result<usize, Error> {
-        sys::mmsg::send_batch(&self.sock, msgs)
+        sys::mmsg::send_batch(&self.sock, msgs, F::DATAGRAM_KIND == Kind::Udp)
     }
 
+    /// `recvmmsg` in chunks of 64. With `UDP_GRO` on (UDP), one `recvmsg` per coalesced
+    /// buffer instead, cut into one datagram per slot (see [`UdpSocket::set_gro`]).
     fn recv_batch(&mut self, slots: &mut [RecvSlot<'_, F>]) -> Result<usize, Error> {
-        sys::mmsg::recv_batch(&self.sock, slots)
+        let Some(g) = self.gro.as_deref_mut().filter(|g| g.on || g.pending()) else {
+            return sys::mmsg::recv_batch(&self.sock, slots);
+        };
+        for slot in slots.iter_mut() {
+            slot.meta = None;
+        }
+        let mut filled = 0;
+        for slot in slots.iter_mut() {
+            if !g.pending() {
+                if !g.on {
+                    break;
+                }
+                let bits = libc::MSG_TRUNC | if filled == 0 { 0 } else { libc::MSG_DONTWAIT };
+                match g.fill(&self.sock, bits) {
+                    Ok(()) => {}
+                    Err(e) if filled == 0 => return Err(Error::blocking(Op::Recv, e)),
+                    Err(_) => break,
+                }
+            }
+            match g.take(slot.buf, false) {
+                Some(meta) => {
+                    slot.meta = Some(meta);
+                    filled += 1;
+                }
+                None => break,
+            }
+        }
+        Ok(filled)
     }
 }

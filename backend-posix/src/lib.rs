@@ -30,8 +30,11 @@
 //!   `try_*` calls use `MSG_DONTWAIT` (`WouldBlock`).
 //! - IPv6 TCP and UDP sockets are `IPV6_V6ONLY`: `[::]:p` and `0.0.0.0:p` are separate
 //!   endpoints.
-//! - UDP segmentation offload (`UDP_SEGMENT` / `UDP_GRO`) through
-//!   [`UdpSocket::send_segments`] and [`UdpSocket::recv_segments`].
+//! - UDP segmentation offload (`UDP_SEGMENT` / `UDP_GRO`) behind the batched calls:
+//!   [`unisock::DatagramSocket::send_batch`] sends each run of equal-size datagrams to one
+//!   destination as one segmented send, and with [`UdpSocket::set_gro`] on, `recv_batch` (and
+//!   every other receive call) cuts the buffers the kernel coalesced into single datagrams.
+//!   [`UdpSocket::send_segments`] and [`UdpSocket::recv_segments`] give direct access.
 //! - [`unisock::Stack::open_sockets`] counts the descriptors this crate holds, process-wide.
 //!
 //! ## Options

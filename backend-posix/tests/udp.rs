@@ -200,3 +200,157 @@ fn gro_reports_segment_sizes() {
     }
     assert_eq!(got, data);
 }
+
+/// The payload of datagram `i` of `len` bytes in the segmentation tests (each distinct).
+fn payload(i: usize, len: usize) -> Vec<u8> {
+    (0..len).map(|j| ((i * 31 + j) % 251) as u8).collect()
+}
+
+#[test]
+fn send_batch_segments_runs_into_the_same_datagrams() {
+    // Runs of equal sizes to one destination go out as one UDP_SEGMENT send each; what
+    // arrives must be exactly the datagrams separate sends would have produced.
+    let mut a = bound("127.0.0.1:0");
+    let mut b = bound("127.0.0.1:0");
+    for rx in [&mut a, &mut b] {
+        rx.set_option(SockOpt::ReadTimeout(Some(Duration::from_secs(5))))
+            .unwrap();
+        rx.set_option(SockOpt::RecvBufferSize(1 << 20)).unwrap();
+    }
+    let (to_a, to_b) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+    // (destination, length): a run of 10 x 100 ending in a 50, a run to b, a lone 0-byte
+    // datagram, a run broken by a longer datagram, and a run longer than one segmented send.
+    let mut plan: Vec<(SocketAddr, usize)> = Vec::new();
+    plan.extend(std::iter::repeat_n((to_a, 100), 10));
+    plan.push((to_a, 50));
+    plan.extend(std::iter::repeat_n((to_b, 200), 3));
+    plan.push((to_a, 0));
+    plan.extend([(to_a, 30), (to_a, 30), (to_a, 40), (to_a, 40)]);
+    plan.extend(std::iter::repeat_n((to_b, 1400), 60));
+    let datas: Vec<Vec<u8>> = plan
+        .iter()
+        .enumerate()
+        .map(|(i, (_, len))| payload(i, *len))
+        .collect();
+    let msgs: Vec<SendMsg<'_, SocketAddr>> = plan
+        .iter()
+        .zip(&datas)
+        .map(|((to, _), data)| SendMsg {
+            data,
+            to: Some(*to),
+        })
+        .collect();
+    let mut tx = bound("127.0.0.1:0");
+    let mut sent = 0;
+    while sent < msgs.len() {
+        sent += tx.send_batch(&msgs[sent..]).unwrap();
+    }
+    let mut buf = [0u8; 2048];
+    for (i, (to, len)) in plan.iter().enumerate() {
+        let rx = if *to == to_a { &mut a } else { &mut b };
+        let m = rx.recv_from(&mut buf, RecvFlags::NONE).unwrap();
+        assert_eq!(m.len, *len, "datagram {i}");
+        assert_eq!(&buf[..m.len], &datas[i][..], "datagram {i}");
+        assert_eq!(m.from, tx.local_addr().unwrap());
+    }
+    for rx in [&mut a, &mut b] {
+        assert_eq!(
+            rx.try_recv_from(&mut buf, RecvFlags::NONE)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::WouldBlock
+        );
+    }
+}
+
+#[test]
+fn gro_receive_calls_hand_out_one_datagram_each() {
+    let mut rx = bound("127.0.0.1:0");
+    rx.set_option(SockOpt::ReadTimeout(Some(Duration::from_secs(5))))
+        .unwrap();
+    rx.set_option(SockOpt::RecvBufferSize(1 << 20)).unwrap();
+    rx.set_gro(true).unwrap();
+    let mut tx = bound("127.0.0.1:0");
+    tx.connect(rx.local_addr().unwrap()).unwrap();
+    let from = tx.local_addr().unwrap();
+    let datas: Vec<Vec<u8>> = (0..100).map(|i| payload(i, 1000)).collect();
+    let msgs: Vec<SendMsg<'_, SocketAddr>> = datas
+        .iter()
+        .map(|data| SendMsg { data, to: None })
+        .collect();
+    let mut sent = 0;
+    while sent < msgs.len() {
+        sent += tx.send_batch(&msgs[sent..]).unwrap();
+    }
+    let mut next = 0;
+    // recv_batch: one datagram per slot, in order, whatever the kernel coalesced.
+    let mut bufs = vec![[0u8; 1500]; 7];
+    while next < 40 {
+        let mut slots: Vec<RecvSlot<'_, SocketAddr>> =
+            bufs.iter_mut().map(|b| RecvSlot::new(b)).collect();
+        let n = rx.recv_batch(&mut slots).unwrap();
+        assert!(n >= 1);
+        for slot in &slots[..n] {
+            let meta = slot.meta.unwrap();
+            assert_eq!((meta.len, meta.full_len, meta.from), (1000, 1000, from));
+            assert_eq!(slot.data().unwrap(), &datas[next][..], "datagram {next}");
+            next += 1;
+        }
+    }
+    // recv_from, with a peek and a truncation, continues where the batch stopped.
+    let mut buf = [0u8; 1500];
+    let m = rx.recv_from(&mut buf, RecvFlags::PEEK).unwrap();
+    assert_eq!((m.len, &buf[..m.len]), (1000, &datas[next][..]));
+    let m = rx.recv_from(&mut buf, RecvFlags::NONE).unwrap();
+    assert_eq!((m.len, &buf[..m.len]), (1000, &datas[next][..]));
+    next += 1;
+    let m = rx.recv_from(&mut buf[..10], RecvFlags::NONE).unwrap();
+    assert_eq!((m.len, m.full_len), (10, 1000));
+    assert_eq!(&buf[..10], &datas[next][..10]);
+    next += 1;
+    // recv_segments returns whole segments: what is left of a coalesced buffer first.
+    let mut big = vec![0u8; 65536];
+    while next < 100 {
+        let (m, segment) = rx.recv_segments(&mut big, RecvFlags::NONE).unwrap();
+        assert_eq!(m.len % 1000, 0);
+        assert_eq!(segment.is_some(), m.len > 1000);
+        for chunk in big[..m.len].chunks(1000) {
+            assert_eq!(chunk, &datas[next][..], "datagram {next}");
+            next += 1;
+        }
+    }
+    assert_eq!(
+        rx.try_recv_from(&mut buf, RecvFlags::NONE)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::WouldBlock
+    );
+    // Turned off, the socket is an ordinary one again.
+    rx.set_gro(false).unwrap();
+    tx.send(&datas[0], SendFlags::NONE).unwrap();
+    let m = rx.recv_from(&mut buf, RecvFlags::NONE).unwrap();
+    assert_eq!(&buf[..m.len], &datas[0][..]);
+}
+
+#[test]
+fn send_batch_uses_segmentation_offload() {
+    // Over loopback a segmented send reaches a GRO socket as one buffer, so a run of ten
+    // equal datagrams comes back from one recv_segments call: proof that send_batch used
+    // UDP_SEGMENT rather than ten separate datagrams (which loopback never coalesces).
+    let mut rx = bound("127.0.0.1:0");
+    rx.set_option(SockOpt::ReadTimeout(Some(Duration::from_secs(5))))
+        .unwrap();
+    rx.set_gro(true).unwrap();
+    let mut tx = bound("127.0.0.1:0");
+    let to = rx.local_addr().unwrap();
+    let datas: Vec<Vec<u8>> = (0..10).map(|i| payload(i, 500)).collect();
+    let msgs: Vec<SendMsg<'_, SocketAddr>> = datas
+        .iter()
+        .map(|data| SendMsg { data, to: Some(to) })
+        .collect();
+    assert_eq!(tx.send_batch(&msgs).unwrap(), 10);
+    let mut big = vec![0u8; 65536];
+    let (m, segment) = rx.recv_segments(&mut big, RecvFlags::NONE).unwrap();
+    assert_eq!((m.len, segment), (5000, Some(500)));
+    assert_eq!(big[..5000].to_vec(), datas.concat());
+}
