@@ -227,13 +227,6 @@ pub(crate) fn get(sock: &Socket, kind: Kind, name: SockOptName) -> Result<SockOp
     })
 }
 
-/// The current `SO_RCVTIMEO` (for listeners, which wait in `poll` instead).
-pub(crate) fn read_timeout(sock: &Socket) -> Result<Option<Duration>, Error> {
-    sock.opt(libc::SOL_SOCKET, libc::SO_RCVTIMEO)
-        .map(from_timeval)
-        .map_err(|e| Error::os(Op::GetOption, e))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

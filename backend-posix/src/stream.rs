@@ -7,10 +7,11 @@
 //!
 //! - Blocking calls honour [`SockOpt::ReadTimeout`] / [`SockOpt::WriteTimeout`]
 //!   (`SO_RCVTIMEO` / `SO_SNDTIMEO`): when one expires the call fails with `TimedOut`.
-//! - A listener's descriptor is non-blocking internally: `accept` tries `accept4` first and
-//!   waits in `poll(2)` bounded by the read timeout, so both the blocking and the `try_`
-//!   forms work on one descriptor. Accepted streams are blocking and inherit the listener's
-//!   options (Linux copies them).
+//! - A listener's `accept` is one blocking `accept4`, bounded by the read timeout (Linux applies
+//!   `SO_RCVTIMEO` to `accept`); `try_accept` switches the descriptor to non-blocking mode
+//!   (one `fcntl`, only when the mode changes) and `accept` switches it back, so both forms
+//!   work on one descriptor at the cost of a system call only when they alternate. Accepted
+//!   streams are blocking and inherit the listener's options (Linux copies them).
 //! - After [`Shutdown::Read`], reads return end of stream at once and TCP data that arrives
 //!   later is discarded (by the next read), as the trait specifies; on its own Linux would
 //!   keep such data readable. (A UNIX-stream peer gets `BrokenPipe` when it writes.)
@@ -27,7 +28,6 @@
 use core::marker::PhantomData;
 use core::net::SocketAddr;
 use core::time::Duration;
-use std::time::Instant;
 
 use unisock::{
     Association, Domain, ErrorKind, ErrorType, RecvFlags, SendFlags, Shutdown, SockOpt,
@@ -399,6 +399,8 @@ impl<F: Family> StreamSocket for Stream<F> {
 #[derive(Debug)]
 pub struct Listener<F: Family> {
     pub(crate) sock: sys::Socket,
+    /// Whether the descriptor is in non-blocking mode now (set by `try_accept`).
+    nonblocking: bool,
     _family: PhantomData<F>,
 }
 
@@ -408,26 +410,37 @@ pub type TcpListener = Listener<SocketAddr>;
 pub type UnixListener = Listener<UnixAddr>;
 
 impl<F: Family> Listener<F> {
-    /// `listen` on a (bound or unbound) socket and make it non-blocking.
+    /// `listen` on a (bound or unbound) socket.
     fn from_bound(sock: sys::Socket, backlog: usize) -> Result<Self, Error> {
         sock.listen(backlog).map_err(|e| Error::os(Op::Listen, e))?;
-        sock.set_nonblocking(true)
-            .map_err(|e| Error::os(Op::Listen, e))?;
         Ok(Listener {
             sock,
+            nonblocking: false,
             _family: PhantomData,
         })
     }
 
-    /// Wrap a descriptor already listening; makes it non-blocking (see the module docs).
+    /// Wrap a descriptor already listening, in blocking mode (see the module docs).
     pub(crate) fn from_listening(sock: sys::Socket) -> Self {
         // F_GETFL/F_SETFL only fail for a descriptor that is not open, which an owned
         // descriptor always is.
-        let _ = sock.set_nonblocking(true);
+        let _ = sock.set_nonblocking(false);
         Listener {
             sock,
+            nonblocking: false,
             _family: PhantomData,
         }
+    }
+
+    /// Put the descriptor in (non-)blocking mode if it is not already.
+    fn set_mode(&mut self, nonblocking: bool) -> Result<(), Error> {
+        if self.nonblocking != nonblocking {
+            self.sock
+                .set_nonblocking(nonblocking)
+                .map_err(|e| Error::os(Op::Accept, e))?;
+            self.nonblocking = nonblocking;
+        }
+        Ok(())
     }
 
     #[inline]
@@ -488,39 +501,18 @@ impl<F: Family> unisock::Socket for Listener<F> {
 impl<F: Family> unisock::StreamListener for Listener<F> {
     type Stream = Stream<F>;
 
+    /// One blocking `accept4`; the kernel bounds it by `SO_RCVTIMEO` (`EAGAIN` then means
+    /// the read timeout expired: `TimedOut`).
     fn accept(&mut self) -> Result<(Stream<F>, F), Error> {
-        match self.accept_once() {
-            Ok(r) => return Self::finish(Op::Accept, r),
-            Err(libc::EAGAIN) => {}
-            Err(e) => return Err(Error::os(Op::Accept, e)),
-        }
-        let timeout = options::read_timeout(&self.sock)?;
-        let deadline = timeout.map(|t| Instant::now() + t);
-        loop {
-            let left = match deadline {
-                None => None,
-                Some(d) => {
-                    let left = d.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Err(Error::blocking(Op::Accept, libc::EAGAIN));
-                    }
-                    Some(left)
-                }
-            };
-            match self.sock.poll(libc::POLLIN, left) {
-                Ok(_) | Err(libc::EINTR) => {}
-                Err(e) => return Err(Error::os(Op::Poll, e)),
-            }
-            // Another thread may have taken the connection: EAGAIN means wait again.
-            match self.accept_once() {
-                Ok(r) => return Self::finish(Op::Accept, r),
-                Err(libc::EAGAIN) => {}
-                Err(e) => return Err(Error::os(Op::Accept, e)),
-            }
-        }
+        self.set_mode(false)?;
+        let r = self
+            .accept_once()
+            .map_err(|e| Error::blocking(Op::Accept, e))?;
+        Self::finish(Op::Accept, r)
     }
 
     fn try_accept(&mut self) -> Result<(Stream<F>, F), Error> {
+        self.set_mode(true)?;
         let r = self.accept_once().map_err(|e| Error::os(Op::Accept, e))?;
         Self::finish(Op::Accept, r)
     }
