@@ -31,7 +31,11 @@
 //!   `with_host`, `with_mac`, `with_dhcpv4`, `with_pool`, `with_tcp_ack_delay`,
 //!   `with_random_seed`.
 //! - Devices: [`Loopback`] (fixed capacity, no alloc); `std`: [`TapDevice`] (+ [`TapWait`]),
-//!   [`Capture`] (pcap via smoltcp's `PcapWriter` and a [`PcapFile`]).
+//!   [`Capture`] (pcap via smoltcp's `PcapWriter` and a [`PcapFile`]). TAP offloads
+//!   (`IFF_VNET_HDR` with TCP segmentation both ways, off by default):
+//!   [`TapDevice::open_with_offload`], [`StdStack::tap_with_offload`].
+//! - ACK policy: with frames of 16 KiB and more the stack transmits (ACKs) after every 2
+//!   received frames instead of after draining the device queue.
 //! - Clocks and waiting: [`Clock`], [`ManualClock`], [`ClockFn`], [`Wait`], [`Spin`],
 //!   [`ManualWait`], [`WaitFn`];
 //!   `std`: [`StdClock`], [`Notify`].
@@ -197,6 +201,8 @@ mod datagram;
 mod error;
 mod local;
 mod loopback;
+#[cfg(all(feature = "std", target_os = "linux"))]
+mod offload;
 #[cfg(feature = "raw")]
 mod raw;
 #[cfg(not(feature = "raw"))]

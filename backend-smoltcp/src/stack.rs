@@ -260,6 +260,20 @@ pub(crate) struct Inner<'a, D> {
     /// When the sleeping driver plans to poll next (`None`: awake, or no driver).
     driver_deadline: Option<Instant>,
     ack_delay: Option<Duration>,
+    /// Frames received per round before an egress pass (see [`ingress_budget_for_mtu`]).
+    ingress_budget: usize,
+}
+
+/// The ACK policy, by device MTU (Ethernet header included). A bulk receiver acknowledges
+/// once per egress pass; smoltcp's own `Interface::poll` drains the whole receive queue
+/// before its egress pass, so over TAP it ACKs about once per 150 segments and the sender
+/// waits for window. With large frames (16 KiB and up) an egress pass after every 2 frames
+/// keeps ACKs flowing (kernel-to-smoltcp over TAP at MTU 65000: 1.07x, interleaved against
+/// the 256-frame budget); with small frames the extra passes cost more than they gain (at MTU
+/// 1500 the same policy halved throughput, at 9000 it cost a fifth), so up to
+/// [`INGRESS_BUDGET`] frames are taken first.
+pub(crate) const fn ingress_budget_for_mtu(mtu: usize) -> usize {
+    if mtu >= 16 * 1024 { 2 } else { INGRESS_BUDGET }
 }
 
 #[cfg(feature = "std")]
@@ -555,6 +569,7 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
             dhcp_route: false,
             driver_deadline: None,
             ack_delay: config.tcp_ack_delay,
+            ingress_budget: ingress_budget_for_mtu(caps.max_transmission_unit),
         };
         Ok(emit(Stack {
             inner: Lock::new(inner),
@@ -981,7 +996,7 @@ impl<'a, D: Device> Inner<'a, D> {
             self.iface.poll_maintenance(now);
             let mut work = false;
             let mut ingress = false;
-            for _ in 0..INGRESS_BUDGET {
+            for _ in 0..self.ingress_budget {
                 match self
                     .iface
                     .poll_ingress_single(now, &mut self.device, &mut self.sockets)
@@ -1009,10 +1024,16 @@ impl<'a, D: Device> Inner<'a, D> {
             }
             let kept = self.housekeeping(now);
             if !(work || ingress || egress || kept) {
-                break;
+                return changed;
             }
             changed = true;
         }
+        // Rounds ran out with work left. One more receive attempt: a device that holds
+        // transmissions until its receive queue is empty (the TAP device with offloads
+        // merges TCP segments) then sends what it holds instead of waiting for the next poll.
+        let _ = self
+            .iface
+            .poll_ingress_single(now, &mut self.device, &mut self.sockets);
         changed
     }
 
