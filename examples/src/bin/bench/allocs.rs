@@ -180,7 +180,7 @@ pub fn child(kind: RssKind, name: &str, ports: (u16, u16), total: u64) -> BenchR
                     local_bytes: 0,
                     ..unisock_smoltcp::PoolConfig::SMALL
                 };
-                crate::usmol::tap_transfer(name, dir, port, total, pool)?;
+                crate::usmol::tap_transfer(name, dir, port, total, pool, false)?;
             }
             RssKind::Plain => {
                 plain::tap_transfer(name, dir, port, total, RSS_BUF)?;

@@ -529,9 +529,26 @@ fn tap(cx: &mut Ctx) {
                 "unisock-smoltcp",
                 "plain smoltcp (TunTapInterface)",
                 &format!("{} MiB, 1 MiB buffers, cc {cc}", total >> 20),
-                || usmol::tap_bulk("ubtap0", dir, total, 1 << 20, &cc),
+                || usmol::tap_bulk("ubtap0", dir, total, 1 << 20, &cc, false),
                 || plain::tap_bulk("ubtap0", dir, total, 1 << 20, &cc),
             );
+        }
+        if mtu == 1500 {
+            for dir in [plain::Dir::Out, plain::Dir::In] {
+                cx.compare(
+                    "6 smoltcp over TAP",
+                    &format!("{}, MTU 1500, TAP offloads on", dir.label()),
+                    "Gbit/s",
+                    "unisock-smoltcp (offload)",
+                    "plain smoltcp (TunTapInterface)",
+                    &format!(
+                        "{} MiB, 1 MiB buffers, cc {cc}; IFF_VNET_HDR + TUNSETOFFLOAD (TSO both ways)",
+                        total >> 20
+                    ),
+                    || usmol::tap_bulk("ubtap0", dir, total, 1 << 20, &cc, true),
+                    || plain::tap_bulk("ubtap0", dir, total, 1 << 20, &cc),
+                );
+            }
         }
     }
 }

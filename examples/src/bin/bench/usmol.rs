@@ -152,9 +152,17 @@ pub fn inproc_threads(total: u64, mtu: usize, buf: usize) -> BenchResult<f64> {
 
 /// unisock-smoltcp over TAP device `name` (set up by [`plain::setup_tap`]): one transfer of
 /// `total` bytes in direction `dir` with the kernel, socket buffers `buf`; Gbit/s.
-pub fn tap_bulk(name: &str, dir: Dir, total: u64, buf: usize, cc: &str) -> BenchResult<f64> {
+/// With `offload`, the TAP device uses `IFF_VNET_HDR` offloads (TCP segmentation both ways).
+pub fn tap_bulk(
+    name: &str,
+    dir: Dir,
+    total: u64,
+    buf: usize,
+    cc: &str,
+    offload: bool,
+) -> BenchResult<f64> {
     plain::with_kernel_peer(dir, total, cc, |port| {
-        tap_transfer(name, dir, port, total, pool(buf))
+        tap_transfer(name, dir, port, total, pool(buf), offload)
     })
 }
 
@@ -166,14 +174,20 @@ pub fn tap_transfer(
     port: u16,
     total: u64,
     pool: PoolConfig,
+    offload: bool,
 ) -> BenchResult<(Instant, Instant)> {
-    let net = StdStack::tap(TapOptions {
+    let opts = TapOptions {
         name: name.into(),
         ips: vec![Cidr::new(TAP_SMOLTCP.into(), 24).ctx("cidr")?],
         mac: Some(TAP_MAC),
         pool: Some(pool),
         ..TapOptions::default()
-    })
+    };
+    let net = if offload {
+        StdStack::tap_with_offload(opts)
+    } else {
+        StdStack::tap(opts)
+    }
     .ctx("StdStack::tap")?;
     let stack = &*net;
     let mut b = vec![0u8; 64 * 1024];
