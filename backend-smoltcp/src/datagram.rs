@@ -19,7 +19,7 @@ use unisock::{Domain, ErrorKind, RecvFlags, RecvMeta, SendFlags, SockOpt, SockOp
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::stack::{Handle, Inner, Kind, Stack, ep_to_std};
+use crate::stack::{Handle, Inner, Kind, Stack, ep_to_std, timeout_value};
 use crate::wait::Wait;
 
 /// IPv4 header (20) + UDP header (8); IPv6 header (40) + UDP header (8).
@@ -243,16 +243,10 @@ impl<D: Device, C: Clock, W: Wait> unisock::Socket for UdpSocket<'_, '_, D, C, W
                 }
                 SockOpt::ReuseAddr(v) => slot.opts.reuse_addr = v,
                 SockOpt::ReadTimeout(v) => {
-                    if v.is_some_and(|d| d.is_zero()) {
-                        return Err(Error::invalid("a zero timeout is not allowed; use None"));
-                    }
-                    slot.opts.read_timeout = v;
+                    slot.opts.read_timeout = timeout_value(v)?;
                 }
                 SockOpt::WriteTimeout(v) => {
-                    if v.is_some_and(|d| d.is_zero()) {
-                        return Err(Error::invalid("a zero timeout is not allowed; use None"));
-                    }
-                    slot.opts.write_timeout = v;
+                    slot.opts.write_timeout = timeout_value(v)?;
                 }
                 SockOpt::RecvBufferSize(_) | SockOpt::SendBufferSize(_) => {
                     return Err(Error::unsupported(

@@ -18,7 +18,7 @@ use unisock::{Domain, Protocol, RecvFlags, RecvMeta, SockOpt, SockOptName};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::stack::{Handle, Inner, Kind, Stack};
+use crate::stack::{Handle, Inner, Kind, Stack, timeout_value};
 use crate::wait::Wait;
 
 const V4_HEADER: usize = 20;
@@ -225,10 +225,7 @@ impl<D: Device, C: Clock, W: Wait> unisock::Socket for RawSocket<'_, '_, D, C, W
                     Ok(())
                 }
                 SockOpt::ReadTimeout(v) => {
-                    if v.is_some_and(|d| d.is_zero()) {
-                        return Err(Error::invalid("a zero timeout is not allowed; use None"));
-                    }
-                    slot.opts.read_timeout = v;
+                    slot.opts.read_timeout = timeout_value(v)?;
                     Ok(())
                 }
                 SockOpt::WriteTimeout(v) => {

@@ -128,6 +128,14 @@ pub(crate) struct Opts {
     pub write_timeout: Option<Duration>,
 }
 
+/// The value of a read or write timeout option: `None` (wait forever) or a non-zero limit.
+pub(crate) fn timeout_value(v: Option<Duration>) -> Result<Option<Duration>> {
+    if v.is_some_and(|d| d.is_zero()) {
+        return Err(Error::invalid("a zero timeout is not allowed; use None"));
+    }
+    Ok(v)
+}
+
 impl Opts {
     const DEFAULT: Opts = Opts {
         nodelay: false,

@@ -36,7 +36,9 @@ use unisock::{
 
 use crate::clock::{Clock, to_smol};
 use crate::error::{Error, Result};
-use crate::stack::{CONNECT_TIMEOUT, CloseCause, Handle, Inner, Kind, Slot, Stack, ep_to_std};
+use crate::stack::{
+    CONNECT_TIMEOUT, CloseCause, Handle, Inner, Kind, Slot, Stack, ep_to_std, timeout_value,
+};
 use crate::wait::Wait;
 
 /// With [`SockOpt::KeepAlive`]`(Some(idle))`, a connection is given up (`TimedOut`) after
@@ -108,16 +110,10 @@ fn set_tcp_option(slot: &mut Slot, s: &mut tcp::Socket<'_>, option: SockOpt) -> 
         SockOpt::Linger(v) => slot.opts.linger = v,
         SockOpt::ReuseAddr(v) => slot.opts.reuse_addr = v,
         SockOpt::ReadTimeout(v) => {
-            if v.is_some_and(|d| d.is_zero()) {
-                return Err(Error::invalid("a zero timeout is not allowed; use None"));
-            }
-            slot.opts.read_timeout = v;
+            slot.opts.read_timeout = timeout_value(v)?;
         }
         SockOpt::WriteTimeout(v) => {
-            if v.is_some_and(|d| d.is_zero()) {
-                return Err(Error::invalid("a zero timeout is not allowed; use None"));
-            }
-            slot.opts.write_timeout = v;
+            slot.opts.write_timeout = timeout_value(v)?;
         }
         SockOpt::RecvBufferSize(_) | SockOpt::SendBufferSize(_) => {
             return Err(Error::unsupported(
@@ -582,10 +578,7 @@ impl<D: Device, C: Clock, W: Wait> unisock::Socket for TcpListener<'_, '_, D, C,
     fn set_option(&mut self, option: SockOpt) -> Result<()> {
         match option {
             SockOpt::ReadTimeout(v) => {
-                if v.is_some_and(|d| d.is_zero()) {
-                    return Err(Error::invalid("a zero timeout is not allowed; use None"));
-                }
-                self.read_timeout = v;
+                self.read_timeout = timeout_value(v)?;
                 Ok(())
             }
             SockOpt::ReuseAddr(_) => Ok(()),
