@@ -112,3 +112,24 @@ impl From<UdpSocket> for std::net::UdpSocket {
         std::net::UdpSocket::from(OwnedFd::from(s))
     }
 }
+
+macro_rules! poll_sources {
+    ($([$($g:tt)*] $ty:ty;)*) => {$(
+        impl<$($g)*> unisock::poll::AsSource for $ty {
+            type Source = RawFd;
+
+            /// The descriptor ([`PosixStack::poll_sockets`](unisock::Stack::poll_sockets)
+            /// polls it).
+            fn source(&self) -> RawFd {
+                self.sock.raw()
+            }
+        }
+    )*};
+}
+
+poll_sources! {
+    [F: Family] Stream<F>;
+    [F: Family] Listener<F>;
+    [F: Family] Datagram<F>;
+    [] RawSocket;
+}

@@ -350,3 +350,11 @@ impl<D: Device, C: Clock, W: Wait> unisock::DatagramSocket for UdpSocket<'_, '_,
         self.stack.with(|g, _| Self::try_recv_in(g, h, buf, flags))
     }
 }
+
+impl<D: Device, C: Clock, W: Wait> unisock::poll::AsSource for UdpSocket<'_, '_, D, C, W> {
+    type Source = crate::Source;
+
+    fn source(&self) -> crate::Source {
+        crate::Source::Socket(self.handle)
+    }
+}

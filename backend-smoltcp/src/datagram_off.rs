@@ -90,3 +90,11 @@ impl<D: Device, C: Clock, W: Wait> unisock::DatagramSocket for UdpSocket<'_, '_,
         match self.never {}
     }
 }
+
+impl<D: Device, C: Clock, W: Wait> unisock::poll::AsSource for UdpSocket<'_, '_, D, C, W> {
+    type Source = crate::Source;
+
+    fn source(&self) -> crate::Source {
+        match self.never {}
+    }
+}

@@ -203,6 +203,7 @@ mod local;
 mod loopback;
 #[cfg(all(feature = "std", target_os = "linux"))]
 mod offload;
+mod poll;
 #[cfg(feature = "raw")]
 mod raw;
 #[cfg(not(feature = "raw"))]
@@ -227,6 +228,7 @@ pub use config::{
 pub use datagram::UdpSocket;
 pub use error::{Error, Result};
 pub use loopback::{LOOPBACK_MAX_MTU, Loopback};
+pub use poll::Source;
 pub use raw::RawSocket;
 pub use resolve::RESOLVE_TIMEOUT;
 pub use resources::Resources;

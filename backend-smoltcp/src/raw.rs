@@ -285,3 +285,11 @@ impl<D: Device, C: Clock, W: Wait> unisock::RawSocket for RawSocket<'_, '_, D, C
             .with(|g, _| Self::try_recv_in(g, h, v6, buf, flags))
     }
 }
+
+impl<D: Device, C: Clock, W: Wait> unisock::poll::AsSource for RawSocket<'_, '_, D, C, W> {
+    type Source = crate::Source;
+
+    fn source(&self) -> crate::Source {
+        crate::Source::Socket(self.handle)
+    }
+}

@@ -78,3 +78,11 @@ impl<D: Device, C: Clock, W: Wait> unisock::RawSocket for RawSocket<'_, '_, D, C
         match self.never {}
     }
 }
+
+impl<D: Device, C: Clock, W: Wait> unisock::poll::AsSource for RawSocket<'_, '_, D, C, W> {
+    type Source = crate::Source;
+
+    fn source(&self) -> crate::Source {
+        match self.never {}
+    }
+}

@@ -1544,6 +1544,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> unisock::Stack for &'s Stack<'a, D, C
     type TcpStream = crate::TcpStream<'s, 'a, D, C, W>;
     type TcpListener = crate::TcpListener<'s, 'a, D, C, W>;
     type UdpSocket = crate::UdpSocket<'s, 'a, D, C, W>;
+    type Source = crate::Source;
     type RawSocket = crate::RawSocket<'s, 'a, D, C, W>;
 
     fn tcp_socket(&self, domain: Domain) -> Result<Self::TcpSocket> {
@@ -1560,6 +1561,14 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> unisock::Stack for &'s Stack<'a, D, C
 
     fn resolve(&self, host: &str) -> Result<unisock::Addresses> {
         crate::resolve::resolve(self, host)
+    }
+
+    fn poll_sockets(
+        &self,
+        items: &mut [unisock::poll::PollItem<crate::Source>],
+        timeout: Option<Duration>,
+    ) -> Result<usize> {
+        self.poll_sockets_in(items, timeout)
     }
 
     fn open_sockets(&self) -> usize {

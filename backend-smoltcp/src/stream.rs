@@ -417,6 +417,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpSocket<'s, 'a, D, C, W> {
             stack: self.stack,
             armed: heapless::Vec::new(),
             id,
+            stack_id: self.handle.stack,
             local,
             backlog,
             v6: local.is_ipv6(),
@@ -456,6 +457,7 @@ pub struct TcpListener<'s, 'a, D: Device, C: Clock, W: Wait> {
     stack: &'s Stack<'a, D, C, W>,
     armed: heapless::Vec<Handle, MAX_BACKLOG>,
     id: u32,
+    stack_id: u32,
     local: SocketAddr,
     backlog: usize,
     v6: bool,
@@ -1017,5 +1019,24 @@ impl<D: Device, C: Clock, W: Wait> unisock::StreamSocket for TcpStream<'_, '_, D
             g.release_tcp(h, true, now);
             Ok(())
         })
+    }
+}
+
+impl<D: Device, C: Clock, W: Wait> unisock::poll::AsSource for TcpStream<'_, '_, D, C, W> {
+    type Source = crate::Source;
+
+    fn source(&self) -> crate::Source {
+        crate::Source::Socket(self.handle)
+    }
+}
+
+impl<D: Device, C: Clock, W: Wait> unisock::poll::AsSource for TcpListener<'_, '_, D, C, W> {
+    type Source = crate::Source;
+
+    fn source(&self) -> crate::Source {
+        crate::Source::Listener {
+            stack: self.stack_id,
+            id: self.id,
+        }
     }
 }

@@ -26,8 +26,11 @@
 //! }
 //! ```
 //!
+//! Waiting on many sockets at once: [`Stack::poll_sockets`] (the BSD `poll`, module [`poll`]).
+//! Async code: the traits of [`asynch`], mirroring these name for name.
+//!
 //! ## What is not modelled
-//! Asynchronous (`async fn`) sockets, `select`/`poll` over many sockets, ancillary data
+//! Ancillary data
 //! (`cmsg`) beyond what the batched datagram calls use, multicast group membership, and
 //! link-layer sockets.
 //!
@@ -43,10 +46,12 @@
 extern crate alloc;
 
 mod addr;
+pub mod asynch;
 mod datagram;
 mod error;
 mod flags;
 mod options;
+pub mod poll;
 mod raw;
 pub mod resolve;
 mod socket;

@@ -4,6 +4,7 @@
 use core::net::{IpAddr, SocketAddr};
 use core::time::Duration;
 
+use crate::poll::{AsSource, PollItem};
 use crate::{
     DatagramSocket, Domain, Error, ErrorType, Protocol, RawSocket, SockOpt, Socket, StreamListener,
     StreamSocket, TcpSocket,
@@ -39,13 +40,19 @@ pub trait Stack: ErrorType<Error: Error> {
     /// An unconnected TCP socket (step-by-step BSD form).
     type TcpSocket: TcpSocket<Error = Self::Error, Stream = Self::TcpStream, Listener = Self::TcpListener>;
     /// A connected TCP stream.
-    type TcpStream: StreamSocket<Addr = SocketAddr, Error = Self::Error>;
+    type TcpStream: StreamSocket<Addr = SocketAddr, Error = Self::Error>
+        + AsSource<Source = Self::Source>;
     /// A listening TCP socket.
-    type TcpListener: StreamListener<Addr = SocketAddr, Stream = Self::TcpStream, Error = Self::Error>;
+    type TcpListener: StreamListener<Addr = SocketAddr, Stream = Self::TcpStream, Error = Self::Error>
+        + AsSource<Source = Self::Source>;
     /// A UDP socket.
-    type UdpSocket: DatagramSocket<Addr = SocketAddr, Error = Self::Error>;
+    type UdpSocket: DatagramSocket<Addr = SocketAddr, Error = Self::Error>
+        + AsSource<Source = Self::Source>;
     /// A raw IP socket.
-    type RawSocket: RawSocket<Error = Self::Error>;
+    type RawSocket: RawSocket<Error = Self::Error> + AsSource<Source = Self::Source>;
+    /// How a socket is named in [`poll_sockets`](Stack::poll_sockets): a file descriptor on
+    /// the kernel, a pool handle on smoltcp.
+    type Source: Copy + Eq + core::fmt::Debug;
 
     /// Create an unbound TCP socket of `domain` (`socket(domain, SOCK_STREAM, 0)`). `Unix` is
     /// `InvalidInput` here (UNIX-domain sockets are backend-specific types).
@@ -70,6 +77,19 @@ pub trait Stack: ErrorType<Error: Error> {
     /// counts the sockets it opened in this process; smoltcp counts occupied socket slots,
     /// including connections still closing.
     fn open_sockets(&self) -> usize;
+
+    /// Wait until at least one of `items` is ready for its [`interest`](PollItem::interest),
+    /// or `timeout` passes (`None`: no limit; zero: only look), and set every item's
+    /// [`ready`](PollItem::ready). Returns how many items are ready (0 after a timeout: a
+    /// poll that times out is not an error). The BSD `poll(2)`; see [`crate::poll`] for what
+    /// readiness means. A source of another stack, or of a closed socket, fails with
+    /// `StaleHandle` on smoltcp and is reported as [`Ready::ERROR`](crate::poll::Ready::ERROR)
+    /// by the kernel backend.
+    fn poll_sockets(
+        &self,
+        items: &mut [PollItem<Self::Source>],
+        timeout: Option<Duration>,
+    ) -> Result<usize, Self::Error>;
 
     /// Create, bind (with [`SockOpt::ReuseAddr`], as `std::net` does) and listen in one call.
     fn listen(&self, local: SocketAddr, backlog: usize) -> Result<Self::TcpListener, Self::Error> {

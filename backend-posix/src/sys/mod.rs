@@ -496,3 +496,22 @@ pub(crate) fn gai_strerror(code: i32) -> &'static [u8] {
     // SAFETY: `p` is a valid NUL-terminated string with static lifetime (see above).
     unsafe { core::ffi::CStr::from_ptr(p) }.to_bytes()
 }
+
+/// `poll(2)` over many descriptors, restarted after `EINTR` with the time that remains.
+/// Returns how many entries have non-zero `revents` (0 on timeout).
+pub(crate) fn poll_many(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> Result<usize> {
+    let deadline = timeout.map(|t| std::time::Instant::now() + t);
+    let n = libc::nfds_t::try_from(fds.len()).map_err(|_| libc::EINVAL)?;
+    loop {
+        let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+        // SAFETY: `fds` is a valid, exclusively borrowed array of `n` pollfd structures.
+        let r = unsafe { libc::poll(fds.as_mut_ptr(), n, poll_millis(left)) };
+        if r >= 0 {
+            return Ok(usize::try_from(r).unwrap_or(0));
+        }
+        let e = errno();
+        if e != libc::EINTR {
+            return Err(e);
+        }
+    }
+}
