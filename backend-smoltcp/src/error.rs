@@ -4,6 +4,11 @@
 //! [`ErrorKind`] and [`Error::context`] a short static description of the failing step (for
 //! example `"tcp connect: RST answered our SYN"`) and [`Error::addr`] the endpoint involved,
 //! when there is one. It converts to `std::io::Error` under `std`.
+//!
+//! Under `std`, an error from a system call (the TAP device) also carries the OS error number
+//! ([`Error::os_error`]); its text then names the OS cause instead of the kind's generic text,
+//! as `TAP: TUNSETIFF failed: EBUSY: Device or resource busy`, and adds no cause the OS did not
+//! give.
 
 use core::fmt;
 use core::net::SocketAddr;
@@ -16,6 +21,9 @@ pub struct Error {
     kind: ErrorKind,
     context: &'static str,
     addr: Option<SocketAddr>,
+    /// The OS error number (`errno`) of a failed system call.
+    #[cfg(feature = "std")]
+    os: Option<i32>,
 }
 
 #[cfg(feature = "defmt")]
@@ -45,7 +53,33 @@ impl Error {
                 ""
             },
             addr: None,
+            #[cfg(feature = "std")]
+            os: None,
         }
+    }
+
+    /// The error of a failed system call: `errno` is the OS error number, `kind` the shared
+    /// kind for it (see [`Error::from_io`]).
+    #[cfg(feature = "std")]
+    pub fn from_os(kind: ErrorKind, context: &'static str, errno: i32) -> Error {
+        let mut e = Error::new(kind, context);
+        e.os = Some(errno);
+        e
+    }
+
+    /// An `std::io::Error` as this crate's error: its kind mapped, and its OS error number
+    /// kept when it has one.
+    #[cfg(feature = "std")]
+    pub fn from_io(e: &std::io::Error, context: &'static str) -> Error {
+        let mut out = Error::new(e.kind().into(), context);
+        out.os = e.raw_os_error();
+        out
+    }
+
+    /// The OS error number (`errno`) behind this error, if a system call failed.
+    #[cfg(feature = "std")]
+    pub const fn os_error(&self) -> Option<i32> {
+        self.os
     }
 
     /// The same error, naming the endpoint involved.
@@ -97,7 +131,21 @@ impl fmt::Display for Error {
     /// What failed and why (the context), then the kind's text unless the context already
     /// says it, then the endpoint involved: `tcp read: peer sent RST: connection reset by
     /// peer (10.7.0.2:7)`. Each part appears once.
+    ///
+    /// With an OS error number (`std`), the OS cause replaces the kind's text:
+    /// `TAP: TUNSETIFF failed: EBUSY: Device or resource busy`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        #[cfg(feature = "std")]
+        if let Some(errno) = self.os {
+            f.write_str(if self.context.is_empty() {
+                self.kind.as_str()
+            } else {
+                self.context
+            })?;
+            f.write_str(": ")?;
+            write_os_error(f, errno)?;
+            return self.write_addr_part(f);
+        }
         if self.context.is_empty() {
             f.write_str(self.kind.as_str())?;
         } else {
@@ -107,6 +155,13 @@ impl fmt::Display for Error {
                 f.write_str(self.kind.as_str())?;
             }
         }
+        self.write_addr_part(f)
+    }
+}
+
+impl Error {
+    /// ` (endpoint)`, if there is one.
+    fn write_addr_part(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.addr {
             Some(a) => {
                 f.write_str(" (")?;
@@ -142,6 +197,127 @@ fn write_addr(f: &mut fmt::Formatter<'_>, a: SocketAddr) -> fmt::Result {
             write!(f, "]:{}", v6.port())
         }
     }
+}
+
+/// Linux `errno` names, for messages (`EBUSY`); `EWOULDBLOCK` and `ENOTSUP` are aliases of
+/// `EAGAIN` and `EOPNOTSUPP` and print as those.
+#[cfg(feature = "std")]
+const ERRNO_NAMES: &[(i32, &str)] = &[
+    (libc::EPERM, "EPERM"),
+    (libc::ENOENT, "ENOENT"),
+    (libc::ESRCH, "ESRCH"),
+    (libc::EINTR, "EINTR"),
+    (libc::EIO, "EIO"),
+    (libc::ENXIO, "ENXIO"),
+    (libc::E2BIG, "E2BIG"),
+    (libc::ENOEXEC, "ENOEXEC"),
+    (libc::EBADF, "EBADF"),
+    (libc::ECHILD, "ECHILD"),
+    (libc::EAGAIN, "EAGAIN"),
+    (libc::ENOMEM, "ENOMEM"),
+    (libc::EACCES, "EACCES"),
+    (libc::EFAULT, "EFAULT"),
+    (libc::ENOTBLK, "ENOTBLK"),
+    (libc::EBUSY, "EBUSY"),
+    (libc::EEXIST, "EEXIST"),
+    (libc::EXDEV, "EXDEV"),
+    (libc::ENODEV, "ENODEV"),
+    (libc::ENOTDIR, "ENOTDIR"),
+    (libc::EISDIR, "EISDIR"),
+    (libc::EINVAL, "EINVAL"),
+    (libc::ENFILE, "ENFILE"),
+    (libc::EMFILE, "EMFILE"),
+    (libc::ENOTTY, "ENOTTY"),
+    (libc::ETXTBSY, "ETXTBSY"),
+    (libc::EFBIG, "EFBIG"),
+    (libc::ENOSPC, "ENOSPC"),
+    (libc::ESPIPE, "ESPIPE"),
+    (libc::EROFS, "EROFS"),
+    (libc::EMLINK, "EMLINK"),
+    (libc::EPIPE, "EPIPE"),
+    (libc::EDOM, "EDOM"),
+    (libc::ERANGE, "ERANGE"),
+    (libc::EDEADLK, "EDEADLK"),
+    (libc::ENAMETOOLONG, "ENAMETOOLONG"),
+    (libc::ENOLCK, "ENOLCK"),
+    (libc::ENOSYS, "ENOSYS"),
+    (libc::ENOTEMPTY, "ENOTEMPTY"),
+    (libc::ELOOP, "ELOOP"),
+    (libc::ENOMSG, "ENOMSG"),
+    (libc::EIDRM, "EIDRM"),
+    (libc::ENOSTR, "ENOSTR"),
+    (libc::ENODATA, "ENODATA"),
+    (libc::ETIME, "ETIME"),
+    (libc::ENOSR, "ENOSR"),
+    (libc::ENOLINK, "ENOLINK"),
+    (libc::EPROTO, "EPROTO"),
+    (libc::EBADMSG, "EBADMSG"),
+    (libc::EOVERFLOW, "EOVERFLOW"),
+    (libc::EBADFD, "EBADFD"),
+    (libc::EILSEQ, "EILSEQ"),
+    (libc::EUSERS, "EUSERS"),
+    (libc::ENOTSOCK, "ENOTSOCK"),
+    (libc::EDESTADDRREQ, "EDESTADDRREQ"),
+    (libc::EMSGSIZE, "EMSGSIZE"),
+    (libc::EPROTOTYPE, "EPROTOTYPE"),
+    (libc::ENOPROTOOPT, "ENOPROTOOPT"),
+    (libc::EPROTONOSUPPORT, "EPROTONOSUPPORT"),
+    (libc::ESOCKTNOSUPPORT, "ESOCKTNOSUPPORT"),
+    (libc::EOPNOTSUPP, "EOPNOTSUPP"),
+    (libc::EPFNOSUPPORT, "EPFNOSUPPORT"),
+    (libc::EAFNOSUPPORT, "EAFNOSUPPORT"),
+    (libc::EADDRINUSE, "EADDRINUSE"),
+    (libc::EADDRNOTAVAIL, "EADDRNOTAVAIL"),
+    (libc::ENETDOWN, "ENETDOWN"),
+    (libc::ENETUNREACH, "ENETUNREACH"),
+    (libc::ENETRESET, "ENETRESET"),
+    (libc::ECONNABORTED, "ECONNABORTED"),
+    (libc::ECONNRESET, "ECONNRESET"),
+    (libc::ENOBUFS, "ENOBUFS"),
+    (libc::EISCONN, "EISCONN"),
+    (libc::ENOTCONN, "ENOTCONN"),
+    (libc::ESHUTDOWN, "ESHUTDOWN"),
+    (libc::ETOOMANYREFS, "ETOOMANYREFS"),
+    (libc::ETIMEDOUT, "ETIMEDOUT"),
+    (libc::ECONNREFUSED, "ECONNREFUSED"),
+    (libc::EHOSTDOWN, "EHOSTDOWN"),
+    (libc::EHOSTUNREACH, "EHOSTUNREACH"),
+    (libc::EALREADY, "EALREADY"),
+    (libc::EINPROGRESS, "EINPROGRESS"),
+    (libc::ESTALE, "ESTALE"),
+    (libc::EDQUOT, "EDQUOT"),
+    (libc::ECANCELED, "ECANCELED"),
+    (libc::EOWNERDEAD, "EOWNERDEAD"),
+    (libc::ENOTRECOVERABLE, "ENOTRECOVERABLE"),
+    (libc::ERFKILL, "ERFKILL"),
+    (libc::EHWPOISON, "EHWPOISON"),
+];
+
+/// The name of OS error number `errno` (`EBUSY`), if it is a known Linux one.
+#[cfg(feature = "std")]
+pub(crate) fn errno_name(errno: i32) -> Option<&'static str> {
+    ERRNO_NAMES
+        .iter()
+        .find(|(n, _)| *n == errno)
+        .map(|(_, name)| *name)
+}
+
+/// `EBUSY: Device or resource busy`: the OS error's name and the C library's text for it
+/// (`errno 4242: Unknown error 4242` for a number without a name).
+#[cfg(feature = "std")]
+fn write_os_error(f: &mut fmt::Formatter<'_>, errno: i32) -> fmt::Result {
+    match errno_name(errno) {
+        Some(name) => f.write_str(name)?,
+        None => write!(f, "errno {errno}")?,
+    }
+    // std's text is strerror's, followed by " (os error N)", which the name already says.
+    let text = std::io::Error::from_raw_os_error(errno).to_string();
+    let suffix = format!(" (os error {errno})");
+    write!(
+        f,
+        ": {}",
+        text.strip_suffix(suffix.as_str()).unwrap_or(&text)
+    )
 }
 
 impl Error {
@@ -326,6 +502,63 @@ mod tests {
             "invalid input ([fd00:0:0:0:0:0:0:2]:7)"
         };
         assert_eq!(e.to_string(), std::format!("{x}{want}"));
+    }
+
+    /// A failed system call names the OS cause (errno name and text) in place of the kind's
+    /// generic text, and adds nothing the OS did not say.
+    #[cfg(feature = "std")]
+    #[test]
+    fn os_errors_name_the_os_cause() {
+        let e = Error::from_os(ErrorKind::Other, "TAP: TUNSETIFF failed", libc::EBUSY);
+        let what = prefix("TAP: TUNSETIFF failed");
+        let cause = if cfg!(feature = "error-context") {
+            ""
+        } else {
+            "other error: "
+        };
+        assert_eq!(
+            e.to_string(),
+            std::format!("{what}{cause}EBUSY: Device or resource busy")
+        );
+        assert_eq!(e.kind(), ErrorKind::Other);
+        assert_eq!(e.os_error(), Some(libc::EBUSY));
+        let e = e.at("10.7.0.2:7".parse().unwrap());
+        assert!(
+            e.to_string()
+                .ends_with("Device or resource busy (10.7.0.2:7)")
+        );
+        // From std::io::Error: the kind mapped, the number kept.
+        let io = std::io::Error::from_raw_os_error(libc::EPERM);
+        let e = Error::from_io(&io, "TAP: TUNSETIFF failed");
+        assert_eq!(e.kind(), ErrorKind::PermissionDenied);
+        assert!(
+            e.to_string().ends_with("EPERM: Operation not permitted"),
+            "{e}"
+        );
+        // A number without a name.
+        let e = Error::from_os(ErrorKind::Other, "x", 4242);
+        assert!(
+            e.to_string().ends_with("errno 4242: Unknown error 4242"),
+            "{e}"
+        );
+        // An io::Error without a number keeps the old form.
+        let io = std::io::Error::from(std::io::ErrorKind::TimedOut);
+        assert_eq!(Error::from_io(&io, "x").os_error(), None);
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn errno_names_are_unique_and_match_libc() {
+        for (i, (n, name)) in ERRNO_NAMES.iter().enumerate() {
+            assert!(
+                ERRNO_NAMES[i + 1..].iter().all(|(m, _)| m != n),
+                "{name} listed twice"
+            );
+            assert_eq!(errno_name(*n), Some(*name));
+        }
+        assert_eq!(errno_name(libc::EBUSY), Some("EBUSY"));
+        assert_eq!(errno_name(libc::ENOTTY), Some("ENOTTY"));
+        assert_eq!(errno_name(0), None);
     }
 
     #[test]

@@ -4,8 +4,13 @@
 //! NAME with `TUNSETIFF` (`IFF_TAP | IFF_NO_PI`: plain Ethernet frames, no packet
 //! information header), makes the descriptor non-blocking and optionally sets the interface
 //! MTU (`SIOCSIFMTU`). Every system call goes through [`cvt`], which turns -1 into the OS
-//! error; descriptors are held as `OwnedFd`. Creating a TAP interface needs `CAP_NET_ADMIN`
-//! (`PermissionDenied` otherwise). The device never brings the interface up or configures
+//! error, kept in the returned [`Error`] with its number ([`Error::os_error`]) so the message
+//! names the OS cause (`TAP: TUNSETIFF failed: EBUSY: Device or resource busy` when another
+//! process holds the interface) and guesses none; descriptors are held as `OwnedFd`. Creating
+//! a TAP interface needs `CAP_NET_ADMIN` (the OS then answers `EPERM`: `PermissionDenied`).
+//! Frames that cannot be read or written once the device runs are dropped, as a NIC drops
+//! them; the OS error is logged (`debug`) unless it only means "nothing to read" or "queue
+//! full". The device never brings the interface up or configures
 //! the kernel side: that is the administrator's (or the test's) job.
 //!
 //! [`TapWait`] waits with `poll(2)` on the TAP descriptor and an `eventfd` used by
@@ -44,9 +49,9 @@ const TUN_F_TSO4: libc::c_uint = 0x02;
 const TUN_F_TSO6: libc::c_uint = 0x04;
 const ETHERNET_HEADER: usize = 14;
 
+/// The calling thread's last OS error (`errno`), with its number kept.
 fn os_error(context: &'static str) -> Error {
-    let e = std::io::Error::last_os_error();
-    Error::new(e.kind().into(), context)
+    Error::from_io(&std::io::Error::last_os_error(), context)
 }
 
 /// -1 from a system call becomes the OS error.
@@ -139,7 +144,7 @@ impl TapDevice {
         // SAFETY: TUNSETIFF reads and writes one `ifreq`, which `ifr` is and outlives the call.
         cvt(
             unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETIFF as _, &mut ifr) },
-            "TAP: TUNSETIFF failed (needs CAP_NET_ADMIN)",
+            "TAP: TUNSETIFF failed",
         )?;
         let mtu = match mtu {
             Some(m) => {
@@ -153,9 +158,15 @@ impl TapDevice {
             let guard_fd = dev
                 .fd
                 .try_clone()
-                .map_err(|e| Error::new(e.kind().into(), "TAP: cannot duplicate the descriptor"))?;
-            OffloadGuard::set(&dev.fd, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6).map_err(|_| {
-                Error::unsupported("TAP: the kernel refused TCP segmentation offload")
+                .map_err(|e| Error::from_io(&e, "TAP: cannot duplicate the descriptor"))?;
+            // `Unsupported` as documented, with the OS error that said no.
+            OffloadGuard::set(&dev.fd, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6).map_err(|e| {
+                let refused = "TAP: TUNSETOFFLOAD failed (the kernel refused TCP segmentation \
+                               offload)";
+                match e.os_error() {
+                    Some(errno) => Error::from_os(ErrorKind::Unsupported, refused, errno),
+                    None => Error::unsupported(refused),
+                }
             })?;
             dev.rx = vec![0; VNET_HDR + offload::MAX_FRAME];
             dev.offload = Some((Box::new(Coalescer::new()), OffloadGuard { fd: guard_fd }));
@@ -260,6 +271,7 @@ impl Device for TapDevice {
                 )
             };
             let Ok(n) = usize::try_from(n) else {
+                log_unexpected("TAP: read failed, no frame received", &[libc::EAGAIN]);
                 // Nothing to read: the interface's poll has drained the queue, so what the
                 // coalescer holds goes out now (smoltcp polls receive before transmit, and
                 // the stack polls again after any transmission).
@@ -297,10 +309,27 @@ impl Device for TapDevice {
     }
 }
 
-/// Write one frame (a failed write, full queue or interface down, drops it as a NIC would).
+/// Write one frame (a failed write, full queue or interface down, drops it as a NIC would;
+/// the OS error is logged).
 fn write_frame(fd: std::os::fd::BorrowedFd<'_>, frame: &[u8]) {
     // SAFETY: writes `frame.len()` bytes from `frame`, a live buffer of that length.
-    let _ = unsafe { libc::write(fd.as_raw_fd(), frame.as_ptr().cast(), frame.len()) };
+    let r = unsafe { libc::write(fd.as_raw_fd(), frame.as_ptr().cast(), frame.len()) };
+    if r < 0 {
+        log_unexpected(
+            "TAP: write failed, frame dropped",
+            &[libc::EAGAIN, libc::ENOBUFS],
+        );
+    }
+}
+
+/// Log (`debug`) the calling thread's last OS error, unless it is one of `expected` (or
+/// `EINTR`).
+fn log_unexpected(what: &'static str, expected: &[libc::c_int]) {
+    let e = std::io::Error::last_os_error();
+    let errno = e.raw_os_error().unwrap_or(0);
+    if errno != libc::EINTR && !expected.contains(&errno) {
+        crate::log::debug!("{}", Error::from_io(&e, what));
+    }
 }
 
 /// A frame read from a [`TapDevice`].
@@ -350,7 +379,7 @@ impl TapWait {
     pub fn new(tap: &OwnedFd) -> Result<TapWait> {
         let tap = tap
             .try_clone()
-            .map_err(|e| Error::new(e.kind().into(), "TAP: cannot duplicate the descriptor"))?;
+            .map_err(|e| Error::from_io(&e, "TAP: cannot duplicate the descriptor"))?;
         // SAFETY: plain eventfd(2) call; the result is checked.
         let raw = cvt(
             unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) },
@@ -381,7 +410,10 @@ impl Wait for TapWait {
                 .unwrap_or(libc::c_int::MAX)
         });
         // SAFETY: `fds` is a live array of two pollfd structs, its length is passed.
-        let _ = unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
+        if unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) } < 0 {
+            // The caller re-checks its condition and waits again: nothing is lost.
+            log_unexpected("TAP: poll failed", &[]);
+        }
         if fds[1].revents & libc::POLLIN != 0 {
             let mut v = 0u64;
             // SAFETY: reads 8 bytes into `v`, a live u64.

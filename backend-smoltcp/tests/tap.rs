@@ -328,3 +328,38 @@ fn tap_offload_moves_large_streams_intact_and_is_switched_off_after() {
     kernel_round_trip(&stack, "10.9.0.1:7002".parse().unwrap(), 1 << 20);
     assert_no_leak(|| stack.open_sockets());
 }
+
+/// Regression: opening a TAP interface that is already attached (here by this process; the
+/// same holds for another process) failed as `TUNSETIFF failed (needs CAP_NET_ADMIN): other
+/// error`, guessing a cause the OS did not give. It now carries the OS error: `EBUSY` with its
+/// text, kind `Other` (unisock has no "resource busy" kind), and no guess.
+#[test]
+fn tap_held_elsewhere_reports_ebusy_from_the_os() {
+    if !enter_netns() {
+        return;
+    }
+    let first = unisock_smoltcp::TapDevice::open("usk3", None).expect("first open");
+    for second in [
+        unisock_smoltcp::TapDevice::open("usk3", None).map(drop),
+        StdStack::tap(TapOptions {
+            name: "usk3".into(),
+            ips: vec![Cidr::parse("10.9.0.2/24").unwrap()],
+            ..TapOptions::default()
+        })
+        .map(drop),
+    ] {
+        let e = second.expect_err("a second open of an attached TAP must fail");
+        let text = e.to_string();
+        assert_eq!(e.os_error(), Some(libc::EBUSY), "{text}");
+        assert_eq!(e.kind(), unisock::ErrorKind::Other, "{text}");
+        assert_eq!(
+            text,
+            "TAP: TUNSETIFF failed: EBUSY: Device or resource busy"
+        );
+        assert!(!text.contains("CAP_NET_ADMIN"), "{text}");
+    }
+    // Once the holder lets go, the interface opens again.
+    drop(first);
+    let again = unisock_smoltcp::TapDevice::open("usk3", None).expect("open after release");
+    drop(again);
+}
