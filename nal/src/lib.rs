@@ -70,12 +70,16 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "async")]
+pub mod asynch;
 mod dns;
 mod error;
 mod tcp;
 mod udp;
 
 pub use embedded_nal;
+#[cfg(feature = "async")]
+pub use embedded_nal_async;
 pub use error::Error;
 pub use tcp::TcpSocket;
 pub use udp::UdpSocket;
