@@ -161,3 +161,8 @@ fn any_of(domain: Domain, port: u16) -> Option<SocketAddr> {
         Domain::Unix => None,
     }
 }
+
+/// The code blocks of README.md, compiled as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
