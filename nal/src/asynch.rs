@@ -55,6 +55,12 @@ pub struct AsyncTcpConnection<S: Stack> {
 }
 
 impl<S: Stack> AsyncTcpConnection<S> {
+    /// A connection over a unisock stream obtained through the unisock API (accepted, or
+    /// connected with options set first).
+    pub fn from_stream(stream: S::TcpStream) -> Self {
+        AsyncTcpConnection { stream }
+    }
+
     /// The unisock stream (for options, `shutdown`, `peer_addr`, ...).
     pub fn stream(&mut self) -> &mut S::TcpStream {
         &mut self.stream

@@ -83,6 +83,10 @@ impl<E> From<E> for Error<E> {
 }
 
 impl<E: fmt::Display> fmt::Display for Error<E> {
+    /// The stack's message as it is; the adapter's own say what and why, each once:
+    /// `send: the socket is not connected`,
+    /// `connect: the socket was released by a failed connect or listen; close it: stale socket
+    /// handle`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Stack(e) => e.fmt(f),
@@ -98,7 +102,15 @@ impl<E: fmt::Display> fmt::Display for Error<E> {
             Error::NoAddressOfType => {
                 f.write_str("the name has no address of the requested type (A or AAAA)")
             }
-            Error::State { kind, what } => write!(f, "{what}: {kind}"),
+            // The kind's text only when `what` does not say it already.
+            Error::State { kind, what } => {
+                f.write_str(what)?;
+                let said = what
+                    .as_bytes()
+                    .windows(kind.as_str().len())
+                    .any(|w| w.eq_ignore_ascii_case(kind.as_str().as_bytes()));
+                if said { Ok(()) } else { write!(f, ": {kind}") }
+            }
         }
     }
 }
@@ -131,5 +143,65 @@ impl<E: unisock::Error> TcpError for Error<E> {
             | ErrorKind::TimedOut => TcpErrorKind::PipeClosed,
             _ => TcpErrorKind::Other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::string::ToString;
+
+    use super::*;
+
+    #[test]
+    fn messages_say_what_and_the_kind_once() {
+        let e: Error<ErrorKind> =
+            Error::state(ErrorKind::NotConnected, "send: the socket is not connected");
+        assert_eq!(e.to_string(), "send: the socket is not connected");
+        let e: Error<ErrorKind> = Error::state(
+            ErrorKind::InvalidInput,
+            "accept: the socket is not listening",
+        );
+        assert_eq!(
+            e.to_string(),
+            "accept: the socket is not listening: invalid input"
+        );
+        let e: Error<ErrorKind> = Error::Stack(ErrorKind::ConnectionReset);
+        assert_eq!(e.to_string(), "connection reset by peer");
+        assert_eq!(TcpError::kind(&e), TcpErrorKind::PipeClosed);
+        let e: Error<ErrorKind> = Error::Truncated {
+            len: 10,
+            full_len: 100,
+            from: "10.7.0.1:5683".parse().unwrap(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "datagram of 100 bytes from 10.7.0.1:5683 truncated to the 10-byte buffer"
+        );
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert_eq!(TcpError::kind(&e), TcpErrorKind::Other);
+    }
+
+    #[test]
+    fn pipe_closed_exactly_for_a_gone_connection() {
+        for kind in ErrorKind::ALL {
+            let e: Error<ErrorKind> = Error::Stack(kind);
+            let gone = matches!(
+                kind,
+                ErrorKind::UnexpectedEof
+                    | ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::BrokenPipe
+                    | ErrorKind::TimedOut
+            );
+            assert_eq!(
+                TcpError::kind(&e) == TcpErrorKind::PipeClosed,
+                gone,
+                "{kind:?}"
+            );
+            assert_eq!(e.kind(), kind);
+        }
+        let eof: Error<ErrorKind> = Error::EndOfStream;
+        assert_eq!(TcpError::kind(&eof), TcpErrorKind::PipeClosed);
     }
 }

@@ -167,7 +167,25 @@ pub fn dns<S: Stack + Clone>(stack: &S) {
 }
 
 mod posix {
+    use super::*;
+    use std::os::fd::OwnedFd;
+    use unisock_nal::asynch::AsyncTcpConnection;
     use unisock_posix::PosixStack;
+
+    /// A stale descriptor under the adapter: `StaleHandle` comes through, nothing panics.
+    #[test]
+    fn stale_descriptor() {
+        checked(&PosixStack, || {
+            let file = std::fs::File::open("/dev/null").expect("open /dev/null");
+            let stream = polled::Polled(unisock_posix::TcpStream::from(OwnedFd::from(file)));
+            let mut c = AsyncTcpConnection::<PolledStack<PosixStack>>::from_stream(stream);
+            block_on(async {
+                let mut buf = [0u8; 4];
+                assert_eq!(kind_of(c.read(&mut buf).await), ErrorKind::StaleHandle);
+                assert_eq!(kind_of(c.write(b"x").await), ErrorKind::StaleHandle);
+            });
+        });
+    }
 
     #[test]
     fn tcp() {
