@@ -51,6 +51,14 @@
 //! | `Dns::get_host_by_name(name, type)` | `resolve(name)` | blocks for the lookup (never `WouldBlock`); the first address of the requested type; none: [`Error::NoAddressOfType`]. |
 //! | `Dns::get_host_by_address` | — | `Unsupported` (unisock has no reverse lookup). |
 //!
+//! ## Who drives smoltcp
+//!
+//! With `std`, `unisock_smoltcp::StdStack`'s driver thread polls the interface. Without it
+//! (firmware), every adapter call polls the interface once it has acted, as every unisock call
+//! does, but timers (retransmission, keep-alive, TIME-WAIT) still need the superloop's
+//! `Stack::poll`, as for any other use of the stack: call it in the loop that retries
+//! `WouldBlock`.
+//!
 //! ## Errors
 //!
 //! Every call fails with [`Error`]: the stack's own error (with its operation, kind and OS
