@@ -21,14 +21,18 @@
 //! # Ok::<(), unisock_nal::Error<unisock_posix::Error>>(())
 //! ```
 //!
+//! With the `async` feature (on by default), [`asynch::AsyncNalStack`] does the same for
+//! `embedded-nal-async` 0.9 over any [`unisock::asynch::Stack`]: `TcpConnect`, `UdpStack`,
+//! `Dns` (see [`asynch`] for its mapping).
+//!
 //! The crate is `no_std` and allocation-free: the embedded-nal socket types are enums over the
 //! stack's own socket types ([`TcpSocket`], [`UdpSocket`]), held by the caller; the adapter
 //! holds only the stack (by value: `PosixStack` is zero-sized, `&smoltcp::Stack` a reference).
 //!
 //! ## How embedded-nal calls map onto unisock
 //!
-//! embedded-nal's calls are non-blocking (`nb`): [`nb::Error::WouldBlock`](embedded_nal::nb::Error::WouldBlock) means "call
-//! again". The adapter uses unisock's non-blocking calls (`connect_nonblocking`, `try_*`), so no
+//! embedded-nal's calls are non-blocking (`nb`):
+//! [`nb::Error::WouldBlock`](embedded_nal::nb::Error::WouldBlock) means "call again". The adapter uses unisock's non-blocking calls (`connect_nonblocking`, `try_*`), so no
 //! call here ever waits, except name resolution.
 //!
 //! | embedded-nal call | unisock | notes |
@@ -74,6 +78,9 @@
 //!   is `Copy`, `&smoltcp::Stack` is shared).
 //! - Socket options through embedded-nal (it has none): set them on the unisock socket
 //!   before handing it over with [`TcpSocket::from_stream`].
+//! - `edge-nal` 0.7: its sockets split into a read half and a write half used concurrently
+//!   (`TcpSplit`, `UdpSplit`), which unisock's `&mut self` stream traits cannot provide without
+//!   a `split` in `unisock::asynch`.
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
