@@ -32,8 +32,9 @@
 //! ## How embedded-nal calls map onto unisock
 //!
 //! embedded-nal's calls are non-blocking (`nb`):
-//! [`nb::Error::WouldBlock`](embedded_nal::nb::Error::WouldBlock) means "call again". The adapter uses unisock's non-blocking calls (`connect_nonblocking`, `try_*`), so no
-//! call here ever waits, except name resolution.
+//! [`nb::Error::WouldBlock`](embedded_nal::nb::Error::WouldBlock) means "call again". The
+//! adapter uses unisock's non-blocking calls (`connect_nonblocking`, `try_*`), so no call here
+//! ever waits, except name resolution.
 //!
 //! | embedded-nal call | unisock | notes |
 //! |---|---|---|
