@@ -15,6 +15,7 @@ use unisock::ErrorKind;
 /// An error of the embedded-nal adapter over a stack whose error type is `E`.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Error<E> {
     /// The unisock stack failed; its error says which operation, why, and (on the kernel
     /// backend) the OS error.
