@@ -417,14 +417,20 @@ impl Wait for TapWait {
         if fds[1].revents & libc::POLLIN != 0 {
             let mut v = 0u64;
             // SAFETY: reads 8 bytes into `v`, a live u64.
-            let _ = unsafe { libc::read(self.event.as_raw_fd(), (&raw mut v).cast(), 8) };
+            if unsafe { libc::read(self.event.as_raw_fd(), (&raw mut v).cast(), 8) } < 0 {
+                // EAGAIN: another waiter took the wake-up first.
+                log_unexpected("TAP: reading the wake-up eventfd failed", &[libc::EAGAIN]);
+            }
         }
     }
 
     fn wake(&self) {
         let v = 1u64;
         // SAFETY: writes 8 bytes from `v`, a live u64.
-        let _ = unsafe { libc::write(self.event.as_raw_fd(), (&raw const v).cast(), 8) };
+        if unsafe { libc::write(self.event.as_raw_fd(), (&raw const v).cast(), 8) } < 0 {
+            // EAGAIN: the counter is saturated, so a wake-up is pending anyway.
+            log_unexpected("TAP: writing the wake-up eventfd failed", &[libc::EAGAIN]);
+        }
     }
 }
 
