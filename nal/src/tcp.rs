@@ -437,3 +437,184 @@ impl<S: Stack> TcpFullStack for NalStack<S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use core::net::SocketAddr;
+
+    use unisock::embedded_io::{self, ErrorType};
+    use unisock::{Association, RecvFlags, SendFlags, Shutdown, SockOpt, SockOptName};
+
+    use super::*;
+
+    /// A stream scripted for the handshake check: what readiness, `PEEK` and `read` answer.
+    struct Scripted {
+        write_ready: bool,
+        read_ready: bool,
+        peek: Result<usize, ErrorKind>,
+        read: Result<Option<u8>, ErrorKind>,
+        reads: usize,
+    }
+
+    fn scripted(
+        write_ready: bool,
+        read_ready: bool,
+        peek: Result<usize, ErrorKind>,
+        read: Result<Option<u8>, ErrorKind>,
+    ) -> Scripted {
+        Scripted {
+            write_ready,
+            read_ready,
+            peek,
+            read,
+            reads: 0,
+        }
+    }
+
+    impl ErrorType for Scripted {
+        type Error = ErrorKind;
+    }
+
+    impl unisock::Socket for Scripted {
+        type Addr = SocketAddr;
+        fn local_addr(&self) -> Result<SocketAddr, ErrorKind> {
+            Err(ErrorKind::Unsupported)
+        }
+        fn set_option(&mut self, _: SockOpt) -> Result<(), ErrorKind> {
+            Err(ErrorKind::Unsupported)
+        }
+        fn option(&self, _: SockOptName) -> Result<SockOpt, ErrorKind> {
+            Err(ErrorKind::Unsupported)
+        }
+    }
+
+    impl embedded_io::Read for Scripted {
+        fn read(&mut self, buf: &mut [u8]) -> Result<usize, ErrorKind> {
+            self.reads += 1;
+            match self.read? {
+                Some(byte) => {
+                    buf[0] = byte;
+                    Ok(1)
+                }
+                None => Ok(0),
+            }
+        }
+    }
+
+    impl embedded_io::Write for Scripted {
+        fn write(&mut self, _: &[u8]) -> Result<usize, ErrorKind> {
+            Err(ErrorKind::Unsupported)
+        }
+        fn flush(&mut self) -> Result<(), ErrorKind> {
+            Ok(())
+        }
+    }
+
+    impl embedded_io::ReadReady for Scripted {
+        fn read_ready(&mut self) -> Result<bool, ErrorKind> {
+            Ok(self.read_ready)
+        }
+    }
+
+    impl embedded_io::WriteReady for Scripted {
+        fn write_ready(&mut self) -> Result<bool, ErrorKind> {
+            Ok(self.write_ready)
+        }
+    }
+
+    impl StreamSocket for Scripted {
+        fn peer_addr(&self) -> Result<SocketAddr, ErrorKind> {
+            Err(ErrorKind::Unsupported)
+        }
+        fn association(&self) -> Result<Association<SocketAddr>, ErrorKind> {
+            Err(ErrorKind::Unsupported)
+        }
+        fn recv(&mut self, _: &mut [u8], _: RecvFlags) -> Result<usize, ErrorKind> {
+            Err(ErrorKind::Unsupported)
+        }
+        fn send(&mut self, _: &[u8], _: SendFlags) -> Result<usize, ErrorKind> {
+            Err(ErrorKind::Unsupported)
+        }
+        fn try_recv(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<usize, ErrorKind> {
+            if flags.contains(RecvFlags::PEEK) {
+                self.peek
+            } else {
+                embedded_io::Read::read(self, buf)
+            }
+        }
+        fn try_send(&mut self, _: &[u8], _: SendFlags) -> Result<usize, ErrorKind> {
+            Err(ErrorKind::Unsupported)
+        }
+        fn shutdown(&mut self, _: Shutdown) -> Result<(), ErrorKind> {
+            Ok(())
+        }
+        fn abort(self) -> Result<(), ErrorKind> {
+            Ok(())
+        }
+    }
+
+    /// `(result, stash, reads)` of one handshake check.
+    fn check(mut s: Scripted) -> (Result<bool, ErrorKind>, Option<u8>, usize) {
+        let mut stash = None;
+        let r = handshake_done(&mut s, &mut stash);
+        (r, stash, s.reads)
+    }
+
+    const WB: ErrorKind = ErrorKind::WouldBlock;
+    const REFUSED: ErrorKind = ErrorKind::ConnectionRefused;
+
+    #[test]
+    fn handshake_running_until_write_ready() {
+        assert_eq!(
+            check(scripted(false, true, Ok(1), Ok(None))),
+            (Ok(false), None, 0)
+        );
+    }
+
+    #[test]
+    fn handshake_done_and_nothing_to_read_consumes_nothing() {
+        assert_eq!(
+            check(scripted(true, false, Err(WB), Err(WB))),
+            (Ok(true), None, 0)
+        );
+    }
+
+    #[test]
+    fn peek_tells_data_and_failure_without_reading() {
+        assert_eq!(
+            check(scripted(true, true, Ok(1), Ok(Some(7)))),
+            (Ok(true), None, 0)
+        );
+        assert_eq!(
+            check(scripted(true, true, Ok(0), Ok(None))),
+            (Ok(true), None, 0)
+        );
+        assert_eq!(
+            check(scripted(true, true, Err(REFUSED), Ok(None))),
+            (Err(REFUSED), None, 0)
+        );
+    }
+
+    /// The smoltcp backend's PEEK answers WouldBlock at end of stream and on a refused
+    /// connection although `read_ready` is true: a real read settles it.
+    #[test]
+    fn peek_contradicting_read_ready_is_settled_by_a_read() {
+        assert_eq!(
+            check(scripted(true, true, Err(WB), Ok(None))),
+            (Ok(true), None, 1)
+        );
+        assert_eq!(
+            check(scripted(true, true, Err(WB), Err(REFUSED))),
+            (Err(REFUSED), None, 1)
+        );
+        assert_eq!(
+            check(scripted(true, true, Err(WB), Err(WB))),
+            (Ok(true), None, 1)
+        );
+        // Data that arrived between the peek and the read is kept, not lost.
+        assert_eq!(
+            check(scripted(true, true, Err(WB), Ok(Some(b'x')))),
+            (Ok(true), Some(b'x'), 1)
+        );
+    }
+}
