@@ -358,8 +358,18 @@ fn tap_held_elsewhere_reports_ebusy_from_the_os() {
         );
         assert!(!text.contains("CAP_NET_ADMIN"), "{text}");
     }
-    // Once the holder lets go, the interface opens again.
+    // Once the holder lets go, the interface opens again: the kernel deletes the released
+    // interface asynchronously, so give it a bounded moment.
     drop(first);
-    let again = unisock_smoltcp::TapDevice::open("usk3", None).expect("open after release");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let again = loop {
+        match unisock_smoltcp::TapDevice::open("usk3", None) {
+            Ok(dev) => break dev,
+            Err(e) if e.os_error() == Some(libc::EBUSY) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("open after release: {e}"),
+        }
+    };
     drop(again);
 }
