@@ -54,8 +54,8 @@
 //!
 //! ## Timeouts
 //!
-//! The [`SockOpt::ReadTimeout`](crate::SockOpt::ReadTimeout) and
-//! [`SockOpt::WriteTimeout`](crate::SockOpt::WriteTimeout) options bound the blocking calls
+//! The [`SockOpt::ReadTimeout`] and
+//! [`SockOpt::WriteTimeout`] options bound the blocking calls
 //! only; async calls wait until done, and callers bound them with their executor's timer
 //! (`tokio::time::timeout`, `embassy_time::with_timeout`), which is cancellation (above).
 
