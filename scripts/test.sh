@@ -8,11 +8,13 @@ cd "$(dirname "$0")/.."
 # command:package pairs the subprocess tests call.
 need=()
 for pair in curl:curl dnsmasq:dnsmasq socat:socat tshark:tshark ping:iputils-ping \
-    qemu-system-arm:qemu-system-arm ip:iproute2 python3:python3; do
-    command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair##*:}")
+    qemu-system-arm:qemu-system-arm ip:iproute2 python3:python3 nft:nftables \
+    mosquitto:mosquitto mosquitto_sub:mosquitto-clients mosquitto_pub:mosquitto-clients; do
+    PATH="$PATH:/usr/sbin:/sbin" command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair##*:}")
 done
 if ((${#need[@]})); then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
         echo "installing: ${need[*]}"
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
