@@ -2,17 +2,21 @@
 //!
 //! The glue a board needs to run `unisock-smoltcp` without an operating system, for QEMU's
 //! `mps2-an386`:
-//! - [`SysTickClock`]: the [`Clock`] over the board's 1 kHz SysTick counter;
+//! - [`SysTickClock`]: the [`Clock`] over the board's 1 kHz SysTick counter, and the same
+//!   counter as an [`embedded_time::Clock`] for clients that keep time with it (minimq);
 //! - [`Wfi`]: the [`Wait`] strategy: sleep until the next interrupt (at the latest the next
 //!   SysTick, 1 ms later), since the polled LAN9118 raises none;
 //! - [`POOL`] and the matching [`NicResources`]/[`LoopbackResources`]: the fixed socket pool
 //!   (two TCP sockets with 4 KiB buffers each way, no UDP or raw socket), sized at compile time;
 //! - [`configure`]: the interface configuration of the test network;
-//! - [`wait_all_closed`]: the leak check every run ends with.
+//! - [`wait_all_closed`]: the leak check every run ends with;
+//! - [`http`]: a minimal HTTP/1.0 GET over any embedded-nal `TcpClientStack`.
 //!
 //! The binaries: `nic` runs the shared echo server and client of `unisock-examples` over the
 //! LAN9118 ([`lan9118::Lan9118`]); `loopback` moves 64 KiB through the in-firmware loopback
-//! device in a single-threaded superloop of non-blocking calls.
+//! device in a single-threaded superloop of non-blocking calls; `clients` runs unmodified
+//! crates.io clients (minimq's MQTT publish) and [`http::get`] through `unisock-nal`'s
+//! embedded-nal adapter over the LAN9118.
 #![no_std]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -24,6 +28,8 @@ use smoltcp::phy::Device;
 use smoltcp::time::Instant;
 use unisock_smoltcp::{Cidr, Clock, Config, PoolConfig, Resources, Stack, Wait};
 
+pub mod http;
+
 /// The board's millisecond SysTick counter as a unisock-smoltcp [`Clock`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SysTickClock;
@@ -32,6 +38,20 @@ impl Clock for SysTickClock {
     fn now(&self) -> Instant {
         // Milliseconds since boot fit an i64 for 292 million years.
         Instant::from_millis(mps2_board::now_ms() as i64)
+    }
+}
+
+/// The same counter for `embedded-time` users: milliseconds in a `u32`, which wraps after
+/// 49.7 days; `embedded_time::Instant` compares wrapping values correctly for spans under
+/// half of that.
+impl embedded_time::Clock for SysTickClock {
+    type T = u32;
+    const SCALING_FACTOR: embedded_time::rate::Fraction =
+        embedded_time::rate::Fraction::new(1, 1000);
+
+    fn try_now(&self) -> Result<embedded_time::Instant<Self>, embedded_time::clock::Error> {
+        // Truncation is the wrap-around described above.
+        Ok(embedded_time::Instant::new(mps2_board::now_ms() as u32))
     }
 }
 
