@@ -12,7 +12,15 @@
 //!   echo over TCP port 7 comes back identical, that the firmware's own connection reaches a
 //!   listener on `10.42.0.1:4242` with the expected message, and that QEMU exits with status 0.
 //!
-//! Needs root (namespaces, TAP) and `qemu-system-arm`. Without either the tests skip with a
+//! - for the `clients` firmware (issue 12: minimq 0.10 and an HTTP GET through `unisock-nal`'s
+//!   embedded-nal adapter over `unisock-smoltcp`): in a new namespace with the TAP, starts
+//!   mosquitto on `10.42.0.1:1883`, a `mosquitto_sub` on the firmware's topic and Python's
+//!   `http.server` on `10.42.0.1:8080` serving a 64 KiB page, boots the firmware, and requires
+//!   that `mosquitto_sub` receives the firmware's message, that the firmware reports the page's
+//!   length and FNV-1a hash as computed here, and that QEMU exits 0.
+//!
+//! Needs root (namespaces, TAP) and `qemu-system-arm` (the `clients` test also mosquitto,
+//! mosquitto-clients and python3). Without either the tests skip with a
 //! notice (`util::skip`), unless `CI=true`, where a skip is a failure. Every wait is bounded; QEMU is killed
 //! by its PID when a bound passes. No packet leaves the namespace.
 
@@ -26,6 +34,10 @@ use std::time::{Duration, Instant};
 
 use unisock_conformance::netns::{enter_private_netns, ip};
 use unisock_conformance::util::{is_root, skip};
+
+/// mosquitto and its clients, started and killed by PID (shared with unisock-nal's MQTT tests).
+#[path = "../../nal/tests/mosquitto/mod.rs"]
+mod mosquitto;
 
 /// The firmware's address and the host's TAP address (see `mps2_board::net`).
 const DEVICE_IP: Ipv4Addr = Ipv4Addr::new(10, 42, 0, 2);
@@ -299,6 +311,10 @@ fn receive_report(listener: &TcpListener) -> Result<(SocketAddr, Vec<u8>), Strin
     Ok((peer, message))
 }
 
+/// One NIC run at a time: they share addresses only inside their own namespaces, but two
+/// QEMUs at once would double the load on a small machine for no gain.
+static NIC_RUNS: Mutex<()> = Mutex::new(());
+
 /// The NIC scenario for one firmware binary; `message` is what it must send the host.
 fn run_nic_firmware(name: &'static str, message: &'static str) {
     if let Some(why) = missing_prerequisite(true) {
@@ -306,10 +322,7 @@ fn run_nic_firmware(name: &'static str, message: &'static str) {
         return;
     }
     build_firmware();
-    // One NIC run at a time: they share addresses only inside their own namespaces, but two
-    // QEMUs at once would double the load on a small machine for no gain.
-    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _guard = NIC_RUNS.lock().unwrap_or_else(|e| e.into_inner());
     let firmware = binary(name);
     in_private_netns(move || {
         let tap = "fwtap0";
@@ -382,4 +395,120 @@ fn nic_firmware_over_unisock_answers_ping_echoes_and_reports() {
 #[test]
 fn direct_smoltcp_firmware_answers_ping_echoes_and_reports() {
     run_nic_firmware("direct", "hello from the direct smoltcp firmware");
+}
+
+/// The `clients` firmware's MQTT broker port, topic and message (see its `clients.rs`).
+const MQTT_PORT: u16 = 1883;
+const CLIENTS_TOPIC: &str = "unisock/firmware";
+const CLIENTS_MESSAGE: &str = "hello over MQTT from the unisock firmware";
+/// The port of the HTTP server and the page the `clients` firmware fetches.
+const HTTP_PORT: u16 = 8080;
+const PAGE: &str = "page.bin";
+const PAGE_BYTES: usize = 64 * 1024;
+
+/// FNV-1a (32 bits), as the firmware computes it.
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5, |h: u32, &b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// A directory of this test's own, removed when dropped.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Wait (bounded) until something accepts TCP connections on `at`.
+#[track_caller]
+fn wait_listening(at: SocketAddr, what: &str) {
+    let deadline = Instant::now() + BOOT_LIMIT;
+    while TcpStream::connect_timeout(&at, Duration::from_millis(200)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} does not accept connections on {at} after {BOOT_LIMIT:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn clients_firmware_publishes_over_mqtt_and_fetches_a_page() {
+    if let Some(why) = missing_prerequisite(true) {
+        skip(&why);
+        return;
+    }
+    let Some([broker_bin, sub_bin, _]) = mosquitto::tools() else {
+        return;
+    };
+    let Some(python) = mosquitto::find_tool("python3") else {
+        skip("python3 is not installed (the test serves the page with python3 -m http.server)");
+        return;
+    };
+    build_firmware();
+    let _guard = NIC_RUNS.lock().unwrap_or_else(|e| e.into_inner());
+    let firmware = binary("clients");
+    in_private_netns(move || {
+        let tap = "fwtap0";
+        ip_ok(&["link", "set", "lo", "up"]);
+        ip_ok(&["tuntap", "add", "dev", tap, "mode", "tap"]);
+        ip_ok(&["addr", "add", HOST_CIDR, "dev", tap]);
+        ip_ok(&["link", "set", tap, "up"]);
+
+        // The page: 64 KiB of a xorshift stream, in a directory only this test serves.
+        let www = TempDir(
+            std::env::temp_dir().join(format!("unisock-fw-clients-{}", std::process::id())),
+        );
+        std::fs::create_dir_all(&www.0).expect("create the page directory");
+        let page: Vec<u8> = echo_payload()
+            .into_iter()
+            .cycle()
+            .take(PAGE_BYTES)
+            .collect();
+        std::fs::write(www.0.join(PAGE), &page).expect("write the page");
+        let expected = format!("http: got {} bytes fnv1a {:08x}", page.len(), fnv1a(&page));
+
+        // Every process below runs in this namespace (spawned from this thread) and is killed
+        // by its PID when its guard drops.
+        let broker_at = SocketAddr::from((HOST_IP, MQTT_PORT));
+        let _broker = mosquitto::Mosquitto::start(&broker_bin, broker_at);
+        let http_at = SocketAddr::from((HOST_IP, HTTP_PORT));
+        let _http = mosquitto::Proc::spawn(
+            "python3 -m http.server",
+            Command::new(&python)
+                .args(["-m", "http.server", &HTTP_PORT.to_string()])
+                .args(["--bind", &HOST_IP.to_string(), "--directory"])
+                .arg(&www.0),
+        );
+        wait_listening(http_at, "python3 -m http.server");
+        // The firmware publishes with the retain flag, so the subscriber receives the message
+        // whether it subscribes before or after the publication.
+        let mut subscriber = mosquitto::Proc::spawn(
+            "mosquitto_sub",
+            Command::new(&sub_bin)
+                .args(["-h", &HOST_IP.to_string(), "-p", &MQTT_PORT.to_string()])
+                .args(["-t", CLIENTS_TOPIC, "-C", "1", "-W", "170"]),
+        );
+
+        let nic = format!("tap,ifname={tap},script=no,downscript=no");
+        let mut qemu = Qemu::start(&firmware, &["-nic", &nic]);
+        qemu.expect_line(READY, BOOT_LIMIT);
+        qemu.expect_line("mqtt: published", IO_LIMIT);
+        qemu.expect_line("http: got", IO_LIMIT);
+        let status = qemu.finish(RUN_LIMIT);
+        if status.code() != Some(0) {
+            qemu.fail(&format!("QEMU exited with {status}"));
+        }
+        if !qemu.transcript.iter().any(|l| l.trim() == expected) {
+            qemu.fail(&format!(
+                "the firmware did not report the page as {expected:?}"
+            ));
+        }
+        let line = subscriber.wait_line(CLIENTS_MESSAGE);
+        assert_eq!(line.trim(), CLIENTS_MESSAGE, "what mosquitto_sub received");
+        subscriber.wait_success();
+    });
 }
