@@ -57,6 +57,24 @@ pub enum HttpError<E> {
     },
 }
 
+impl<E> HttpError<E> {
+    /// The same error with the network error mapped by `f` (for example to print it another
+    /// way).
+    pub fn map_net<F>(self, f: impl FnOnce(E) -> F) -> HttpError<F> {
+        match self {
+            HttpError::Net(step, e) => HttpError::Net(step, f(e)),
+            HttpError::TimedOut(step) => HttpError::TimedOut(step),
+            HttpError::NoHead => HttpError::NoHead,
+            HttpError::HeadTooLong(n) => HttpError::HeadTooLong(n),
+            HttpError::BadHead => HttpError::BadHead,
+            HttpError::Status(code) => HttpError::Status(code),
+            HttpError::Chunked => HttpError::Chunked,
+            HttpError::BadLength => HttpError::BadLength,
+            HttpError::Truncated { got, expected } => HttpError::Truncated { got, expected },
+        }
+    }
+}
+
 impl<E: fmt::Display> fmt::Display for HttpError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -61,6 +61,65 @@ fn fail(what: &str, e: impl core::fmt::Display) -> ! {
     exit(1)
 }
 
+/// minimq's errors, printed without `Debug` (whose machinery, with the derived `Debug` of
+/// every error type inside, costs ~15 KiB of flash here).
+struct MqttError<'a, E>(&'a minimq::Error<E>);
+
+impl core::fmt::Display for MqttError<'_, unisock_nal::Error<unisock_smoltcp::Error>> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        use minimq::{Error, MinimqError};
+        match self.0 {
+            Error::Network(e) => write!(f, "network: {}", NetError(e)),
+            Error::WriteFail => f.write_str("write failed"),
+            Error::NotReady => f.write_str("not ready"),
+            Error::Unsupported => f.write_str("unsupported"),
+            Error::NoResponseTopic => f.write_str("no response topic"),
+            Error::SessionReset => f.write_str("session reset"),
+            Error::Minimq(MinimqError::Protocol(p)) => f.write_str(protocol_error(p)),
+            Error::Minimq(MinimqError::Clock(_)) => f.write_str("clock error"),
+            _ => f.write_str("other minimq error"),
+        }
+    }
+}
+
+/// The adapter's errors, printed without formatting an address: `unisock_nal::Error`'s own
+/// `Display` prints a truncated datagram's sender with `core`'s `SocketAddr` formatter, which
+/// links the IPv6 one (~1.6 KiB) although this firmware has no UDP. The other variants as the
+/// adapter says them.
+struct NetError<'a>(&'a unisock_nal::Error<unisock_smoltcp::Error>);
+
+impl core::fmt::Display for NetError<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.0 {
+            unisock_nal::Error::Stack(e) => write!(f, "{e}"),
+            unisock_nal::Error::State { what, kind } => write!(f, "{what} ({kind})"),
+            other => write!(f, "{}", other.kind()),
+        }
+    }
+}
+
+/// A name for minimq's protocol errors.
+fn protocol_error(e: &minimq::ProtocolError) -> &'static str {
+    use minimq::ProtocolError as P;
+    match e {
+        P::ProvidedClientIdTooLong => "protocol: client id too long",
+        P::UnexpectedPacket => "protocol: unexpected packet",
+        P::InvalidProperty => "protocol: invalid property",
+        P::MalformedPacket => "protocol: malformed packet",
+        P::BufferSize => "protocol: buffer too small",
+        P::BadIdentifier => "protocol: bad packet identifier",
+        P::Unacknowledged => "protocol: unacknowledged",
+        P::WrongQos => "protocol: wrong QoS",
+        P::UnsupportedPacket => "protocol: unsupported packet",
+        P::NoTopic => "protocol: no topic",
+        P::AuthAlreadySpecified | P::WillAlreadySpecified => "protocol: configuration",
+        P::Failed(_) => "protocol: refused by the broker (reason code)",
+        P::Serialization(_) => "protocol: serialization",
+        P::Deserialization(_) => "protocol: deserialization",
+        _ => "protocol: other",
+    }
+}
+
 /// What a superloop does when the network has nothing for it yet: drive the stack's timers,
 /// sleep until the next tick, and tell whether `deadline` (and the run's limit) are still ahead.
 fn idle(net: &NicStack, deadline: u64) -> bool {
@@ -108,7 +167,7 @@ fn mqtt(net: &'static NicStack, buffer: &mut [u8]) {
     broker.set_port(MQTT_PORT);
     let config = match ConfigBuilder::new(broker, buffer).client_id(CLIENT_ID) {
         Ok(config) => config.keepalive_interval(60),
-        Err(e) => fail("mqtt client id", format_args!("{e:?}")),
+        Err(e) => fail("mqtt client id", protocol_error(&e)),
     };
     let mut mqtt: Minimq<'_, _, _, IpBroker> =
         Minimq::new(NalStack::new(net), SysTickClock, config);
@@ -119,7 +178,7 @@ fn mqtt(net: &'static NicStack, buffer: &mut [u8]) {
             Ok(_) => {}
             // The broker had no session for this client: expected on a first connection.
             Err(minimq::Error::SessionReset) => {}
-            Err(e) => fail("mqtt", format_args!("{e:?}")),
+            Err(e) => fail("mqtt", MqttError(&e)),
         }
         let client = mqtt.client();
         if client.is_connected() {
@@ -130,7 +189,10 @@ fn mqtt(net: &'static NicStack, buffer: &mut [u8]) {
                 match client.publish(message) {
                     Ok(()) => published = true,
                     Err(minimq::PubError::Error(minimq::Error::NotReady)) => {}
-                    Err(e) => fail("mqtt publish", format_args!("{e:?}")),
+                    Err(minimq::PubError::Error(e)) => fail("mqtt publish", MqttError(&e)),
+                    Err(minimq::PubError::Serialization(_)) => {
+                        fail("mqtt publish", "payload serialization")
+                    }
                 }
             } else if !client.pending_messages() {
                 break;
@@ -188,7 +250,10 @@ fn main() -> ! {
         HTTP_MEMORY,
         || idle(net, deadline),
     )
-    .unwrap_or_else(|e| fail("http", e));
+    .unwrap_or_else(|e| match e {
+        http::HttpError::Net(step, e) => fail(step, NetError(&e)),
+        e => fail("http", e.map_net(|_| "")),
+    });
     println!("http: got {} bytes fnv1a {:08x}", page.len, page.fnv1a);
 
     let open = wait_all_closed(net, 10_000);
