@@ -57,6 +57,9 @@ use core::fmt;
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 
+#[cfg(feature = "embassy-net-driver")]
+pub mod embassy;
+
 /// Base address of the LAN9118 register window on QEMU's `mps2-an385` and `mps2-an386`.
 pub const MPS2_BASE: usize = 0x4020_0000;
 
@@ -466,7 +469,7 @@ impl<'a, B: Bus> Lan9118<'a, B> {
 
 /// A received frame, borrowed from the driver's receive buffer.
 pub struct RxToken<'a> {
-    frame: &'a [u8],
+    frame: &'a mut [u8],
 }
 
 impl phy::RxToken for RxToken<'_> {
@@ -540,7 +543,7 @@ impl<B: Bus> phy::Device for Lan9118<'_, B> {
         }
         let len = self.pop_frame()?;
         let rx = RxToken {
-            frame: &self.rx[..len],
+            frame: &mut self.rx[..len],
         };
         let tx = TxToken {
             bus: &mut self.bus,
