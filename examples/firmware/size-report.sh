@@ -8,7 +8,8 @@ cd "$(dirname "$0")"
 size=$(command -v llvm-size || command -v rust-size || command -v arm-none-eabi-size)
 cargo build --release -q -p unisock-firmware
 cargo build --release -q -p smoltcp-direct-firmware
+cargo build --release -q -p embassy-firmware
 cargo build --release -q -p smoltcp-direct-firmware --features backend-smoltcp-features \
     --target-dir target/sizes
-"$size" target/thumbv7em-none-eabihf/release/{direct,nic,loopback} \
+"$size" target/thumbv7em-none-eabihf/release/{direct,nic,loopback,enet,timers} \
     target/sizes/thumbv7em-none-eabihf/release/direct
