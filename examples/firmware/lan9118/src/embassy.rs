@@ -54,6 +54,11 @@ impl<'a, B: Bus> EmbassyLan9118<'a, B> {
         &self.nic
     }
 
+    /// The wrapped driver, mutably.
+    pub fn inner_mut(&mut self) -> &mut Lan9118<'a, B> {
+        &mut self.nic
+    }
+
     /// Give the driver back.
     pub fn into_inner(self) -> Lan9118<'a, B> {
         self.nic
