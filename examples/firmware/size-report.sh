@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Print the flash/RAM figures of README.md's size table: llvm-size of the unisock firmware and
-# of the direct-smoltcp baseline (with its own smoltcp features, and with unisock-smoltcp's).
+# Print the flash/RAM figures of README.md's size tables: llvm-size of the unisock firmware, of
+# the direct-smoltcp baseline (with its own smoltcp features, and with unisock-smoltcp's) and of
+# the embassy firmware (embassy-net: enet, enet-clients; executor only: timers).
 # The stack high-water marks are printed by the firmware itself at the end of a run (see the
 # test: cargo test -p unisock-conformance --test embedded_qemu -- --nocapture).
 set -euo pipefail
@@ -11,5 +12,5 @@ cargo build --release -q -p smoltcp-direct-firmware
 cargo build --release -q -p embassy-firmware
 cargo build --release -q -p smoltcp-direct-firmware --features backend-smoltcp-features \
     --target-dir target/sizes
-"$size" target/thumbv7em-none-eabihf/release/{direct,nic,loopback,enet,timers} \
+"$size" target/thumbv7em-none-eabihf/release/{direct,nic,loopback,enet,enet-clients,timers} \
     target/sizes/thumbv7em-none-eabihf/release/direct
