@@ -3,8 +3,8 @@
 //!
 //! Task `fast` ticks every 50 ms ten times, task `slow` every 120 ms five times; each checks
 //! that its wake-up came no earlier than its deadline and at most [`LATE_MS`] after it (the
-//! driver wakes on the 1 kHz SysTick), and the main task waits for both (a signal per task),
-//! then prints the totals and exits 0. Exit status 1 if a wake-up was early or late, 2 if the
+//! driver wakes on the 1 kHz SysTick), and a third task waits for both (polling their counters
+//! every 10 ms), then prints the totals and exits 0. Exit status 1 if a wake-up was early or late, 2 if the
 //! tasks did not finish within 5 s, 3 if the core peripherals are gone.
 #![no_std]
 #![no_main]
@@ -17,8 +17,13 @@ use embassy_time::{Duration, Instant, Timer};
 use mps2_board::semihosting::println;
 use mps2_board::{exit, stack_used};
 
-/// How late a timer wake-up may come: one SysTick period plus one for the executor to run.
-const LATE_MS: u64 = 2;
+/// How late a timer wake-up may come. The driver itself wakes within one SysTick (1 ms); the
+/// rest is slack for QEMU, whose virtual clock runs on while the host serves the other task's
+/// semihosting output or deschedules the emulator. A broken alarm (a wake-up only at some other
+/// task's event, or never) misses this by far; the latest wake-up seen is printed.
+const LATE_MS: u64 = 10;
+/// The latest wake-up seen, in milliseconds after its deadline.
+static MAX_LATE: AtomicU32 = AtomicU32::new(0);
 /// Ticks each task has done.
 static FAST_TICKS: AtomicU32 = AtomicU32::new(0);
 static SLOW_TICKS: AtomicU32 = AtomicU32::new(0);
@@ -39,6 +44,7 @@ async fn tick(name: &str, period: Duration, count: u32, ticks: &AtomicU32) {
             );
             exit(1)
         }
+        MAX_LATE.fetch_max(late as u32, Ordering::Relaxed);
         println!("timers: {name} tick {i} at {} ms", now.as_millis());
         ticks.fetch_add(1, Ordering::Relaxed);
     }
@@ -65,8 +71,9 @@ async fn supervise() {
         Timer::after(Duration::from_millis(10)).await;
     }
     println!(
-        "timers: done, fast 10 ticks and slow 5 ticks in {} ms",
-        start.elapsed().as_millis()
+        "timers: done, fast 10 ticks and slow 5 ticks in {} ms, latest wake-up {} ms after its deadline",
+        start.elapsed().as_millis(),
+        MAX_LATE.load(Ordering::Relaxed)
     );
     println!("timers: stack high-water mark {} bytes", stack_used());
     exit(0)
