@@ -5,6 +5,10 @@
 //! ([`FRAME_BUFFER`] bytes each) are a [`Buffers`] the caller lends it, typically a zeroed
 //! `static` (in `.bss`), so the driver value itself is small and cheap to move into a stack.
 //!
+//! With the `embassy-net-driver` feature, `embassy::EmbassyLan9118` is the same driver as an
+//! `embassy_net_driver::Driver` for embassy-net (polled too: an idle receive asks the
+//! embassy-time driver for a wake-up 1 ms later).
+//!
 //! Register access goes through the [`Bus`] trait: [`Mmio`] is the real memory-mapped window
 //! (QEMU's `mps2-an385`/`mps2-an386` place it at [`MPS2_BASE`]); tests substitute a software model.
 //!
