@@ -12,6 +12,10 @@
 //! - semihosting output and [`exit`] with a status code (a panic exits with status 101 through
 //!   the `semihosting` crate's panic handler and prints the message).
 //!
+//! With the `embassy-time` feature, the same SysTick also drives an `embassy-time` driver
+//! ([`time_driver`]: 1 ms ticks, alarms checked on every tick), so that `embassy_time::Timer`
+//! works under embassy-executor; without it the firmware links none of it.
+//!
 //! Not modelled: the board's UARTs, timers other than SysTick, and interrupts of the Ethernet
 //! controller (the driver is polled).
 #![no_std]
@@ -25,6 +29,9 @@ use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m_rt::exception;
 
 pub use semihosting;
+
+#[cfg(feature = "embassy-time")]
+pub mod time_driver;
 
 /// The core clock of QEMU's MPS2 boards (`SYSCLK_FRQ` in `hw/arm/mps2.c`), which SysTick
 /// counts when clocked from the processor clock.
@@ -53,6 +60,8 @@ fn SysTick() {
         MILLIS_HI.fetch_add(1, Ordering::Relaxed);
     }
     MILLIS_LO.store(lo, Ordering::Release);
+    #[cfg(feature = "embassy-time")]
+    time_driver::on_tick((u64::from(MILLIS_HI.load(Ordering::Relaxed)) << 32) | u64::from(lo));
 }
 
 /// Milliseconds since [`start_clock`].

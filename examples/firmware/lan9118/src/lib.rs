@@ -5,6 +5,10 @@
 //! ([`FRAME_BUFFER`] bytes each) are a [`Buffers`] the caller lends it, typically a zeroed
 //! `static` (in `.bss`), so the driver value itself is small and cheap to move into a stack.
 //!
+//! With the `embassy-net-driver` feature, `embassy::EmbassyLan9118` is the same driver as an
+//! `embassy_net_driver::Driver` for embassy-net (polled too: an idle receive asks the
+//! embassy-time driver for a wake-up 1 ms later).
+//!
 //! Register access goes through the [`Bus`] trait: [`Mmio`] is the real memory-mapped window
 //! (QEMU's `mps2-an385`/`mps2-an386` place it at [`MPS2_BASE`]); tests substitute a software model.
 //!
@@ -56,6 +60,9 @@ use core::fmt;
 
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
+
+#[cfg(feature = "embassy-net-driver")]
+pub mod embassy;
 
 /// Base address of the LAN9118 register window on QEMU's `mps2-an385` and `mps2-an386`.
 pub const MPS2_BASE: usize = 0x4020_0000;
@@ -466,7 +473,7 @@ impl<'a, B: Bus> Lan9118<'a, B> {
 
 /// A received frame, borrowed from the driver's receive buffer.
 pub struct RxToken<'a> {
-    frame: &'a [u8],
+    frame: &'a mut [u8],
 }
 
 impl phy::RxToken for RxToken<'_> {
@@ -540,7 +547,7 @@ impl<B: Bus> phy::Device for Lan9118<'_, B> {
         }
         let len = self.pop_frame()?;
         let rx = RxToken {
-            frame: &self.rx[..len],
+            frame: &mut self.rx[..len],
         };
         let tx = TxToken {
             bus: &mut self.bus,
@@ -823,6 +830,86 @@ mod tests {
         nic.bus.tx_free = 4608;
         let (rx, _tx) = nic.receive(Instant::ZERO).expect("room again");
         rx.consume(|got| assert_eq!(got, &frame(64, 5)[..]));
+    }
+
+    /// The embassy-net adapter, with a test time driver that records the wake-ups asked for.
+    #[cfg(feature = "embassy-net-driver")]
+    mod embassy_adapter {
+        use core::task::{Context, Waker};
+        use std::sync::Mutex;
+        use std::sync::atomic::{AtomicU64, Ordering};
+
+        use embassy_net_driver::{Driver, HardwareAddress, LinkState};
+
+        use super::*;
+        use crate::embassy::{EmbassyLan9118, POLL_INTERVAL_MS};
+
+        static NOW: AtomicU64 = AtomicU64::new(1000);
+        static WAKES: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+
+        struct TestDriver;
+
+        impl embassy_time_driver::Driver for TestDriver {
+            fn now(&self) -> u64 {
+                NOW.load(Ordering::Relaxed)
+            }
+
+            fn schedule_wake(&self, at: u64, _waker: &Waker) {
+                WAKES.lock().unwrap().push(at);
+            }
+        }
+
+        embassy_time_driver::time_driver_impl!(static DRIVER: TestDriver = TestDriver);
+
+        fn wakes() -> Vec<u64> {
+            std::mem::take(&mut *WAKES.lock().unwrap())
+        }
+
+        // One test: the time driver and its record are global to the test binary.
+        #[test]
+        fn frames_pass_both_ways_and_an_idle_or_full_chip_asks_for_a_wake_up_one_ms_later() {
+            let mut chip = Chip::new();
+            let mut buffers = Buffers::new();
+            let nic = Lan9118::new(&mut chip, &mut buffers).unwrap();
+            let mut dev = EmbassyLan9118::new(nic);
+            let mut cx = Context::from_waker(Waker::noop());
+            let tick = (POLL_INTERVAL_MS * embassy_time_driver::TICK_HZ / 1000).max(1);
+            assert_eq!(
+                dev.hardware_address(),
+                HardwareAddress::Ethernet([0x52, 0x54, 0, 0x12, 0x34, 0x56])
+            );
+            assert_eq!(dev.capabilities().max_transmission_unit, MAX_FRAME);
+            assert!(dev.link_state(&mut cx) == LinkState::Up);
+            wakes();
+
+            // Idle: no frame, one wake-up asked for a poll interval later.
+            assert!(dev.receive(&mut cx).is_none());
+            assert_eq!(wakes(), [1000 + tick]);
+
+            // A frame arrives: handed over mutably, without the FCS, with no wake-up asked.
+            dev.inner_mut().bus.push_frame(&frame(70, 3), 0);
+            let (rx, tx) = dev.receive(&mut cx).expect("a frame");
+            embassy_net_driver::RxToken::consume(rx, |got: &mut [u8]| {
+                assert_eq!(got, &frame(70, 3)[..]);
+                got[0] ^= 0xff;
+            });
+            embassy_net_driver::TxToken::consume(tx, 60, |buf: &mut [u8]| buf.fill(0x11));
+            assert!(wakes().is_empty());
+
+            // A full transmit FIFO: no token, a wake-up asked for.
+            dev.inner_mut().bus.tx_free = 0;
+            NOW.store(2000, Ordering::Relaxed);
+            assert!(dev.transmit(&mut cx).is_none());
+            assert_eq!(wakes(), [2000 + tick]);
+            dev.inner_mut().bus.tx_free = 4608;
+            let tx = dev.transmit(&mut cx).expect("room again");
+            embassy_net_driver::TxToken::consume(tx, 14, |buf: &mut [u8]| buf.fill(0x22));
+            let nic = dev.into_inner();
+            assert_eq!(nic.stats().tx_frames, 2);
+            assert_eq!(nic.stats().rx_frames, 1);
+            let chip = nic.into_inner();
+            assert_eq!(chip.tx_words[1], (1 << 16) | 60);
+        }
     }
 
     #[test]

@@ -18,6 +18,8 @@
 //! 6. `tap`: unisock-smoltcp over TAP vs plain smoltcp's TunTapInterface, both directions,
 //!    MTU 1500 / 9000 / 65000, plus kernel-to-kernel over veth as a reference.
 //! 7. `alloc`: heap allocations per operation in steady state, and peak RSS.
+//! 8. `embassy`: embassy-net 0.9.1 with embassy-net-tuntap over TAP against the kernel, both
+//!    directions, MTU 1500 (issue 10's baseline for unisock-smoltcp async over TAP).
 //!
 //! The benchmark sends traffic only over loopback and TAP/veth devices inside network
 //! namespaces it creates: as root it first moves itself into a private network namespace
@@ -27,6 +29,7 @@
 
 mod alloc;
 mod allocs;
+mod embassy;
 mod harness;
 mod plain;
 mod sys;
@@ -61,9 +64,11 @@ enum Workload {
     Tap,
     /// 7: allocations per operation and peak RSS.
     Alloc,
+    /// 8: embassy-net over TAP against the kernel.
+    Embassy,
 }
 
-const ALL: [Workload; 7] = [
+const ALL: [Workload; 8] = [
     Workload::Bulk,
     Workload::Pingpong,
     Workload::Connect,
@@ -71,6 +76,7 @@ const ALL: [Workload; 7] = [
     Workload::Inproc,
     Workload::Tap,
     Workload::Alloc,
+    Workload::Embassy,
 ];
 
 /// unisock's benchmark: unisock against std::net and plain smoltcp.
@@ -305,6 +311,7 @@ fn main() {
             Workload::Inproc => inproc(&mut cx),
             Workload::Tap => tap(&mut cx),
             Workload::Alloc => allocs(&mut cx),
+            Workload::Embassy => embassy_tap(&mut cx),
         }
     }
     println!("{settings}\n");
@@ -634,4 +641,71 @@ fn allocs(cx: &mut Ctx) {
         || allocs::rss_of_child(allocs::RssKind::Plain, "ubtap0", total, &cc, true),
     );
     cx.rounds = saved;
+}
+
+/// The unisock side of workload 8: unisock-smoltcp's async sockets over its TAP device, one
+/// transfer as an [`embassy::TapTransfer`]. `None` until the async smoltcp backend lands; set it
+/// and workload 8 compares it with embassy-net, interleaved.
+const UNISOCK_ASYNC_TAP: Option<embassy::TapTransfer> = None;
+
+fn embassy_tap(cx: &mut Ctx) {
+    if !cx.netns {
+        eprintln!("  skipped: TAP needs root and a private network namespace");
+        return;
+    }
+    let total = cx.sizes.tap;
+    let mtu = 1500;
+    let buf = 1 << 20;
+    let cc = cx.cc.clone();
+    if let Err(e) = plain::setup_tap("ubtap0", mtu) {
+        eprintln!("  tap setup failed: {e}");
+        return;
+    }
+    let gbits = |d: std::time::Duration| total as f64 * 8.0 / d.as_secs_f64().max(1e-9) / 1e9;
+    let note = format!(
+        "{} MiB, 1 MiB buffers, cc {cc}, SHA-256 checked",
+        total >> 20
+    );
+    for dir in [plain::Dir::Out, plain::Dir::In] {
+        let case = format!("{}, MTU {mtu}", dir.label());
+        let embassy_net: embassy::TapTransfer = embassy::tap_bulk;
+        let embassy_net = || embassy_net("ubtap0", dir, total, buf, &cc).map(gbits);
+        match UNISOCK_ASYNC_TAP {
+            Some(unisock) => cx.compare(
+                "8 async over TAP",
+                &case,
+                "Gbit/s",
+                "unisock-smoltcp async",
+                "embassy-net 0.9.1 (embassy-net-tuntap)",
+                &note,
+                || unisock("ubtap0", dir, total, buf, &cc).map(gbits),
+                embassy_net,
+            ),
+            None => match harness::repeat(cx.rounds, cx.sizes.budget, embassy_net) {
+                Ok(a) => cx.push(Row {
+                    workload: "8 async over TAP".into(),
+                    case,
+                    unit: "Gbit/s",
+                    subject: "embassy-net 0.9.1 (embassy-net-tuntap)".into(),
+                    baseline: String::new(),
+                    a,
+                    b: vec![],
+                    note: format!("{note}; unisock async side not yet measured"),
+                }),
+                Err(e) => {
+                    eprintln!("  embassy-net {}: FAILED: {e}", dir.label());
+                    cx.rows.push(Row {
+                        workload: "8 async over TAP".into(),
+                        case,
+                        unit: "Gbit/s",
+                        subject: "embassy-net 0.9.1 (embassy-net-tuntap)".into(),
+                        baseline: String::new(),
+                        a: vec![],
+                        b: vec![],
+                        note: format!("FAILED: {e}"),
+                    });
+                }
+            },
+        }
+    }
 }
