@@ -17,9 +17,11 @@ use smoltcp::socket::udp;
 use smoltcp::wire::{IpEndpoint, IpListenEndpoint};
 use unisock::{Domain, ErrorKind, RecvFlags, RecvMeta, SendFlags, SockOpt, SockOptName};
 
+use crate::addr::ep_to_std;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::stack::{Handle, Inner, Kind, Stack, ep_to_std, timeout_value};
+use crate::pool::{Handle, Kind, timeout_value};
+use crate::stack::{Inner, Stack};
 use crate::wait::Wait;
 
 /// IPv4 header (20) + UDP header (8); IPv6 header (40) + UDP header (8).
@@ -51,7 +53,7 @@ fn unspecified(v6: bool) -> SocketAddr {
 
 impl<'s, 'a, D: Device, C: Clock, W: Wait> UdpSocket<'s, 'a, D, C, W> {
     pub(crate) fn open(stack: &'s Stack<'a, D, C, W>, domain: Domain) -> Result<Self> {
-        crate::stack::check_domain(domain, "smoltcp has no UNIX-domain sockets")?;
+        crate::addr::check_domain(domain, "smoltcp has no UNIX-domain sockets")?;
         let v6 = domain == Domain::Ipv6;
         let handle = stack.with(|g, now| {
             let h = g.alloc(Kind::Udp, now)?;
@@ -95,7 +97,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> UdpSocket<'s, 'a, D, C, W> {
             addr: if local.ip().is_unspecified() {
                 None
             } else {
-                Some(crate::stack::smol_ip(local.ip())?)
+                Some(crate::addr::smol_ip(local.ip())?)
             },
             port,
         };
@@ -137,7 +139,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> UdpSocket<'s, 'a, D, C, W> {
                 "send_to: datagram larger than the send buffer or the MTU allows",
             ));
         }
-        let ep = IpEndpoint::new(crate::stack::smol_ip(to.ip())?, to.port());
+        let ep = IpEndpoint::new(crate::addr::smol_ip(to.ip())?, to.port());
         match s.send_slice(buf, ep) {
             Ok(()) => Ok(buf.len()),
             Err(udp::SendError::BufferFull) => Err(Error::would_block()),

@@ -191,6 +191,9 @@
 
 mod log;
 
+mod addr;
+mod api;
+
 mod clock;
 mod config;
 #[cfg(feature = "udp")]
@@ -198,12 +201,15 @@ mod datagram;
 #[cfg(not(feature = "udp"))]
 #[path = "datagram_off.rs"]
 mod datagram;
+mod drive;
 mod error;
 mod local;
 mod loopback;
 #[cfg(all(feature = "std", target_os = "linux"))]
 mod offload;
 mod poll;
+mod pool;
+mod ports;
 #[cfg(feature = "raw")]
 mod raw;
 #[cfg(not(feature = "raw"))]
@@ -229,13 +235,12 @@ pub use datagram::UdpSocket;
 pub use error::{Error, Result};
 pub use loopback::{LOOPBACK_MAX_MTU, Loopback};
 pub use poll::Source;
+pub use pool::{Handle, SocketInfo};
+pub use ports::{EPHEMERAL_PORTS, TIME_WAIT, TIME_WAIT_ENTRIES};
 pub use raw::RawSocket;
 pub use resolve::RESOLVE_TIMEOUT;
 pub use resources::Resources;
-pub use stack::{
-    CONNECT_TIMEOUT, DEFAULT_MAC, EPHEMERAL_PORTS, Handle, ORPHAN_LIMIT, RST_GRACE, SocketInfo,
-    Stack, TIME_WAIT, TIME_WAIT_ENTRIES,
-};
+pub use stack::{CONNECT_TIMEOUT, DEFAULT_MAC, ORPHAN_LIMIT, RST_GRACE, Stack};
 #[cfg(feature = "std")]
 pub use std_stack::{
     Capture, LoopbackOptions, LoopbackStack, Notify, PcapFile, StdLoopback, StdStack,

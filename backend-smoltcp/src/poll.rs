@@ -13,7 +13,8 @@ use unisock::poll::{PollItem, Ready};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::stack::{Handle, Inner, Kind, Stack, Use};
+use crate::pool::{Handle, Kind, Use};
+use crate::stack::{Inner, Stack};
 use crate::wait::Wait;
 
 /// How a socket of this backend is named in a poll (`sock.source()`).

@@ -18,7 +18,8 @@ use unisock::{Domain, Protocol, RecvFlags, RecvMeta, SockOpt, SockOptName};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::stack::{Handle, Inner, Kind, Stack, timeout_value};
+use crate::pool::{Handle, Kind, timeout_value};
+use crate::stack::{Inner, Stack};
 use crate::wait::Wait;
 
 const V4_HEADER: usize = 20;

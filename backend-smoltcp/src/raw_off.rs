@@ -9,7 +9,8 @@ use unisock::{Domain, Protocol, RecvFlags, RecvMeta, SockOpt, SockOptName};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::stack::{Handle, Stack};
+use crate::pool::Handle;
+use crate::stack::Stack;
 use crate::wait::Wait;
 
 /// No value of this type exists: it stands for the sockets of a disabled feature.

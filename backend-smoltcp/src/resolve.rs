@@ -31,7 +31,14 @@ fn push(out: &mut Addresses, ip: IpAddr) {
     }
 }
 
-pub(crate) fn resolve<D: Device, C: Clock, W: Wait>(
+impl<D: Device, C: Clock, W: Wait> Stack<'_, D, C, W> {
+    /// [`unisock::Stack::resolve`] for this stack.
+    pub(crate) fn resolve_in(&self, host: &str) -> Result<Addresses> {
+        resolve(self, host)
+    }
+}
+
+fn resolve<D: Device, C: Clock, W: Wait>(
     stack: &Stack<'_, D, C, W>,
     host: &str,
 ) -> Result<Addresses> {

@@ -34,11 +34,11 @@ use unisock::{
     Association, Domain, ErrorKind, Protocol, RecvFlags, SendFlags, Shutdown, SockOpt, SockOptName,
 };
 
+use crate::addr::ep_to_std;
 use crate::clock::{Clock, to_smol};
 use crate::error::{Error, Result};
-use crate::stack::{
-    CONNECT_TIMEOUT, CloseCause, Handle, Inner, Kind, Slot, Stack, ep_to_std, timeout_value,
-};
+use crate::pool::{CloseCause, Handle, Kind, Slot, timeout_value};
+use crate::stack::{CONNECT_TIMEOUT, Inner, Stack};
 use crate::wait::Wait;
 
 /// With [`SockOpt::KeepAlive`]`(Some(idle))`, a connection is given up (`TimedOut`) after
@@ -66,7 +66,7 @@ fn listen_ep(local: SocketAddr) -> IpListenEndpoint {
         } else {
             // The socket's family was checked at bind: an IPv6 address only reaches here
             // with the `proto-ipv6` feature.
-            crate::stack::smol_ip(local.ip()).ok()
+            crate::addr::smol_ip(local.ip()).ok()
         },
         port: local.port(),
     }
@@ -147,7 +147,7 @@ pub struct TcpSocket<'s, 'a, D: Device, C: Clock, W: Wait> {
 
 impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpSocket<'s, 'a, D, C, W> {
     pub(crate) fn open(stack: &'s Stack<'a, D, C, W>, domain: Domain) -> Result<Self> {
-        crate::stack::check_domain(domain, "smoltcp has no UNIX-domain sockets")?;
+        crate::addr::check_domain(domain, "smoltcp has no UNIX-domain sockets")?;
         let handle = stack.with(|g, now| {
             let h = g.alloc(Kind::Tcp, now)?;
             g.slot(h)?.v6 = domain == Domain::Ipv6;
@@ -197,9 +197,9 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpSocket<'s, 'a, D, C, W> {
                 _ => g.ephemeral_tcp()?,
             };
             let local = SocketAddr::new(local_ip, port);
-            let remote_ep = IpEndpoint::new(crate::stack::smol_ip(remote.ip())?, remote.port());
+            let remote_ep = IpEndpoint::new(crate::addr::smol_ip(remote.ip())?, remote.port());
             let local_ep = IpListenEndpoint {
-                addr: Some(crate::stack::smol_ip(local_ip)?),
+                addr: Some(crate::addr::smol_ip(local_ip)?),
                 port,
             };
             let cx_ok = {
