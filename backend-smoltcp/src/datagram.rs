@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::pool::{Handle, Kind, timeout_value};
 use crate::stack::{Inner, Stack};
 use crate::wait::Wait;
+use crate::wake::Dir;
 
 /// IPv4 header (20) + UDP header (8); IPv6 header (40) + UDP header (8).
 const V4_OVERHEAD: usize = 28;
@@ -325,18 +326,24 @@ impl<D: Device, C: Clock, W: Wait> unisock::DatagramSocket for UdpSocket<'_, '_,
         let (_, wt) = self.timeouts()?;
         let (h, v6) = (self.handle, self.v6);
         self.stack
-            .block(wt, "send_to: write timeout", |g, _| {
-                Self::try_send_in(g, h, v6, buf, to, flags)
-            })
+            .block(
+                wt,
+                "send_to: write timeout",
+                |g, w| g.register(h, Dir::Send, w),
+                |g, _| Self::try_send_in(g, h, v6, buf, to, flags),
+            )
             .map_err(|e| e.at(to))
     }
 
     fn recv_from(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<RecvMeta<SocketAddr>> {
         let (rt, _) = self.timeouts()?;
         let h = self.handle;
-        self.stack.block(rt, "recv_from: read timeout", |g, _| {
-            Self::try_recv_in(g, h, buf, flags)
-        })
+        self.stack.block(
+            rt,
+            "recv_from: read timeout",
+            |g, w| g.register(h, Dir::Recv, w),
+            |g, _| Self::try_recv_in(g, h, buf, flags),
+        )
     }
 
     fn try_send_to(&mut self, buf: &[u8], to: SocketAddr, flags: SendFlags) -> Result<usize> {

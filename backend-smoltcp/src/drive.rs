@@ -5,12 +5,13 @@
 //! Every socket call takes the lock, does its operation, then polls the interface until
 //! nothing changes (so what it queued is sent, and frames that come back through the device,
 //! as on the in-process loopback, are processed before anyone sleeps) and releases the lock.
-//! A blocking call that cannot complete polls once more, then waits **without** the lock: on
-//! the stack's condition variable when a background driver runs (`std`,
-//! [`Stack::set_driven`]; the driver is woken only when an operation needs it earlier than it
-//! planned), otherwise by calling [`Wait::wait`] until the interface's next deadline and
-//! polling itself.
+//! A blocking call that cannot complete polls once more, then waits **without** the lock: when
+//! a background driver runs (`std`, [`Stack::set_driven`]) it parks on its own socket's
+//! wake-up (`wake.rs`; the driver is woken only when an operation needs it earlier than it
+//! planned), otherwise it calls [`Wait::wait`] until the interface's next deadline and polls
+//! itself.
 
+use core::task::Waker;
 use core::time::Duration;
 
 use smoltcp::iface::{PollIngressSingleResult, PollResult};
@@ -34,6 +35,8 @@ use crate::ports::{TIME_WAIT, TimeWaitEntry};
 use crate::stack::sync_identity;
 use crate::stack::{Guard, Inner, ORPHAN_LIMIT, RST_GRACE, Stack};
 use crate::wait::Wait;
+#[cfg(feature = "std")]
+use crate::wake::RECHECK;
 
 const POLL_ROUNDS: usize = 64;
 /// Frames processed per polling round before transmitting (bounds one round's work).
@@ -76,17 +79,20 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
         g.iface.poll_delay(now, &g.sockets).map(from_smol)
     }
 
-    /// Declare that a background driver polls this stack (`std`): blocking calls then wait on
-    /// the stack's condition variable instead of polling themselves.
+    /// Declare that a background driver polls this stack (`std`): blocking calls then park
+    /// on their socket's wake-up instead of polling themselves.
     /// [`StdStack`](crate::StdStack) sets this.
     #[cfg(feature = "std")]
     pub fn set_driven(&self, driven: bool) {
         self.driven
             .store(driven, core::sync::atomic::Ordering::SeqCst);
-        self.notify();
+        if !driven {
+            self.lock().driver_deadline = None;
+        }
+        self.waiter.wake();
     }
 
-    fn is_driven(&self) -> bool {
+    pub(crate) fn is_driven(&self) -> bool {
         #[cfg(feature = "std")]
         {
             self.driven.load(core::sync::atomic::Ordering::SeqCst)
@@ -97,14 +103,7 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
         }
     }
 
-    #[cfg(feature = "std")]
-    fn notify(&self) {
-        #[cfg(feature = "std")]
-        self.cond.notify_all();
-        self.waiter.wake();
-    }
-
-    /// Run a non-blocking operation: poll, `op`, poll.
+    /// Run a non-blocking operation: `op`, then poll.
     pub(crate) fn with<T>(
         &self,
         op: impl FnOnce(&mut Inner<'a, D>, Instant) -> Result<T>,
@@ -116,44 +115,30 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
         r
     }
 
-    /// After an operation: push its effects out (poll until nothing changes), then wake
-    /// blocked callers if anything changed and the driver if it now has an earlier deadline.
+    /// After an operation: push its effects out (poll until nothing changes; smoltcp wakes
+    /// the sockets whose state changed meanwhile), then wake the driver or runner if it now
+    /// has an earlier deadline, and a self-polling waiter if anything changed.
     #[inline(never)]
-    fn finish(&self, mut g: Guard<'_, Inner<'a, D>>, now: Instant, changed: bool) {
+    pub(crate) fn finish(&self, mut g: Guard<'_, Inner<'a, D>>, now: Instant, changed: bool) {
         let changed = g.poll_drain(now) || changed;
-        let wake_driver = self.driver_needs_wake(&mut g, now);
-        drop(g);
-        #[cfg(feature = "std")]
-        if changed {
-            self.cond.notify_all();
+        let wake_driver = driver_needs_wake(&mut g, now);
+        if wake_driver {
+            g.runner.wake();
         }
+        drop(g);
         if wake_driver || (changed && !self.is_driven()) {
             self.waiter.wake();
         }
     }
 
-    /// Whether the sleeping driver planned to wake later than the interface now needs.
-    fn driver_needs_wake(&self, g: &mut Inner<'a, D>, now: Instant) -> bool {
-        if !self.is_driven() {
-            return false;
-        }
-        let Some(planned) = g.driver_deadline else {
-            // The driver is awake and will compute its next deadline itself.
-            return false;
-        };
-        let inner = &mut *g;
-        inner
-            .iface
-            .poll_at(now, &inner.sockets)
-            .is_some_and(|next| next < planned)
-    }
-
     /// Run `op` until it stops failing with `WouldBlock`, waiting without the lock in
-    /// between; `TimedOut` (with `what`) once `timeout` has passed.
+    /// between (on the wake-up `on` registers); `TimedOut` (with `what`) once `timeout` has
+    /// passed.
     pub(crate) fn block<T>(
         &self,
         timeout: Option<Duration>,
         what: &'static str,
+        on: impl Fn(&mut Inner<'a, D>, &Waker),
         mut op: impl FnMut(&mut Inner<'a, D>, Instant) -> Result<T>,
     ) -> Result<T> {
         let start = self.clock.now();
@@ -168,7 +153,7 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
                     return r;
                 }
             }
-            g = self.idle(g, now, deadline, what)?;
+            g = self.idle(g, now, deadline, what, &on)?;
         }
     }
 
@@ -176,12 +161,13 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
     /// of line, so each blocking call site does not carry a copy): poll, then either report
     /// the timeout, retry at once if anything changed, or wait.
     #[inline(never)]
-    fn idle<'g>(
+    pub(crate) fn idle<'g>(
         &'g self,
         mut g: Guard<'g, Inner<'a, D>>,
         now: Instant,
         deadline: Option<Instant>,
         what: &'static str,
+        on: &dyn Fn(&mut Inner<'a, D>, &Waker),
     ) -> Result<Guard<'g, Inner<'a, D>>> {
         // Fresh frames or timers may unblock the operation: poll before sleeping.
         let changed = g.poll_drain(now);
@@ -194,35 +180,41 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
             None => None,
         };
         if changed {
-            #[cfg(feature = "std")]
-            self.cond.notify_all();
             if !self.is_driven() {
                 self.waiter.wake();
             }
             return Ok(g);
         }
-        Ok(self.wait(g, now, remaining))
+        Ok(self.wait(g, now, remaining, on))
     }
 
+    /// Wait without the lock: with a driver (`std`), park this thread on the wake-up `on`
+    /// registers (at most [`RECHECK`]); without one, wait with the [`Wait`] strategy until
+    /// the interface's next deadline (the caller then polls itself).
     fn wait<'g>(
         &'g self,
         mut g: Guard<'g, Inner<'a, D>>,
         now: Instant,
         remaining: Option<Duration>,
+        on: &dyn Fn(&mut Inner<'a, D>, &Waker),
     ) -> Guard<'g, Inner<'a, D>> {
         #[cfg(feature = "std")]
         if self.is_driven() {
-            if self.driver_needs_wake(&mut g, now) {
-                self.waiter.wake();
+            let wake_driver = driver_needs_wake(&mut g, now);
+            if wake_driver {
+                g.runner.wake();
             }
-            let park = Duration::from_millis(50);
-            let t = remaining.map_or(park, |r| r.min(park));
-            return self
-                .cond
-                .wait_timeout(g, t)
-                .map(|(g, _)| g)
-                .unwrap_or_else(|e| e.into_inner().0);
+            return crate::wake::Parker::with(|p| {
+                on(&mut g, p.arm());
+                drop(g);
+                if wake_driver {
+                    self.waiter.wake();
+                }
+                p.park(remaining.map_or(RECHECK, |r| r.min(RECHECK)));
+                self.lock()
+            });
         }
+        let _ = on;
         let inner = &mut *g;
         let delay = inner.iface.poll_delay(now, &inner.sockets).map(from_smol);
         let t = match (delay, remaining) {
@@ -243,7 +235,7 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
         let now = self.clock.now();
         let mut g = self.lock();
         g.driver_deadline = None;
-        let changed = g.poll_drain(now);
+        g.poll_drain(now);
         let inner = &mut *g;
         let t = inner
             .iface
@@ -251,11 +243,19 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
             .map_or(cap, |d| from_smol(d).min(cap));
         inner.driver_deadline = Some(now + to_smol(t));
         drop(g);
-        if changed {
-            self.cond.notify_all();
-        }
         t
     }
+}
+
+/// Whether the sleeping driver or runner planned to wake later than the interface now
+/// needs (`driver_deadline` is `None` while it is awake or when there is none).
+fn driver_needs_wake<D: Device>(g: &mut Inner<'_, D>, now: Instant) -> bool {
+    let Some(planned) = g.driver_deadline else {
+        return false;
+    };
+    g.iface
+        .poll_at(now, &g.sockets)
+        .is_some_and(|next| next < planned)
 }
 
 impl<'a, D: Device> Inner<'a, D> {

@@ -224,6 +224,7 @@ mod stream;
 #[cfg(all(feature = "std", target_os = "linux"))]
 mod tap;
 mod wait;
+mod wake;
 
 #[cfg(feature = "std")]
 pub use clock::StdClock;
@@ -249,6 +250,7 @@ pub use stream::{KEEPALIVE_PROBES, MAX_BACKLOG, TcpListener, TcpSocket, TcpStrea
 #[cfg(all(feature = "std", target_os = "linux"))]
 pub use tap::{TapDevice, TapOptions, TapStack, TapWait};
 pub use wait::{ManualWait, Spin, Wait, WaitFn};
+pub use wake::RECHECK;
 
 /// Device building blocks re-exported from smoltcp.
 pub use smoltcp;

@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::pool::{Handle, Kind, timeout_value};
 use crate::stack::{Inner, Stack};
 use crate::wait::Wait;
+use crate::wake::Dir;
 
 const V4_HEADER: usize = 20;
 const V6_HEADER: usize = 40;
@@ -267,17 +268,23 @@ impl<D: Device, C: Clock, W: Wait> unisock::RawSocket for RawSocket<'_, '_, D, C
         }
         let (h, v6) = (self.handle, self.v6);
         let wt = self.stack.with(|g, _| Ok(g.slot(h)?.opts.write_timeout))?;
-        self.stack.block(wt, "raw send: write timeout", |g, _| {
-            Self::build_and_send(g, h, v6, payload, to)
-        })
+        self.stack.block(
+            wt,
+            "raw send: write timeout",
+            |g, w| g.register(h, Dir::Send, w),
+            |g, _| Self::build_and_send(g, h, v6, payload, to),
+        )
     }
 
     fn recv_from(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<RecvMeta<IpAddr>> {
         let (h, v6) = (self.handle, self.v6);
         let rt = self.stack.with(|g, _| Ok(g.slot(h)?.opts.read_timeout))?;
-        self.stack.block(rt, "raw recv: read timeout", |g, _| {
-            Self::try_recv_in(g, h, v6, buf, flags)
-        })
+        self.stack.block(
+            rt,
+            "raw recv: read timeout",
+            |g, w| g.register(h, Dir::Recv, w),
+            |g, _| Self::try_recv_in(g, h, v6, buf, flags),
+        )
     }
 
     fn try_recv_from(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<RecvMeta<IpAddr>> {

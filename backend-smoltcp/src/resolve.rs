@@ -5,6 +5,8 @@
 //! table does not name it. Not supported: search domains, `/etc/hosts`, CNAME-only answers
 //! (smoltcp follows CNAMEs inside one answer), more than [`RESOLVE_TIMEOUT`] of waiting.
 
+#[cfg(feature = "dns")]
+use core::cell::Cell;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use core::time::Duration;
 
@@ -113,6 +115,8 @@ fn query<D: Device, C: Clock, W: Wait>(
         stack.block(
             Some(RESOLVE_TIMEOUT),
             "resolve: DNS queries busy",
+            // Nothing wakes a wait for a free query slot: it retries every `RECHECK`.
+            |_, _| {},
             |g, _| {
                 let cx = g.iface.context();
                 g.sockets
@@ -141,27 +145,33 @@ fn query<D: Device, C: Clock, W: Wait>(
             return Err(e);
         }
     };
-    let mut pending = [Some(qa), Some(qaaaa)];
+    let pending = [Cell::new(Some(qa)), Cell::new(Some(qaaaa))];
     let mut answers: [heapless::Vec<IpAddr, MAX_ADDRESSES>; 2] = Default::default();
     let r = stack.block(
         Some(RESOLVE_TIMEOUT),
         "resolve: no DNS answer in time",
+        |g, w| {
+            let sock = g.sockets.get_mut::<dns::Socket>(dns);
+            for q in pending.iter().filter_map(Cell::get) {
+                sock.register_query_waker(q, w);
+            }
+        },
         |g, _| {
             let sock = g.sockets.get_mut::<dns::Socket>(dns);
-            for (slot, answer) in pending.iter_mut().zip(answers.iter_mut()) {
-                let Some(q) = *slot else { continue };
+            for (slot, answer) in pending.iter().zip(answers.iter_mut()) {
+                let Some(q) = slot.get() else { continue };
                 match sock.get_query_result(q) {
                     Ok(addrs) => {
                         for a in addrs {
                             let _ = answer.push(a.into());
                         }
-                        *slot = None;
+                        slot.set(None);
                     }
                     Err(dns::GetQueryResultError::Pending) => {}
-                    Err(dns::GetQueryResultError::Failed) => *slot = None,
+                    Err(dns::GetQueryResultError::Failed) => slot.set(None),
                 }
             }
-            if pending.iter().any(Option::is_some) {
+            if pending.iter().any(|q| q.get().is_some()) {
                 Err(Error::would_block())
             } else {
                 Ok(())
@@ -171,8 +181,8 @@ fn query<D: Device, C: Clock, W: Wait>(
     if r.is_err() {
         let _ = stack.with(|g, _| {
             let sock = g.sockets.get_mut::<dns::Socket>(dns);
-            for q in pending.iter().flatten() {
-                sock.cancel_query(*q);
+            for q in pending.iter().filter_map(Cell::get) {
+                sock.cancel_query(q);
             }
             Ok(())
         });

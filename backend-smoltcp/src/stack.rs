@@ -91,6 +91,8 @@ pub(crate) struct Inner<'a, D> {
     pub(crate) dhcp_route: bool,
     /// When the sleeping driver plans to poll next (`None`: awake, or no driver).
     pub(crate) driver_deadline: Option<Instant>,
+    /// The runner's waker (`Stack::run`), woken when an operation needs an earlier poll.
+    pub(crate) runner: crate::wake::RunnerWake,
     pub(crate) ack_delay: Option<Duration>,
     /// Frames received per round before an egress pass (see [`ingress_budget_for_mtu`]).
     pub(crate) ingress_budget: usize,
@@ -113,8 +115,6 @@ pub(crate) type Guard<'g, T> = core::cell::RefMut<'g, T>;
 /// [`StdStack`](crate::StdStack) does).
 pub struct Stack<'a, D: Device, C: Clock, W: Wait> {
     pub(crate) inner: Lock<Inner<'a, D>>,
-    #[cfg(feature = "std")]
-    pub(crate) cond: std::sync::Condvar,
     #[cfg(feature = "std")]
     pub(crate) driven: core::sync::atomic::AtomicBool,
     pub(crate) clock: C,
@@ -388,13 +388,12 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
             #[cfg(feature = "dhcpv4")]
             dhcp_route: false,
             driver_deadline: None,
+            runner: crate::wake::RunnerWake::default(),
             ack_delay: config.tcp_ack_delay,
             ingress_budget: ingress_budget_for_mtu(caps.max_transmission_unit),
         };
         Ok(emit(Stack {
             inner: Lock::new(inner),
-            #[cfg(feature = "std")]
-            cond: std::sync::Condvar::new(),
             #[cfg(feature = "std")]
             driven: core::sync::atomic::AtomicBool::new(false),
             clock,

@@ -40,6 +40,7 @@ use crate::error::{Error, Result};
 use crate::pool::{CloseCause, Handle, Kind, Slot, timeout_value};
 use crate::stack::{CONNECT_TIMEOUT, Inner, Stack};
 use crate::wait::Wait;
+use crate::wake::Dir;
 
 /// With [`SockOpt::KeepAlive`]`(Some(idle))`, a connection is given up (`TimedOut`) after
 /// `KEEPALIVE_PROBES * idle` without hearing from the peer.
@@ -246,9 +247,11 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpSocket<'s, 'a, D, C, W> {
     fn finish_connect(self, timeout: Duration) -> Result<TcpStream<'s, 'a, D, C, W>> {
         let h = self.handle;
         let remote = self.stack.with(|g, _| Ok(g.slot(h)?.peer)).ok().flatten();
-        let r = self
-            .stack
-            .block(Some(timeout), "connect: not established in time", |g, _| {
+        let r = self.stack.block(
+            Some(timeout),
+            "connect: not established in time",
+            |g, w| g.register(h, Dir::Send, w),
+            |g, _| {
                 let (slot, s) = g.tcp(h)?;
                 match s.state() {
                     tcp::State::SynSent | tcp::State::SynReceived => Err(Error::would_block()),
@@ -258,7 +261,8 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpSocket<'s, 'a, D, C, W> {
                         Ok(())
                     }
                 }
-            });
+            },
+        );
         match r {
             Ok(()) => Ok(TcpStream {
                 stack: self.stack,
@@ -626,9 +630,13 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> unisock::StreamListener
     fn accept(&mut self) -> Result<(TcpStream<'s, 'a, D, C, W>, SocketAddr)> {
         let timeout = self.read_timeout;
         let stack = self.stack;
-        stack.block(timeout, "accept: no connection in time", |g, now| {
-            self.take_ready(g, now)
-        })
+        let id = self.id;
+        stack.block(
+            timeout,
+            "accept: no connection in time",
+            |g, w| g.register_listener(id, w),
+            |g, now| self.take_ready(g, now),
+        )
     }
 
     fn try_accept(&mut self) -> Result<(TcpStream<'s, 'a, D, C, W>, SocketAddr)> {
@@ -777,6 +785,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
         self.stack.block(
             timeout,
             "wait_acked: data not acknowledged in time",
+            |g, w| g.register(h, Dir::Send, w),
             |g, _| {
                 let (slot, s) = g.tcp(h)?;
                 if s.send_queue() == 0 {
@@ -808,9 +817,12 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
             let mut done = 0;
             while done < buf.len() {
                 let rest = &mut buf[done..];
-                let r = self.stack.block(rt, "recv: read timeout", |g, _| {
-                    Self::try_recv_in(g, h, rest, false)
-                });
+                let r = self.stack.block(
+                    rt,
+                    "recv: read timeout",
+                    |g, w| g.register(h, Dir::Recv, w),
+                    |g, _| Self::try_recv_in(g, h, rest, false),
+                );
                 match r {
                     Ok(0) => break,
                     Ok(n) => done += n,
@@ -823,29 +835,40 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
         if flags.contains(RecvFlags::WAITALL) {
             // PEEK | WAITALL: wait until the whole buffer can be peeked.
             let want = buf.len();
-            return self.stack.block(rt, "recv: read timeout", |g, _| {
-                let (slot, s) = g.tcp(h)?;
-                if !slot.shut_rd
-                    && s.recv_queue() < want
-                    && s.may_recv()
-                    && s.state() != tcp::State::CloseWait
-                {
-                    return Err(Error::would_block());
-                }
-                Self::try_recv_in(g, h, buf, true)
-            });
+            return self.stack.block(
+                rt,
+                "recv: read timeout",
+                |g, w| g.register(h, Dir::Recv, w),
+                |g, _| {
+                    let (slot, s) = g.tcp(h)?;
+                    if !slot.shut_rd
+                        && s.recv_queue() < want
+                        && s.may_recv()
+                        && s.state() != tcp::State::CloseWait
+                    {
+                        return Err(Error::would_block());
+                    }
+                    Self::try_recv_in(g, h, buf, true)
+                },
+            );
         }
-        self.stack.block(rt, "recv: read timeout", |g, _| {
-            Self::try_recv_in(g, h, buf, peek)
-        })
+        self.stack.block(
+            rt,
+            "recv: read timeout",
+            |g, w| g.register(h, Dir::Recv, w),
+            |g, _| Self::try_recv_in(g, h, buf, peek),
+        )
     }
 
     fn send_blocking(&mut self, buf: &[u8], flags: SendFlags) -> Result<usize> {
         let (_, wt) = self.timeouts()?;
         let h = self.handle;
-        self.stack.block(wt, "send: write timeout", |g, _| {
-            Self::try_send_in(g, h, buf, flags)
-        })
+        self.stack.block(
+            wt,
+            "send: write timeout",
+            |g, w| g.register(h, Dir::Send, w),
+            |g, _| Self::try_send_in(g, h, buf, flags),
+        )
     }
 }
 
@@ -862,14 +885,19 @@ impl<D: Device, C: Clock, W: Wait> Drop for TcpStream<'_, '_, D, C, W> {
                 g.tcp(h)?.1.close();
                 Ok(())
             });
-            let done = self.stack.block(Some(t), "linger", |g, _| {
-                let (_, s) = g.tcp(h)?;
-                if s.send_queue() == 0 || !s.is_active() {
-                    Ok(())
-                } else {
-                    Err(Error::would_block())
-                }
-            });
+            let done = self.stack.block(
+                Some(t),
+                "linger",
+                |g, w| g.register(h, Dir::Send, w),
+                |g, _| {
+                    let (_, s) = g.tcp(h)?;
+                    if s.send_queue() == 0 || !s.is_active() {
+                        Ok(())
+                    } else {
+                        Err(Error::would_block())
+                    }
+                },
+            );
             let _ = self.stack.with(|g, now| {
                 g.release_tcp(h, done.is_err(), now);
                 Ok(())
