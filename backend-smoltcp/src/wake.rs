@@ -152,6 +152,9 @@ mod parker {
     use std::thread::Thread;
     use std::time::{Duration, Instant};
 
+    /// Spin iterations before parking (a few microseconds).
+    const SPINS: u32 = 2000;
+
     struct Unpark {
         thread: Thread,
         woken: AtomicBool,
@@ -198,8 +201,16 @@ mod parker {
             &self.waker
         }
 
-        /// Park until woken or `timeout` passes.
+        /// Park until woken or `timeout` passes. The thread first spins for a few
+        /// microseconds: a wake-up that comes that soon (the other side of a transfer
+        /// finishing its critical section) then costs no sleep and no system call.
         pub(crate) fn park(&self, timeout: Duration) {
+            for _ in 0..SPINS {
+                if self.unpark.woken.swap(false, Ordering::Acquire) {
+                    return;
+                }
+                core::hint::spin_loop();
+            }
             let start = Instant::now();
             loop {
                 if self.unpark.woken.swap(false, Ordering::Acquire) {
