@@ -210,6 +210,48 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> UdpSocket<'s, 'a, D, C, W> {
     }
 }
 
+impl<D: Device, C: Clock, W: Wait> UdpSocket<'_, '_, D, C, W> {
+    /// Async `send_to`: waits while the send buffer is full. Cancellation-safe.
+    pub(crate) async fn send_to_async(
+        &mut self,
+        buf: &[u8],
+        to: SocketAddr,
+        flags: SendFlags,
+    ) -> Result<usize> {
+        self.check_family(&to)?;
+        let (h, v6) = (self.handle, self.v6);
+        let stack = self.stack;
+        core::future::poll_fn(|cx| {
+            stack.poll_op(
+                cx,
+                |g, w| g.register(h, Dir::Send, w),
+                |g, _| Self::try_send_in(g, h, v6, buf, to, flags),
+            )
+        })
+        .await
+        .map_err(|e| e.at(to))
+    }
+
+    /// Async `recv_from`. Cancellation-safe: a datagram is only taken in the poll that
+    /// completes.
+    pub(crate) async fn recv_from_async(
+        &mut self,
+        buf: &mut [u8],
+        flags: RecvFlags,
+    ) -> Result<RecvMeta<SocketAddr>> {
+        let h = self.handle;
+        let stack = self.stack;
+        core::future::poll_fn(|cx| {
+            stack.poll_op(
+                cx,
+                |g, w| g.register(h, Dir::Recv, w),
+                |g, _| Self::try_recv_in(g, h, buf, flags),
+            )
+        })
+        .await
+    }
+}
+
 impl<D: Device, C: Clock, W: Wait> Drop for UdpSocket<'_, '_, D, C, W> {
     fn drop(&mut self) {
         let h = self.handle;

@@ -40,6 +40,23 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> UdpSocket<'s, 'a, D, C, W> {
     pub fn handle(&self) -> Handle {
         match self.never {}
     }
+
+    pub(crate) async fn send_to_async(
+        &mut self,
+        _: &[u8],
+        _: SocketAddr,
+        _: SendFlags,
+    ) -> Result<usize> {
+        match self.never {}
+    }
+
+    pub(crate) async fn recv_from_async(
+        &mut self,
+        _: &mut [u8],
+        _: RecvFlags,
+    ) -> Result<RecvMeta<SocketAddr>> {
+        match self.never {}
+    }
 }
 
 impl<D: Device, C: Clock, W: Wait> unisock::ErrorType for UdpSocket<'_, '_, D, C, W> {

@@ -18,7 +18,7 @@ use smoltcp::iface::{PollIngressSingleResult, PollResult};
 use smoltcp::phy::Device;
 #[cfg(feature = "dhcpv4")]
 use smoltcp::socket::dhcpv4;
-#[cfg(feature = "dns")]
+#[cfg(all(feature = "dns", feature = "dhcpv4"))]
 use smoltcp::socket::dns;
 use smoltcp::socket::tcp;
 use smoltcp::time::Instant;

@@ -193,6 +193,7 @@ mod log;
 
 mod addr;
 mod api;
+mod asynch;
 
 mod clock;
 mod config;
@@ -217,6 +218,7 @@ mod raw;
 mod raw;
 mod resolve;
 mod resources;
+mod runner;
 mod stack;
 #[cfg(feature = "std")]
 mod std_stack;
@@ -241,6 +243,7 @@ pub use ports::{EPHEMERAL_PORTS, TIME_WAIT, TIME_WAIT_ENTRIES};
 pub use raw::RawSocket;
 pub use resolve::RESOLVE_TIMEOUT;
 pub use resources::Resources;
+pub use runner::{Sleep, SleepFn};
 pub use stack::{CONNECT_TIMEOUT, DEFAULT_MAC, ORPHAN_LIMIT, RST_GRACE, Stack};
 #[cfg(feature = "std")]
 pub use std_stack::{

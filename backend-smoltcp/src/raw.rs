@@ -192,6 +192,46 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> RawSocket<'s, 'a, D, C, W> {
     }
 }
 
+impl<D: Device, C: Clock, W: Wait> RawSocket<'_, '_, D, C, W> {
+    /// Async `send_to`: waits while the send buffer is full. Cancellation-safe.
+    pub(crate) async fn send_to_async(&mut self, payload: &[u8], to: IpAddr) -> Result<usize> {
+        if to.is_ipv6() != self.v6 {
+            return Err(Error::invalid("address family differs from the socket's"));
+        }
+        if to.is_unspecified() {
+            return Err(Error::invalid("raw send: unspecified destination"));
+        }
+        let (h, v6) = (self.handle, self.v6);
+        let stack = self.stack;
+        core::future::poll_fn(|cx| {
+            stack.poll_op(
+                cx,
+                |g, w| g.register(h, Dir::Send, w),
+                |g, _| Self::build_and_send(g, h, v6, payload, to),
+            )
+        })
+        .await
+    }
+
+    /// Async `recv_from`. Cancellation-safe.
+    pub(crate) async fn recv_from_async(
+        &mut self,
+        buf: &mut [u8],
+        flags: RecvFlags,
+    ) -> Result<RecvMeta<IpAddr>> {
+        let (h, v6) = (self.handle, self.v6);
+        let stack = self.stack;
+        core::future::poll_fn(|cx| {
+            stack.poll_op(
+                cx,
+                |g, w| g.register(h, Dir::Recv, w),
+                |g, _| Self::try_recv_in(g, h, v6, buf, flags),
+            )
+        })
+        .await
+    }
+}
+
 impl<D: Device, C: Clock, W: Wait> Drop for RawSocket<'_, '_, D, C, W> {
     fn drop(&mut self) {
         let h = self.handle;

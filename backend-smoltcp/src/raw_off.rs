@@ -44,6 +44,18 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> RawSocket<'s, 'a, D, C, W> {
     pub fn handle(&self) -> Handle {
         match self.never {}
     }
+
+    pub(crate) async fn send_to_async(&mut self, _: &[u8], _: IpAddr) -> Result<usize> {
+        match self.never {}
+    }
+
+    pub(crate) async fn recv_from_async(
+        &mut self,
+        _: &mut [u8],
+        _: RecvFlags,
+    ) -> Result<RecvMeta<IpAddr>> {
+        match self.never {}
+    }
 }
 
 impl<D: Device, C: Clock, W: Wait> unisock::ErrorType for RawSocket<'_, '_, D, C, W> {

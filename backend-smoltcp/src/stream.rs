@@ -284,6 +284,46 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpSocket<'s, 'a, D, C, W> {
     }
 }
 
+impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpSocket<'s, 'a, D, C, W> {
+    /// Async connect: start it, then wait (on the socket's send waker: smoltcp wakes both
+    /// directions on a state change) until established or failed. No timeout (bound it with
+    /// the executor's timer); a dropped future drops `self`, which closes the socket.
+    pub(crate) async fn connect_async(
+        self,
+        remote: SocketAddr,
+    ) -> Result<TcpStream<'s, 'a, D, C, W>> {
+        {
+            self.start_connect(remote)?;
+            let h = self.handle;
+            core::future::poll_fn(|cx| {
+                self.stack.poll_op(
+                    cx,
+                    |g, w| g.register(h, Dir::Send, w),
+                    |g, _| {
+                        let (slot, s) = g.tcp(h)?;
+                        match s.state() {
+                            tcp::State::SynSent | tcp::State::SynReceived => {
+                                Err(Error::would_block())
+                            }
+                            tcp::State::Closed => Err(closed_error(slot)),
+                            _ => {
+                                slot.established = true;
+                                Ok(())
+                            }
+                        }
+                    },
+                )
+            })
+            .await
+            .map_err(|e| e.at(remote))?;
+            Ok(TcpStream {
+                stack: self.stack,
+                handle: self.into_handle(),
+            })
+        }
+    }
+}
+
 impl<D: Device, C: Clock, W: Wait> Drop for TcpSocket<'_, '_, D, C, W> {
     fn drop(&mut self) {
         let h = self.handle;
@@ -555,6 +595,25 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpListener<'s, 'a, D, C, W> {
             },
             remote,
         ))
+    }
+}
+
+impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpListener<'s, 'a, D, C, W> {
+    /// Async accept: wait on every armed socket until one holds an established connection.
+    /// A dropped future changed nothing: the connection stays queued for the next call.
+    pub(crate) fn accept_async(
+        &mut self,
+    ) -> impl core::future::Future<Output = Result<(TcpStream<'s, 'a, D, C, W>, SocketAddr)>> + '_
+    {
+        let stack = self.stack;
+        let id = self.id;
+        core::future::poll_fn(move |cx| {
+            stack.poll_op(
+                cx,
+                |g, w| g.register_listener(id, w),
+                |g, now| self.take_ready(g, now),
+            )
+        })
     }
 }
 
@@ -869,6 +928,65 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
             |g, w| g.register(h, Dir::Send, w),
             |g, _| Self::try_send_in(g, h, buf, flags),
         )
+    }
+}
+
+impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
+    /// Async receive (flags as the blocking `recv`). Cancellation-safe: data is only taken
+    /// in the poll that completes (with `WAITALL`, each completed chunk is kept in `buf`).
+    pub(crate) async fn recv_async(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<usize> {
+        let h = self.handle;
+        let stack = self.stack;
+        let peek = flags.contains(RecvFlags::PEEK);
+        let on = |g: &mut Inner<'a, D>, w: &core::task::Waker| g.register(h, Dir::Recv, w);
+        if flags.contains(RecvFlags::WAITALL) && !peek {
+            let mut done = 0;
+            while done < buf.len() {
+                let rest = &mut buf[done..];
+                let r = core::future::poll_fn(|cx| {
+                    stack.poll_op(cx, on, |g, _| Self::try_recv_in(g, h, rest, false))
+                })
+                .await;
+                match r? {
+                    0 => break,
+                    n => done += n,
+                }
+            }
+            return Ok(done);
+        }
+        if flags.contains(RecvFlags::WAITALL) {
+            let want = buf.len();
+            return core::future::poll_fn(|cx| {
+                stack.poll_op(cx, on, |g, _| {
+                    let (slot, s) = g.tcp(h)?;
+                    if !slot.shut_rd
+                        && s.recv_queue() < want
+                        && s.may_recv()
+                        && s.state() != tcp::State::CloseWait
+                    {
+                        return Err(Error::would_block());
+                    }
+                    Self::try_recv_in(g, h, buf, true)
+                })
+            })
+            .await;
+        }
+        core::future::poll_fn(|cx| stack.poll_op(cx, on, |g, _| Self::try_recv_in(g, h, buf, peek)))
+            .await
+    }
+
+    /// Async send: completes once at least one byte is queued. Cancellation-safe.
+    pub(crate) async fn send_async(&mut self, buf: &[u8], flags: SendFlags) -> Result<usize> {
+        let h = self.handle;
+        let stack = self.stack;
+        core::future::poll_fn(|cx| {
+            stack.poll_op(
+                cx,
+                |g, w| g.register(h, Dir::Send, w),
+                |g, _| Self::try_send_in(g, h, buf, flags),
+            )
+        })
+        .await
     }
 }
 

@@ -225,3 +225,35 @@ mod parker {
         }
     }
 }
+
+impl<'a, D: Device, C: crate::Clock, W: crate::Wait> crate::Stack<'a, D, C, W> {
+    /// One poll of an async operation: take the lock, try `op` (polling the interface and
+    /// trying again once if that changed anything); on `WouldBlock` register the task's
+    /// waker with `on` **before** releasing the lock (no event can slip in between) and
+    /// return `Pending`. Then, as every operation does, poll the interface and wake the
+    /// runner if its deadline moved earlier. No allocation (smoltcp clones the waker only
+    /// when a different task registers).
+    pub(crate) fn poll_op<T>(
+        &self,
+        cx: &mut core::task::Context<'_>,
+        on: impl FnOnce(&mut Inner<'a, D>, &Waker),
+        mut op: impl FnMut(&mut Inner<'a, D>, smoltcp::time::Instant) -> crate::Result<T>,
+    ) -> core::task::Poll<crate::Result<T>> {
+        let now = self.clock.now();
+        let mut g = self.lock();
+        let mut r = op(&mut g, now);
+        if r.as_ref().is_err_and(crate::Error::is_would_block) && g.poll_drain(now) {
+            r = op(&mut g, now);
+        }
+        let pending = r.as_ref().is_err_and(crate::Error::is_would_block);
+        if pending {
+            on(&mut g, cx.waker());
+        }
+        self.finish(g, now, false);
+        if pending {
+            core::task::Poll::Pending
+        } else {
+            core::task::Poll::Ready(r)
+        }
+    }
+}
