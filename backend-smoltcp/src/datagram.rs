@@ -20,7 +20,7 @@ use unisock::{Domain, ErrorKind, RecvFlags, RecvMeta, SendFlags, SockOpt, SockOp
 use crate::addr::ep_to_std;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::pool::{Handle, Kind, timeout_value};
+use crate::slot::{Handle, Kind, timeout_value};
 use crate::stack::{Inner, Stack};
 use crate::wait::Wait;
 use crate::wake::Dir;

@@ -9,7 +9,7 @@ use unisock::{Domain, RecvFlags, RecvMeta, SendFlags, SockOpt, SockOptName};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::pool::Handle;
+use crate::slot::Handle;
 use crate::stack::Stack;
 use crate::wait::Wait;
 

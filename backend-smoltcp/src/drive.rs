@@ -29,8 +29,8 @@ use unisock::ErrorKind;
 use crate::clock::{Clock, from_smol, to_smol};
 use crate::error::{Error, Result};
 use crate::log::debug;
-use crate::pool::{CloseCause, Kind, Use};
 use crate::ports::{TIME_WAIT, TimeWaitEntry};
+use crate::slot::{CloseCause, Kind, Use};
 #[cfg(feature = "dhcpv4")]
 use crate::stack::sync_identity;
 use crate::stack::{Guard, Inner, ORPHAN_LIMIT, RST_GRACE, Stack};

@@ -294,6 +294,7 @@ mod raw;
 mod resolve;
 mod resources;
 mod runner;
+mod slot;
 mod stack;
 #[cfg(feature = "std")]
 mod std_stack;
@@ -313,12 +314,12 @@ pub use datagram::UdpSocket;
 pub use error::{Error, Result};
 pub use loopback::{LOOPBACK_MAX_MTU, Loopback};
 pub use poll::Source;
-pub use pool::{Handle, SocketInfo};
 pub use ports::{EPHEMERAL_PORTS, TIME_WAIT, TIME_WAIT_ENTRIES};
 pub use raw::RawSocket;
 pub use resolve::RESOLVE_TIMEOUT;
 pub use resources::Resources;
 pub use runner::{Sleep, SleepFn};
+pub use slot::{Handle, SocketInfo};
 pub use stack::{CONNECT_TIMEOUT, DEFAULT_MAC, ORPHAN_LIMIT, RST_GRACE, Stack};
 #[cfg(feature = "std")]
 pub use std_stack::{

@@ -13,7 +13,7 @@ use unisock::poll::{PollItem, Ready};
 
 use crate::clock::{Clock, to_smol};
 use crate::error::{Error, Result};
-use crate::pool::{Handle, Kind, Use};
+use crate::slot::{Handle, Kind, Use};
 use crate::stack::{Inner, Stack};
 use crate::wait::Wait;
 

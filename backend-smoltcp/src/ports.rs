@@ -13,7 +13,7 @@ use unisock::{ErrorKind, Protocol};
 use crate::addr::{ep_to_std, overlaps};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::pool::{Kind, Use};
+use crate::slot::{Kind, Use};
 use crate::stack::{Inner, Stack};
 use crate::wait::Wait;
 

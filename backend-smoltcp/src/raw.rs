@@ -18,7 +18,7 @@ use unisock::{Domain, Protocol, RecvFlags, RecvMeta, SockOpt, SockOptName};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::pool::{Handle, Kind, timeout_value};
+use crate::slot::{Handle, Kind, timeout_value};
 use crate::stack::{Inner, Stack};
 use crate::wait::Wait;
 use crate::wake::Dir;

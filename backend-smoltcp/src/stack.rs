@@ -50,9 +50,9 @@ use crate::clock::Clock;
 use crate::config::{Config, HostEntry, MAX_DNS_SERVERS, MAX_HOSTS};
 use crate::drive::ingress_budget_for_mtu;
 use crate::error::{Error, Result};
-use crate::pool::{Handle, Kind, Slot, SocketInfo, Use, stack_id};
 use crate::ports::{EPHEMERAL_PORTS, TIME_WAIT_ENTRIES};
 use crate::resources::{Borrowed, Memory, Resources};
+use crate::slot::{Handle, Kind, Slot, SocketInfo, Use, stack_id};
 use crate::wait::Wait;
 /// How long a dropped connection may take to close gracefully before it is aborted.
 pub const ORPHAN_LIMIT: Duration = Duration::from_secs(30);

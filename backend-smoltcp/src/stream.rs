@@ -37,7 +37,7 @@ use unisock::{
 use crate::addr::ep_to_std;
 use crate::clock::{Clock, to_smol};
 use crate::error::{Error, Result};
-use crate::pool::{CloseCause, Handle, Kind, Slot, timeout_value};
+use crate::slot::{CloseCause, Handle, Kind, Slot, timeout_value};
 use crate::stack::{CONNECT_TIMEOUT, Inner, Stack};
 use crate::wait::Wait;
 use crate::wake::Dir;

@@ -29,7 +29,7 @@ use smoltcp::phy::Device;
 use smoltcp::socket::tcp;
 use unisock::poll::Interest;
 
-use crate::pool::{Handle, Kind, Use};
+use crate::slot::{Handle, Kind, Use};
 use crate::stack::Inner;
 
 /// The longest a blocked thread parks before retrying its operation even without a
