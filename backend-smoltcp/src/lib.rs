@@ -279,6 +279,7 @@ mod datagram;
 mod datagram;
 mod drive;
 mod error;
+mod listener;
 mod local;
 mod loopback;
 #[cfg(all(feature = "std", target_os = "linux"))]
@@ -312,6 +313,7 @@ pub use config::{
 };
 pub use datagram::UdpSocket;
 pub use error::{Error, Result};
+pub use listener::{MAX_BACKLOG, TcpListener};
 pub use loopback::{LOOPBACK_MAX_MTU, Loopback};
 pub use poll::Source;
 pub use ports::{EPHEMERAL_PORTS, TIME_WAIT, TIME_WAIT_ENTRIES};
@@ -325,7 +327,7 @@ pub use stack::{CONNECT_TIMEOUT, DEFAULT_MAC, ORPHAN_LIMIT, RST_GRACE, Stack};
 pub use std_stack::{
     Capture, LoopbackOptions, LoopbackStack, Notify, PcapFile, StdLoopback, StdStack,
 };
-pub use stream::{KEEPALIVE_PROBES, MAX_BACKLOG, TcpListener, TcpSocket, TcpStream};
+pub use stream::{KEEPALIVE_PROBES, TcpSocket, TcpStream};
 #[cfg(all(feature = "std", target_os = "linux"))]
 pub use tap::{TapDevice, TapOptions, TapStack, TapWait};
 pub use wait::{ManualWait, Spin, Wait, WaitFn};
