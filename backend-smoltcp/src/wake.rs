@@ -153,7 +153,7 @@ mod parker {
     use std::time::{Duration, Instant};
 
     /// Spin iterations before parking (a few microseconds).
-    const SPINS: u32 = 2000;
+    const SPINS: u32 = 200;
 
     struct Unpark {
         thread: Thread,
