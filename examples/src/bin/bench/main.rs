@@ -486,6 +486,19 @@ fn inproc(cx: &mut Ctx) {
             || usmol::inproc_threads(total, mtu, buf),
             || plain::inproc_bulk(total, mtu, buf),
         );
+        cx.compare(
+            "5 smoltcp in process",
+            &format!("{case}, async on one thread (runner + 2 tasks)"),
+            "Gbit/s",
+            "unisock-smoltcp",
+            "plain smoltcp",
+            "baseline: the one-thread plain program",
+            || usmol::inproc_async(total, mtu, buf).map(|(g, _)| g),
+            || plain::inproc_bulk(total, mtu, buf),
+        );
+        if let Ok((_, n)) = usmol::inproc_async(total, mtu, buf) {
+            eprintln!("  async, MTU {mtu}: {n} heap allocations in one {case} transfer");
+        }
     }
 }
 
