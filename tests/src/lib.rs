@@ -121,6 +121,10 @@ macro_rules! conformance_tests {
         fn make_connection_cases() {
             $with_env(|env| $crate::scenarios::make_connection_cases(env))
         }
+        #[test]
+        fn poll_readiness() {
+            $with_env(|env| $crate::scenarios::poll_readiness(env))
+        }
     };
 }
 
