@@ -523,6 +523,9 @@ pub struct Socket<'a> {
     local_rx_dup_acks: u8,
     /// If a fast retransmit needs to occur
     pending_fast_retransmit: bool,
+    /// RFC 6582 (NewReno) `recover`: the highest sequence number sent when fast retransmit
+    /// was triggered. `Some` while in fast recovery, that is until an ACK covers it.
+    recovery_point: Option<TcpSeqNumber>,
 
     /// Duration for Delayed ACK. If None no ACKs will be delayed.
     ack_delay: Option<Duration>,
@@ -614,6 +617,7 @@ impl<'a> Socket<'a> {
             local_rx_last_seq: None,
             local_rx_dup_acks: 0,
             pending_fast_retransmit: false,
+            recovery_point: None,
             ack_delay: Some(ACK_DELAY_DEFAULT),
             ack_delay_timer: AckDelayTimer::Idle,
             challenge_ack_timer: Instant::from_secs(0),
@@ -924,6 +928,7 @@ impl<'a> Socket<'a> {
         self.remote_win_shift = rx_cap_log2.saturating_sub(16) as u8;
         self.remote_mss = DEFAULT_MSS;
         self.remote_last_ts = None;
+        self.recovery_point = None;
         self.ack_delay_timer = AckDelayTimer::Idle;
         self.challenge_ack_timer = Instant::from_secs(0);
 
@@ -2116,7 +2121,11 @@ impl<'a> Socket<'a> {
                         }
                     );
 
-                    if self.local_rx_dup_acks == 3 {
+                    // RFC 6582 (3.2) step 2: do not enter fast retransmit again while a
+                    // recovery is in progress; partial ACKs repair the other losses of
+                    // the window.
+                    if self.local_rx_dup_acks == 3 && self.recovery_point.is_none() {
+                        self.recovery_point = Some(self.remote_last_seq);
                         self.timer.set_for_fast_retransmit();
                         net_debug!("started fast retransmit");
                     }
@@ -2138,6 +2147,23 @@ impl<'a> Socket<'a> {
                         net_debug!("reset duplicate ACK count");
                     }
                     self.local_rx_last_ack = Some(ack_number);
+
+                    if let Some(recovery_point) = self.recovery_point
+                        && ack_len > 0
+                    {
+                        if ack_number >= recovery_point {
+                            // RFC 6582 (3.2) step 3: a full acknowledgment ends recovery.
+                            self.recovery_point = None;
+                            net_debug!("fast recovery done");
+                        } else {
+                            // RFC 6582 (3.2) step 3: a partial acknowledgment means the
+                            // segment starting at it was lost too: retransmit it now rather
+                            // than waiting for three more duplicate ACKs or the RTO.
+                            self.pending_fast_retransmit = true;
+                            self.rtte.on_retransmit();
+                            net_debug!("partial ACK, retransmitting from {}", ack_number);
+                        }
+                    }
 
                     // Notify of fresh ACK
                     self.rtte.on_ack(cx.now(), ack_number);
@@ -2499,6 +2525,11 @@ impl<'a> Socket<'a> {
                 // had sent them. This will cause all data in the queue
                 // to be sent again.
                 self.remote_last_seq = self.local_seq_no;
+
+                // A timeout ends fast recovery (RFC 6582 (3.2) step 4 is left out: there
+                // is no `recover` guard against entering it again).
+                self.recovery_point = None;
+                self.pending_fast_retransmit = false;
 
                 // Inform RTTE, so that it can can handle RTO backoff
                 self.rtte.on_rto();
@@ -7034,6 +7065,156 @@ mod test {
             ack_number: Some(LOCAL_SEQ + 1 + (3 * 5)),
             ..SEND_TEMPL
         });
+    }
+
+    /// Sends "aaaBBBcccDDDeeeFFF" in six 3-octet segments, of which "aaa" and "ccc" are lost,
+    /// and answers the four that arrive with duplicate ACKs: the third one triggers the fast
+    /// retransmit of "aaa". Returns the socket right after that retransmission.
+    fn socket_fast_retransmit_two_losses() -> TestSocket {
+        let mut s = socket_established();
+        s.remote_mss = 3;
+        s.send_slice(b"aaaBBBcccDDDeeeFFF").unwrap();
+        for (i, chunk) in [&b"aaa"[..], b"BBB", b"ccc", b"DDD", b"eee", b"FFF"]
+            .into_iter()
+            .enumerate()
+        {
+            recv!(s, time 1000, Ok(TcpRepr {
+                seq_number: LOCAL_SEQ + 1 + 3 * i,
+                ack_number: Some(REMOTE_SEQ + 1),
+                payload:    chunk,
+                ..RECV_TEMPL
+            }));
+        }
+        // "BBB", "DDD", "eee", "FFF" arrive; the first duplicate ACK is the fourth ACK.
+        send!(s, time 1010, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1),
+            ..SEND_TEMPL
+        });
+        for t in [1011, 1012, 1013] {
+            send!(s, time t, TcpRepr {
+                seq_number: REMOTE_SEQ + 1,
+                ack_number: Some(LOCAL_SEQ + 1),
+                ..SEND_TEMPL
+            });
+        }
+        assert_eq!(s.recovery_point, Some(LOCAL_SEQ + 1 + 18));
+        recv!(s, time 1015, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"aaa"[..],
+            ..RECV_TEMPL
+        }));
+        recv_nothing!(s, time 1016);
+        s
+    }
+
+    /// unisock patch (UNISOCK-PATCHES.md, NewReno): an ACK that covers the fast-retransmitted
+    /// segment but not everything sent before it (a partial ACK) retransmits the next
+    /// unacknowledged segment at once, instead of waiting for the RTO.
+    #[test]
+    fn test_fast_retransmit_partial_ack_retransmits_next_hole() {
+        let mut s = socket_fast_retransmit_two_losses();
+        // "aaa" arrives and fills the first hole: partial ACK up to "ccc".
+        send!(s, time 1020, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1 + 6),
+            ..SEND_TEMPL
+        });
+        recv!(s, time 1021, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1 + 6,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"ccc"[..],
+            ..RECV_TEMPL
+        }));
+        recv_nothing!(s, time 1022);
+        // "ccc" arrives: everything is acknowledged, recovery ends.
+        send!(s, time 1030, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1 + 18),
+            ..SEND_TEMPL
+        });
+        assert_eq!(s.recovery_point, None);
+        assert!(s.tx_buffer.is_empty());
+        recv_nothing!(s, time 5000);
+    }
+
+    /// unisock patch (UNISOCK-PATCHES.md, NewReno): duplicate ACKs during fast recovery do
+    /// not start a second fast retransmit of the segment a partial ACK already resent.
+    #[test]
+    fn test_fast_retransmit_no_second_recovery_on_dup_acks() {
+        let mut s = socket_fast_retransmit_two_losses();
+        send!(s, time 1020, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1 + 6),
+            ..SEND_TEMPL
+        });
+        recv!(s, time 1021, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1 + 6,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"ccc"[..],
+            ..RECV_TEMPL
+        }));
+        // Three duplicates of the partial ACK (late answers to segments sent before the
+        // retransmission): still in the same recovery, nothing is sent.
+        for t in [1022, 1023, 1024] {
+            send!(s, time t, TcpRepr {
+                seq_number: REMOTE_SEQ + 1,
+                ack_number: Some(LOCAL_SEQ + 1 + 6),
+                ..SEND_TEMPL
+            });
+        }
+        assert_eq!(s.local_rx_dup_acks, 3);
+        recv_nothing!(s, time 1025);
+        // The retransmitted "ccc" was lost: the RTO resends from it and ends the recovery.
+        let rto = s.rtte.retransmission_timeout().total_millis() as i64;
+        recv!(s, time 1021 + rto, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1 + 6,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"ccc"[..],
+            ..RECV_TEMPL
+        }));
+        assert_eq!(s.recovery_point, None);
+    }
+
+    /// unisock patch (UNISOCK-PATCHES.md, NewReno): after a full ACK ends a recovery, three
+    /// duplicate ACKs start a new one.
+    #[test]
+    fn test_fast_retransmit_new_recovery_after_full_ack() {
+        let mut s = socket_fast_retransmit_two_losses();
+        send!(s, time 1020, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1 + 18),
+            ..SEND_TEMPL
+        });
+        assert_eq!(s.recovery_point, None);
+        s.send_slice(b"gggHHH").unwrap();
+        recv!(s, time 1030, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1 + 18,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"ggg"[..],
+            ..RECV_TEMPL
+        }));
+        recv!(s, time 1030, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1 + 21,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"HHH"[..],
+            ..RECV_TEMPL
+        }));
+        for t in [1040, 1041, 1042] {
+            send!(s, time t, TcpRepr {
+                seq_number: REMOTE_SEQ + 1,
+                ack_number: Some(LOCAL_SEQ + 1 + 18),
+                ..SEND_TEMPL
+            });
+        }
+        recv!(s, time 1043, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1 + 18,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"ggg"[..],
+            ..RECV_TEMPL
+        }));
+        assert_eq!(s.recovery_point, Some(LOCAL_SEQ + 1 + 24));
     }
 
     #[test]
