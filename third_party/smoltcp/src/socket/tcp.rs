@@ -526,6 +526,9 @@ pub struct Socket<'a> {
     /// RFC 6582 (NewReno) `recover`: the highest sequence number sent when fast retransmit
     /// was triggered. `Some` while in fast recovery, that is until an ACK covers it.
     recovery_point: Option<TcpSeqNumber>,
+    /// The highest right edge of the SACK blocks received since the last new ACK (RFC 6675
+    /// `HighSACK` + 1), used to tell duplicate ACKs that carry news from window updates.
+    remote_sack_high: Option<TcpSeqNumber>,
 
     /// Duration for Delayed ACK. If None no ACKs will be delayed.
     ack_delay: Option<Duration>,
@@ -618,6 +621,7 @@ impl<'a> Socket<'a> {
             local_rx_dup_acks: 0,
             pending_fast_retransmit: false,
             recovery_point: None,
+            remote_sack_high: None,
             ack_delay: Some(ACK_DELAY_DEFAULT),
             ack_delay_timer: AckDelayTimer::Idle,
             challenge_ack_timer: Instant::from_secs(0),
@@ -929,6 +933,7 @@ impl<'a> Socket<'a> {
         self.remote_mss = DEFAULT_MSS;
         self.remote_last_ts = None;
         self.recovery_point = None;
+        self.remote_sack_high = None;
         self.ack_delay_timer = AckDelayTimer::Idle;
         self.challenge_ack_timer = Instant::from_secs(0);
 
@@ -2072,6 +2077,7 @@ impl<'a> Socket<'a> {
         };
         let new_remote_win_len = (repr.window_len as usize) << (scale as usize);
         let is_window_update = new_remote_win_len != self.remote_win_len;
+        let reports_new_sack = self.note_sack_blocks(&repr);
         self.remote_win_len = new_remote_win_len;
 
         self.congestion_controller
@@ -2101,11 +2107,17 @@ impl<'a> Socket<'a> {
                 // Duplicate ACK if payload empty and ACK doesn't move send window ->
                 // Increment duplicate ACK count, notify congestion controller and
                 // set for retransmit if we just received the third duplicate ACK
+                //
+                // RFC 6675 (2): with SACK, an ACK whose SACK blocks report octets not reported
+                // before is a duplicate ACK even if it also changes the window. A receiver
+                // whose application keeps reading (Linux grows its window on almost every
+                // ACK) would otherwise never send three duplicate ACKs in a row, and every
+                // loss would wait for the retransmission timeout.
                 Some(last_rx_ack)
                     if repr.payload.is_empty()
                         && last_rx_ack == ack_number
                         && ack_number < self.remote_last_seq
-                        && !is_window_update =>
+                        && (!is_window_update || reports_new_sack) =>
                 {
                     // Increment duplicate ACK count
                     self.local_rx_dup_acks = self.local_rx_dup_acks.saturating_add(1);
@@ -2147,6 +2159,9 @@ impl<'a> Socket<'a> {
                         net_debug!("reset duplicate ACK count");
                     }
                     self.local_rx_last_ack = Some(ack_number);
+                    if self.remote_sack_high.is_some_and(|high| ack_number >= high) {
+                        self.remote_sack_high = None;
+                    }
 
                     if let Some(recovery_point) = self.recovery_point
                         && ack_len > 0
@@ -2320,6 +2335,28 @@ impl<'a> Socket<'a> {
             (Some(remote_last_ts), Some(timeout)) => timestamp >= remote_last_ts + timeout,
             (_, _) => false,
         }
+    }
+
+    /// Record the SACK blocks of an incoming ACK; true if one of them reaches above every
+    /// SACK block received before (since the last new ACK), that is, reports octets that
+    /// were not reported before. Blocks outside the sent, unacknowledged data are ignored.
+    fn note_sack_blocks(&mut self, repr: &TcpRepr) -> bool {
+        let Some(ack_number) = repr.ack_number else {
+            return false;
+        };
+        let mut news = false;
+        for &(left, right) in repr.sack_ranges.iter().flatten() {
+            let left = TcpSeqNumber(left as i32);
+            let right = TcpSeqNumber(right as i32);
+            if left < ack_number || right <= left || right > self.remote_last_seq {
+                continue;
+            }
+            if self.remote_sack_high.is_none_or(|high| right > high) {
+                self.remote_sack_high = Some(right);
+                news = true;
+            }
+        }
+        news
     }
 
     fn seq_to_transmit(&self, cx: &mut Context) -> bool {
@@ -7215,6 +7252,133 @@ mod test {
             ..RECV_TEMPL
         }));
         assert_eq!(s.recovery_point, Some(LOCAL_SEQ + 1 + 24));
+    }
+
+    /// A duplicate ACK of `ack` that also opens the window to `window_len` and SACKs
+    /// `[left, right)`.
+    fn send_sack_dup_ack(
+        mut s: &mut TestSocket,
+        time: i64,
+        ack: TcpSeqNumber,
+        window_len: u16,
+        left: TcpSeqNumber,
+        right: TcpSeqNumber,
+    ) {
+        send!(s, time time, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(ack),
+            window_len,
+            sack_ranges: [Some((left.0 as u32, right.0 as u32)), None, None],
+            ..SEND_TEMPL
+        });
+    }
+
+    /// unisock patch (UNISOCK-PATCHES.md, SACK duplicate ACKs): a receiver that grows its
+    /// window on every ACK (Linux does while its application reads) still triggers the fast
+    /// retransmit, because each of its duplicate ACKs SACKs new data (RFC 6675 (2)).
+    #[test]
+    fn test_fast_retransmit_sack_dup_acks_with_window_updates() {
+        let mut s = socket_established();
+        s.remote_has_sack = true;
+        s.remote_mss = 3;
+        s.send_slice(b"aaaBBBcccDDD").unwrap();
+        for (i, chunk) in [&b"aaa"[..], b"BBB", b"ccc", b"DDD"]
+            .into_iter()
+            .enumerate()
+        {
+            recv!(s, time 1000, Ok(TcpRepr {
+                seq_number: LOCAL_SEQ + 1 + 3 * i,
+                ack_number: Some(REMOTE_SEQ + 1),
+                payload:    chunk,
+                ..RECV_TEMPL
+            }));
+        }
+        send!(s, time 1010, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1),
+            window_len: 100,
+            ..SEND_TEMPL
+        });
+        // "aaa" is lost; "BBB", "ccc", "DDD" arrive, each answered with a larger window.
+        for (i, t) in [1011, 1012, 1013].into_iter().enumerate() {
+            send_sack_dup_ack(
+                &mut s,
+                t,
+                LOCAL_SEQ + 1,
+                101 + i as u16,
+                LOCAL_SEQ + 1 + 3,
+                LOCAL_SEQ + 1 + 6 + 3 * i,
+            );
+        }
+        assert_eq!(s.local_rx_dup_acks, 3);
+        recv!(s, time 1015, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"aaa"[..],
+            ..RECV_TEMPL
+        }));
+        send!(s, time 1020, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1 + 12),
+            window_len: 110,
+            ..SEND_TEMPL
+        });
+        assert_eq!(s.remote_sack_high, None);
+        recv_nothing!(s, time 1030);
+    }
+
+    /// unisock patch (UNISOCK-PATCHES.md, SACK duplicate ACKs): a window update that repeats
+    /// SACK information already received is a window update, not a duplicate ACK.
+    #[test]
+    fn test_fast_retransmit_old_sack_window_update_is_not_dup_ack() {
+        let mut s = socket_established();
+        s.remote_has_sack = true;
+        s.remote_mss = 3;
+        s.send_slice(b"aaaBBB").unwrap();
+        for (i, chunk) in [&b"aaa"[..], b"BBB"].into_iter().enumerate() {
+            recv!(s, time 1000, Ok(TcpRepr {
+                seq_number: LOCAL_SEQ + 1 + 3 * i,
+                ack_number: Some(REMOTE_SEQ + 1),
+                payload:    chunk,
+                ..RECV_TEMPL
+            }));
+        }
+        send!(s, time 1010, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1),
+            window_len: 100,
+            ..SEND_TEMPL
+        });
+        send_sack_dup_ack(
+            &mut s,
+            1011,
+            LOCAL_SEQ + 1,
+            100,
+            LOCAL_SEQ + 4,
+            LOCAL_SEQ + 7,
+        );
+        assert_eq!(s.local_rx_dup_acks, 1);
+        // Same SACK block, new window: the count starts over, as without SACK.
+        send_sack_dup_ack(
+            &mut s,
+            1012,
+            LOCAL_SEQ + 1,
+            120,
+            LOCAL_SEQ + 4,
+            LOCAL_SEQ + 7,
+        );
+        assert_eq!(s.local_rx_dup_acks, 0);
+        // A SACK block beyond the data sent is ignored.
+        send_sack_dup_ack(
+            &mut s,
+            1013,
+            LOCAL_SEQ + 1,
+            130,
+            LOCAL_SEQ + 4,
+            LOCAL_SEQ + 40,
+        );
+        assert_eq!(s.local_rx_dup_acks, 0);
+        recv_nothing!(s, time 1020);
     }
 
     #[test]
