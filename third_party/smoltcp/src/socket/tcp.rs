@@ -158,6 +158,16 @@ const RTTE_MIN_RTO: u32 = 1000;
 // seconds
 const RTTE_MAX_RTO: u32 = 60_000;
 
+/// The lower bound of the recovery probe timeout, in milliseconds (RFC 8985 (7.2): the
+/// probe timeout is 2 * SRTT, which a link with sub-millisecond round trips rounds to 0).
+const RECOVERY_PROBE_MIN: u32 = 10;
+
+/// How many times a retransmission lost during fast recovery is sent again after a probe
+/// timeout before the retransmission timeout takes over. The probe timeout doubles each
+/// time and never exceeds the RTO, so this bounds the time spent probing (10 ms, then 20,
+/// 40, 80, 160, 320 ms: 630 ms at the smallest timeout).
+const RECOVERY_PROBE_MAX: u8 = 6;
+
 #[derive(Debug, Clone, Copy)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 struct RttEstimator {
@@ -268,6 +278,18 @@ impl RttEstimator {
             self.have_measurement = false;
             tcp_trace!("rtte: too many retransmissions, clearing srtt, rttvar.");
         }
+    }
+
+    /// The recovery probe timeout for the `n`th probe: RFC 8985's PTO (2 * SRTT, at least
+    /// [`RECOVERY_PROBE_MIN`]), doubled for every earlier probe, never above the RTO.
+    fn recovery_probe_timeout(&self, n: u8) -> Duration {
+        let srtt = if self.have_measurement {
+            self.srtt
+        } else {
+            self.rto
+        };
+        let pto = (2 * srtt).max(RECOVERY_PROBE_MIN) << n.min(16);
+        Duration::from_millis(pto.min(self.rto) as _)
     }
 
     fn on_retransmit(&mut self) {
@@ -529,6 +551,8 @@ pub struct Socket<'a> {
     /// The highest right edge of the SACK blocks received since the last new ACK (RFC 6675
     /// `HighSACK` + 1), used to tell duplicate ACKs that carry news from window updates.
     remote_sack_high: Option<TcpSeqNumber>,
+    /// Recovery probes sent since the last new ACK (see [`RECOVERY_PROBE_MAX`]).
+    recovery_probes: u8,
 
     /// Duration for Delayed ACK. If None no ACKs will be delayed.
     ack_delay: Option<Duration>,
@@ -622,6 +646,7 @@ impl<'a> Socket<'a> {
             pending_fast_retransmit: false,
             recovery_point: None,
             remote_sack_high: None,
+            recovery_probes: 0,
             ack_delay: Some(ACK_DELAY_DEFAULT),
             ack_delay_timer: AckDelayTimer::Idle,
             challenge_ack_timer: Instant::from_secs(0),
@@ -934,6 +959,7 @@ impl<'a> Socket<'a> {
         self.remote_last_ts = None;
         self.recovery_point = None;
         self.remote_sack_high = None;
+        self.recovery_probes = 0;
         self.ack_delay_timer = AckDelayTimer::Idle;
         self.challenge_ack_timer = Instant::from_secs(0);
 
@@ -2159,6 +2185,9 @@ impl<'a> Socket<'a> {
                         net_debug!("reset duplicate ACK count");
                     }
                     self.local_rx_last_ack = Some(ack_number);
+                    if ack_len > 0 {
+                        self.recovery_probes = 0;
+                    }
                     if self.remote_sack_high.is_some_and(|high| ack_number >= high) {
                         self.remote_sack_high = None;
                     }
@@ -2548,7 +2577,18 @@ impl<'a> Socket<'a> {
             net_debug!("timeout exceeded");
             self.set_state(State::Closed);
         } else if self.timer.should_retransmit(cx.now()) {
-            if let Timer::Retransmit { .. } = self.timer {
+            if matches!(self.timer, Timer::Retransmit { .. })
+                && self.recovery_point.is_some()
+                && self.recovery_probes < RECOVERY_PROBE_MAX
+            {
+                // The last retransmission of fast recovery was not acknowledged within the
+                // probe timeout: it was lost too (the window is usually full by then, so
+                // nothing else is in flight to produce duplicate ACKs). Send it again, still
+                // in recovery, instead of waiting for the RTO and resending the whole window.
+                net_debug!("retransmitting after recovery probe timeout");
+                self.recovery_probes += 1;
+                self.pending_fast_retransmit = true;
+            } else if let Timer::Retransmit { .. } = self.timer {
                 // If a retransmit timer expired, we should resend data starting at the last ACK.
                 net_debug!("retransmitting after rto");
 
@@ -2656,6 +2696,7 @@ impl<'a> Socket<'a> {
         };
 
         let mut is_zero_window_probe = false;
+        let mut is_fast_retransmit = false;
 
         #[cfg_attr(
             not(feature = "segmentation-offload"),
@@ -2718,6 +2759,7 @@ impl<'a> Socket<'a> {
                     repr.payload = self.tx_buffer.get_allocated(0, size);
 
                     self.pending_fast_retransmit = false;
+                    is_fast_retransmit = true;
 
                     0
                 } else {
@@ -2916,7 +2958,17 @@ impl<'a> Socket<'a> {
                 .post_transmit(cx.now(), repr.segment_len());
         }
 
-        if repr.segment_len() > 0 && !self.timer.is_retransmit() {
+        if repr.segment_len() > 0
+            && is_fast_retransmit
+            && self.recovery_point.is_some()
+            && self.recovery_probes < RECOVERY_PROBE_MAX
+        {
+            // A retransmission during fast recovery: if it is lost, nothing else may be in
+            // flight to tell (the window is full of data the receiver already holds), so
+            // time it with the probe timeout rather than the RTO (RFC 8985 (7)).
+            let pto = self.rtte.recovery_probe_timeout(self.recovery_probes);
+            self.timer.set_for_retransmit(cx.now(), pto);
+        } else if repr.segment_len() > 0 && !self.timer.is_retransmit() {
             // RFC 6298 (5.1) Every time a packet containing data is sent (including a
             // retransmission), if the timer is not running, start it running
             // so that it will expire after RTO seconds.
@@ -7203,15 +7255,91 @@ mod test {
         }
         assert_eq!(s.local_rx_dup_acks, 3);
         recv_nothing!(s, time 1025);
-        // The retransmitted "ccc" was lost: the RTO resends from it and ends the recovery.
+        assert_eq!(s.recovery_point, Some(LOCAL_SEQ + 1 + 18));
+    }
+
+    /// unisock patch (UNISOCK-PATCHES.md, recovery probe): a retransmission lost during fast
+    /// recovery, with nothing else in flight, is sent again after the probe timeout
+    /// (2 * SRTT, doubled each time), six times, before the RTO takes over.
+    #[test]
+    fn test_fast_retransmit_recovery_probe_resends_lost_retransmission() {
+        let mut s = socket_fast_retransmit_two_losses();
+        s.rtte.sample(5);
+        assert_eq!(s.rtte.recovery_probe_timeout(0), Duration::from_millis(10));
+        send!(s, time 1020, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1 + 6),
+            ..SEND_TEMPL
+        });
+        recv!(s, time 1021, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1 + 6,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"ccc"[..],
+            ..RECV_TEMPL
+        }));
+        // That "ccc" is lost: it is sent again after 10, 20, 40, 80, 160 and 320 ms.
+        let mut t = 1021;
+        for pto in [10, 20, 40, 80, 160, 320] {
+            recv_nothing!(s, time t + pto - 1);
+            t += pto;
+            recv!(s, time t, Ok(TcpRepr {
+                seq_number: LOCAL_SEQ + 1 + 6,
+                ack_number: Some(REMOTE_SEQ + 1),
+                payload:    &b"ccc"[..],
+                ..RECV_TEMPL
+            }));
+            assert_eq!(s.recovery_point, Some(LOCAL_SEQ + 1 + 18));
+        }
+        // Then the RTO: recovery ends, everything unacknowledged is sent again.
         let rto = s.rtte.retransmission_timeout().total_millis() as i64;
-        recv!(s, time 1021 + rto, Ok(TcpRepr {
+        recv_nothing!(s, time t + rto - 1);
+        recv!(s, time t + rto, Ok(TcpRepr {
             seq_number: LOCAL_SEQ + 1 + 6,
             ack_number: Some(REMOTE_SEQ + 1),
             payload:    &b"ccc"[..],
             ..RECV_TEMPL
         }));
         assert_eq!(s.recovery_point, None);
+        recv!(s, time t + rto, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1 + 9,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"DDD"[..],
+            ..RECV_TEMPL
+        }));
+    }
+
+    /// unisock patch (UNISOCK-PATCHES.md, recovery probe): the probe's retransmission is
+    /// acknowledged: the recovery goes on without any RTO.
+    #[test]
+    fn test_fast_retransmit_recovery_probe_then_full_ack() {
+        let mut s = socket_fast_retransmit_two_losses();
+        s.rtte.sample(5);
+        send!(s, time 1020, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1 + 6),
+            ..SEND_TEMPL
+        });
+        recv!(s, time 1021, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1 + 6,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"ccc"[..],
+            ..RECV_TEMPL
+        }));
+        recv!(s, time 1031, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1 + 6,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"ccc"[..],
+            ..RECV_TEMPL
+        }));
+        send!(s, time 1032, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1 + 18),
+            ..SEND_TEMPL
+        });
+        assert_eq!(s.recovery_point, None);
+        assert_eq!(s.recovery_probes, 0);
+        assert!(s.timer.is_idle(), "timer: {:?}", s.timer);
+        recv_nothing!(s, time 5000);
     }
 
     /// unisock patch (UNISOCK-PATCHES.md, NewReno): after a full ACK ends a recovery, three
