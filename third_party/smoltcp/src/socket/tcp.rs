@@ -2104,6 +2104,7 @@ impl<'a> Socket<'a> {
         let new_remote_win_len = (repr.window_len as usize) << (scale as usize);
         let is_window_update = new_remote_win_len != self.remote_win_len;
         let reports_new_sack = self.note_sack_blocks(&repr);
+        let sack_says_lost = self.sack_says_lost(&repr);
         self.remote_win_len = new_remote_win_len;
 
         self.congestion_controller
@@ -2162,7 +2163,9 @@ impl<'a> Socket<'a> {
                     // RFC 6582 (3.2) step 2: do not enter fast retransmit again while a
                     // recovery is in progress; partial ACKs repair the other losses of
                     // the window.
-                    if self.local_rx_dup_acks == 3 && self.recovery_point.is_none() {
+                    if (self.local_rx_dup_acks == 3 || sack_says_lost)
+                        && self.recovery_point.is_none()
+                    {
                         self.recovery_point = Some(self.remote_last_seq);
                         self.timer.set_for_fast_retransmit();
                         net_debug!("started fast retransmit");
@@ -2218,6 +2221,26 @@ impl<'a> Socket<'a> {
                         new_flight_size,
                         &self.rtte,
                     );
+
+                    // RFC 6675 (5) (a): the receiver holds three segments' worth of data
+                    // above this ACK, so the segment at it is lost: start a recovery now.
+                    // Without this, a loss among data sent during the previous recovery
+                    // (its duplicate ACKs all went to that recovery) waits for the RTO.
+                    // (Not through the fast-retransmit timer: the timer update below
+                    // restarts the RTO on this ACK.)
+                    if sack_says_lost
+                        && self.recovery_point.is_none()
+                        && ack_number < self.remote_last_seq
+                    {
+                        self.recovery_point = Some(self.remote_last_seq);
+                        self.pending_fast_retransmit = true;
+                        self.rtte.on_retransmit();
+                        let in_flight = self.flight_size();
+                        self.congestion_controller
+                            .inner_mut()
+                            .on_loss(cx.now(), in_flight);
+                        net_debug!("SACK: {} lost, started fast retransmit", ack_number);
+                    }
                 }
             };
 
@@ -2386,6 +2409,25 @@ impl<'a> Socket<'a> {
             }
         }
         news
+    }
+
+    /// RFC 6675 `IsLost(HighACK + 1)`, from the SACK blocks of this one ACK: true if they
+    /// cover at least `DupThresh` (3) full-sized segments above its acknowledgment number.
+    /// (Without a scoreboard of earlier blocks this can only under-count: conservative.)
+    fn sack_says_lost(&self, repr: &TcpRepr) -> bool {
+        let Some(ack_number) = repr.ack_number else {
+            return false;
+        };
+        let mut sacked = 0usize;
+        for &(left, right) in repr.sack_ranges.iter().flatten() {
+            let left = TcpSeqNumber(left as i32);
+            let right = TcpSeqNumber(right as i32);
+            if left < ack_number || right <= left || right > self.remote_last_seq {
+                continue;
+            }
+            sacked += right - left;
+        }
+        sacked >= 3 * self.remote_mss
     }
 
     fn seq_to_transmit(&self, cx: &mut Context) -> bool {
@@ -7507,6 +7549,85 @@ mod test {
         );
         assert_eq!(s.local_rx_dup_acks, 0);
         recv_nothing!(s, time 1020);
+    }
+
+    /// unisock patch (UNISOCK-PATCHES.md, SACK loss detection): the ACK that ends a
+    /// recovery SACKs three segments above a segment lost during that recovery: a new
+    /// recovery starts at once, without waiting for duplicate ACKs that will not come.
+    #[test]
+    fn test_fast_retransmit_sack_full_ack_starts_next_recovery() {
+        let mut s = socket_fast_retransmit_two_losses();
+        s.remote_has_sack = true;
+        // The partial ACK makes room for "gggHHHiiiJJJ", sent after "ccc" is resent.
+        send!(s, time 1020, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1 + 6),
+            ..SEND_TEMPL
+        });
+        recv!(s, time 1021, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1 + 6,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"ccc"[..],
+            ..RECV_TEMPL
+        }));
+        s.send_slice(b"gggHHHiiiJJJ").unwrap();
+        for (i, chunk) in [&b"ggg"[..], b"HHH", b"iii", b"JJJ"]
+            .into_iter()
+            .enumerate()
+        {
+            recv!(s, time 1022, Ok(TcpRepr {
+                seq_number: LOCAL_SEQ + 1 + 18 + 3 * i,
+                ack_number: Some(REMOTE_SEQ + 1),
+                payload:    chunk,
+                ..RECV_TEMPL
+            }));
+        }
+        // "ggg" is lost; "ccc" arrives after the others: a full ACK for the old recovery
+        // point that SACKs "HHHiiiJJJ".
+        send_sack_dup_ack(
+            &mut s,
+            1030,
+            LOCAL_SEQ + 1 + 18,
+            64,
+            LOCAL_SEQ + 1 + 21,
+            LOCAL_SEQ + 1 + 30,
+        );
+        assert_eq!(s.recovery_point, Some(LOCAL_SEQ + 1 + 30));
+        recv!(s, time 1031, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1 + 18,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"ggg"[..],
+            ..RECV_TEMPL
+        }));
+        recv_nothing!(s, time 1032);
+    }
+
+    /// unisock patch (UNISOCK-PATCHES.md, SACK loss detection): fewer than three segments
+    /// SACKed above the ACK (reordering) do not start a recovery.
+    #[test]
+    fn test_fast_retransmit_sack_two_segments_is_not_loss() {
+        let mut s = socket_established();
+        s.remote_has_sack = true;
+        s.remote_mss = 3;
+        s.send_slice(b"aaaBBBccc").unwrap();
+        for (i, chunk) in [&b"aaa"[..], b"BBB", b"ccc"].into_iter().enumerate() {
+            recv!(s, time 1000, Ok(TcpRepr {
+                seq_number: LOCAL_SEQ + 1 + 3 * i,
+                ack_number: Some(REMOTE_SEQ + 1),
+                payload:    chunk,
+                ..RECV_TEMPL
+            }));
+        }
+        send_sack_dup_ack(
+            &mut s,
+            1010,
+            LOCAL_SEQ + 1,
+            64,
+            LOCAL_SEQ + 4,
+            LOCAL_SEQ + 10,
+        );
+        assert_eq!(s.recovery_point, None);
+        recv_nothing!(s, time 1011);
     }
 
     #[test]
