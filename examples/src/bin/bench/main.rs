@@ -18,6 +18,7 @@
 //! 6. `tap`: unisock-smoltcp over TAP vs plain smoltcp's TunTapInterface, both directions,
 //!    MTU 1500 / 9000 / 65000, plus kernel-to-kernel over veth as a reference.
 //! 7. `alloc`: heap allocations per operation in steady state, and peak RSS.
+//! 8. `lossy`: smoltcp over TAP with nftables dropping packets (see `lossy.rs`).
 //!
 //! The benchmark sends traffic only over loopback and TAP/veth devices inside network
 //! namespaces it creates: as root it first moves itself into a private network namespace
@@ -28,6 +29,7 @@
 mod alloc;
 mod allocs;
 mod harness;
+mod lossy;
 mod plain;
 mod sys;
 mod tcp;
@@ -61,9 +63,11 @@ enum Workload {
     Tap,
     /// 7: allocations per operation and peak RSS.
     Alloc,
+    /// 8: smoltcp over TAP with packet loss (issue 11).
+    Lossy,
 }
 
-const ALL: [Workload; 7] = [
+const ALL: [Workload; 8] = [
     Workload::Bulk,
     Workload::Pingpong,
     Workload::Connect,
@@ -71,6 +75,7 @@ const ALL: [Workload; 7] = [
     Workload::Inproc,
     Workload::Tap,
     Workload::Alloc,
+    Workload::Lossy,
 ];
 
 /// unisock's benchmark: unisock against std::net and plain smoltcp.
@@ -305,6 +310,7 @@ fn main() {
             Workload::Inproc => inproc(&mut cx),
             Workload::Tap => tap(&mut cx),
             Workload::Alloc => allocs(&mut cx),
+            Workload::Lossy => lossy::run(&mut cx),
         }
     }
     println!("{settings}\n");
