@@ -1863,6 +1863,18 @@ impl<'a> Socket<'a> {
                         return Some(self.ack_reply(ip_repr, repr));
                     }
 
+                    // So is an empty segment one octet below the receive window: the
+                    // keep-alive of RFC 9293 (3.8.4), which is also how Linux probes a
+                    // zero window (SEG.SEQ = SND.UNA - 1). Its sender waits for the ACK (and
+                    // the window it carries): rate-limiting it to one per second stalls a
+                    // transfer for a second whenever a window update is lost.
+                    if repr.payload.is_empty()
+                        && repr.control == TcpControl::None
+                        && segment_end == window_start - 1
+                    {
+                        return Some(self.ack_reply(ip_repr, repr));
+                    }
+
                     return self.challenge_ack_reply(cx, ip_repr, repr);
                 }
             }
@@ -5264,6 +5276,61 @@ mod test {
             })
         );
         assert_eq!(s.remote_seq_no, REMOTE_SEQ + 1);
+    }
+
+    /// unisock patch (UNISOCK-PATCHES.md, window probes): Linux probes a zero window with an
+    /// empty segment one octet below the window (SEG.SEQ = RCV.NXT - 1, a keep-alive). Every
+    /// probe gets an ACK with the current window, not one per second.
+    #[test]
+    fn test_zero_window_probe_from_remote_not_rate_limited() {
+        let mut s = socket_established_with_buffer_sizes(64, 6);
+        send!(s, time 1000, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1),
+            payload:    &b"abcdef"[..],
+            ..SEND_TEMPL
+        });
+        recv!(s, time 1000, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1,
+            ack_number: Some(REMOTE_SEQ + 1 + 6),
+            window_len: 0,
+            ..RECV_TEMPL
+        }));
+        // The window is zero: the remote's persist timer probes, again and again, and each
+        // probe is answered with the (still zero) window.
+        for t in [1200, 1400] {
+            send!(s, time t, TcpRepr {
+                seq_number: REMOTE_SEQ + 1 + 5,
+                ack_number: Some(LOCAL_SEQ + 1),
+                ..SEND_TEMPL
+            }, Some(TcpRepr {
+                seq_number: LOCAL_SEQ + 1,
+                ack_number: Some(REMOTE_SEQ + 1 + 6),
+                window_len: 0,
+                ..RECV_TEMPL
+            }));
+        }
+        // The application reads; the window update that follows is lost.
+        s.recv(|data| (data.len(), ())).unwrap();
+        recv!(s, time 1500, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1,
+            ack_number: Some(REMOTE_SEQ + 1 + 6),
+            window_len: 6,
+            ..RECV_TEMPL
+        }));
+        // The next probes learn the open window.
+        for t in [1800, 2000] {
+            send!(s, time t, TcpRepr {
+                seq_number: REMOTE_SEQ + 1 + 5,
+                ack_number: Some(LOCAL_SEQ + 1),
+                ..SEND_TEMPL
+            }, Some(TcpRepr {
+                seq_number: LOCAL_SEQ + 1,
+                ack_number: Some(REMOTE_SEQ + 1 + 6),
+                window_len: 6,
+                ..RECV_TEMPL
+            }));
+        }
     }
 
     #[test]
