@@ -2683,6 +2683,17 @@ impl<'a> Socket<'a> {
             // can't actually do anything.
             self.timer.set_for_idle(cx.now(), self.keep_alive);
 
+            // A timeout while the remote window is zero: nothing can be resent until it
+            // opens, and the window update may be lost, so probe it. Otherwise no timer
+            // would be left running with data waiting to be sent.
+            if self.remote_win_len == 0
+                && !self.tx_buffer.is_empty()
+                && !self.pending_fast_retransmit
+            {
+                let delay = self.rtte.retransmission_timeout();
+                self.timer.set_for_zero_window_probe(cx.now(), delay);
+            }
+
             // Inform RTTE, so that it can avoid bogus measurements.
             self.rtte.on_retransmit();
         }
@@ -2965,7 +2976,14 @@ impl<'a> Socket<'a> {
         // to not waste time waiting for the retransmit timer on packets that we know
         // for sure will not be successfully transmitted.
         ip_repr.set_payload_len(repr.buffer_len());
-        emit(cx, packet_meta, (ip_repr, repr))?;
+        if let Err(e) = emit(cx, packet_meta, (ip_repr, repr)) {
+            // The segment did not leave. A fast retransmit must stay pending: its timer was
+            // turned idle when it fired, so nothing else would ever send it.
+            if is_fast_retransmit {
+                self.pending_fast_retransmit = true;
+            }
+            return Err(e);
+        }
 
         // We've sent something, whether useful data or a keep-alive packet, so rewind
         // the keep-alive timer.
@@ -7695,6 +7713,74 @@ mod test {
         );
         assert_eq!(s.recovery_point, None);
         recv_nothing!(s, time 1011);
+    }
+
+    /// unisock patch (UNISOCK-PATCHES.md, no connection without a timer): a fast
+    /// retransmission that the interface could not emit (device exhausted) stays pending.
+    #[test]
+    fn test_fast_retransmit_survives_emit_failure() {
+        let mut s = socket_established();
+        s.remote_mss = 3;
+        s.send_slice(b"aaaBBB").unwrap();
+        for (i, chunk) in [&b"aaa"[..], b"BBB"].into_iter().enumerate() {
+            recv!(s, time 1000, Ok(TcpRepr {
+                seq_number: LOCAL_SEQ + 1 + 3 * i,
+                ack_number: Some(REMOTE_SEQ + 1),
+                payload:    chunk,
+                ..RECV_TEMPL
+            }));
+        }
+        for t in [1010, 1011, 1012, 1013] {
+            send!(s, time t, TcpRepr {
+                seq_number: REMOTE_SEQ + 1,
+                ack_number: Some(LOCAL_SEQ + 1),
+                ..SEND_TEMPL
+            });
+        }
+        // The fast retransmit fires, but the device has no room.
+        s.cx.set_now(Instant::from_millis(1015));
+        let r: Result<(), ()> = s.socket.dispatch(&mut s.cx, |_, _, _| Err(()));
+        assert_eq!(r, Err(()));
+        // It goes out at the next poll.
+        recv!(s, time 1016, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"aaa"[..],
+            ..RECV_TEMPL
+        }));
+    }
+
+    /// unisock patch (UNISOCK-PATCHES.md, no connection without a timer): the RTO fires
+    /// while the remote window is zero: nothing can be resent, so the zero-window probe
+    /// timer takes over (before, no timer was left and the connection hung).
+    #[test]
+    fn test_rto_with_zero_window_starts_zero_window_probe() {
+        let mut s = socket_established();
+        s.send_slice(b"abcdef").unwrap();
+        recv!(s, time 1000, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"abcdef"[..],
+            ..RECV_TEMPL
+        }));
+        // The remote closes its window without acknowledging anything.
+        send!(s, time 1010, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1),
+            window_len: 0,
+            ..SEND_TEMPL
+        });
+        let rto = s.rtte.retransmission_timeout().total_millis() as i64;
+        // The RTO: the window is zero, nothing is resent, a probe is scheduled.
+        recv_nothing!(s, time 1000 + rto);
+        assert!(s.timer.is_zero_window_probe(), "timer: {:?}", s.timer);
+        let rto2 = s.rtte.retransmission_timeout().total_millis() as i64;
+        recv!(s, time 1000 + rto + rto2, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"a"[..],
+            ..RECV_TEMPL
+        }));
     }
 
     #[test]
