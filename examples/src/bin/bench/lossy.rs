@@ -17,6 +17,12 @@
 //!
 //! Traffic stays inside the benchmark's private namespace and the named namespace of the veth
 //! peer; the nftables table lives in the private namespace and is removed at the end.
+//!
+//! For investigation (issue 11's captures), environment variables narrow a run:
+//! `UNISOCK_LOSSY_LOSS=2,5` (loss rates), `UNISOCK_LOSSY_ONLY=plain,unisock,kernel,out,in`
+//! (programs and directions), `UNISOCK_LOSSY_BUF` (socket buffer bytes, both programs) and
+//! `UNISOCK_LOSSY_PCAP=DIR` (a `tcpdump` of every transfer on the kernel side of the TAP or
+//! veth, `DIR/<program>-<loss>pct-<dir>-r<round>.pcap`).
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -45,8 +51,14 @@ pub const LIMIT: Duration = Duration::from_secs(120);
 const TAP: &str = "ublossy0";
 /// The veth end in the benchmark's namespace (set up by [`plain::setup_veth`]).
 const VETH: &str = "ubveth0";
-/// Socket buffers of both smoltcp programs (each way).
-const BUF: usize = 256 * 1024;
+/// Socket buffers of both smoltcp programs (each way); `UNISOCK_LOSSY_BUF` (bytes)
+/// overrides it, for investigation.
+fn buf() -> usize {
+    std::env::var("UNISOCK_LOSSY_BUF")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256 * 1024)
+}
 
 /// The nftables table of this workload.
 const TABLE: &str = "unisock_lossy";
@@ -302,8 +314,8 @@ fn plain_once(dir: Dir, data: &[u8], digest: &[u8; 32], cc: &str, n: u32) -> Ben
         });
         let mut sockets = SocketSet::new(Vec::with_capacity(1));
         let handle = sockets.add(tcp::Socket::new(
-            tcp::SocketBuffer::new(vec![0u8; BUF]),
-            tcp::SocketBuffer::new(vec![0u8; BUF]),
+            tcp::SocketBuffer::new(vec![0u8; buf()]),
+            tcp::SocketBuffer::new(vec![0u8; buf()]),
         ));
         let start = Instant::now();
         sockets
@@ -398,8 +410,8 @@ fn unisock_once(dir: Dir, data: &[u8], digest: &[u8; 32], cc: &str) -> BenchResu
             mac: Some(TAP_MAC),
             pool: Some(PoolConfig {
                 tcp: 2,
-                tcp_rx: BUF,
-                tcp_tx: BUF,
+                tcp_rx: buf(),
+                tcp_tx: buf(),
                 local_bytes: 0,
                 ..PoolConfig::SMALL
             }),
@@ -543,7 +555,7 @@ pub fn run(cx: &mut crate::Ctx) {
             "{} MiB, MTU 1500, {loss} % dropped each way; seconds (lower is better), ratio = \
              unisock time / plain time; {} KiB buffers; cc {cc}",
             total >> 20,
-            BUF >> 10
+            buf() >> 10
         );
         let mut kernel = Vec::new();
         let mut kernel_fail = Vec::new();
