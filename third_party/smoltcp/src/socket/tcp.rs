@@ -2115,8 +2115,8 @@ impl<'a> Socket<'a> {
         };
         let new_remote_win_len = (repr.window_len as usize) << (scale as usize);
         let is_window_update = new_remote_win_len != self.remote_win_len;
-        let reports_new_sack = self.note_sack_blocks(&repr);
-        let sack_says_lost = self.sack_says_lost(&repr);
+        let reports_new_sack = self.note_sack_blocks(repr);
+        let sack_says_lost = self.sack_says_lost(repr);
         self.remote_win_len = new_remote_win_len;
 
         self.congestion_controller
