@@ -68,11 +68,17 @@
 //!
 //! ## Not supported
 //! `SO_REUSEPORT`, multicast, `IP_HDRINCL`, ancillary data other than UDP GSO/GRO
-//! (descriptor passing, credentials), async I/O.
+//! (descriptor passing, credentials).
+//!
+//! ## Async
+//! With feature `tokio` and/or `async-io`, [`asynch`] has the async sockets
+//! ([`unisock::asynch`] traits) over tokio's or async-io's reactor.
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+#[cfg(any(feature = "tokio", feature = "async-io"))]
+pub mod asynch;
 mod convert;
 mod datagram;
 mod error;

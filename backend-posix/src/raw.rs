@@ -88,6 +88,15 @@ impl unisock::Socket for RawSocket {
     }
 }
 
+impl RawSocket {
+    /// One non-blocking send (`MSG_DONTWAIT`): `WouldBlock` when the send buffer is full.
+    pub(crate) fn try_send_to(&mut self, payload: &[u8], to: IpAddr) -> Result<usize, Error> {
+        self.sock
+            .send_to(payload, libc::MSG_DONTWAIT, &SockAddr::from_ip(&to))
+            .map_err(|e| Error::os(Op::Send, e).at(to))
+    }
+}
+
 impl unisock::RawSocket for RawSocket {
     fn send_to(&mut self, payload: &[u8], to: IpAddr) -> Result<usize, Error> {
         self.sock

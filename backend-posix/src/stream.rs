@@ -232,6 +232,17 @@ impl<F: Family> Stream<F> {
         })
     }
 
+    /// Where a non-blocking connect stands: `WouldBlock` while the handshake goes on, then
+    /// `Ok` or the error it failed with (`SO_ERROR`).
+    pub(crate) fn connect_status(&self) -> Result<(), Error> {
+        if !self.ready(libc::POLLOUT)? {
+            return Err(Error::os(Op::Connect, libc::EAGAIN));
+        }
+        self.sock
+            .take_error()
+            .map_err(|e| Error::os(Op::Connect, e))
+    }
+
     fn ready(&self, events: libc::c_short) -> Result<bool, Error> {
         self.sock
             .poll(events, Some(Duration::ZERO))

@@ -81,7 +81,7 @@ impl Cidr {
 
     pub(crate) fn to_smol(self) -> Result<smoltcp::wire::IpCidr> {
         Ok(smoltcp::wire::IpCidr::new(
-            crate::stack::smol_ip(self.addr)?,
+            crate::addr::smol_ip(self.addr)?,
             self.prefix_len,
         ))
     }

@@ -17,10 +17,13 @@ use smoltcp::socket::udp;
 use smoltcp::wire::{IpEndpoint, IpListenEndpoint};
 use unisock::{Domain, ErrorKind, RecvFlags, RecvMeta, SendFlags, SockOpt, SockOptName};
 
+use crate::addr::ep_to_std;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::stack::{Handle, Inner, Kind, Stack, ep_to_std, timeout_value};
+use crate::slot::{Handle, Kind, timeout_value};
+use crate::stack::{Inner, Stack};
 use crate::wait::Wait;
+use crate::wake::Dir;
 
 /// IPv4 header (20) + UDP header (8); IPv6 header (40) + UDP header (8).
 const V4_OVERHEAD: usize = 28;
@@ -51,7 +54,7 @@ fn unspecified(v6: bool) -> SocketAddr {
 
 impl<'s, 'a, D: Device, C: Clock, W: Wait> UdpSocket<'s, 'a, D, C, W> {
     pub(crate) fn open(stack: &'s Stack<'a, D, C, W>, domain: Domain) -> Result<Self> {
-        crate::stack::check_domain(domain, "smoltcp has no UNIX-domain sockets")?;
+        crate::addr::check_domain(domain, "smoltcp has no UNIX-domain sockets")?;
         let v6 = domain == Domain::Ipv6;
         let handle = stack.with(|g, now| {
             let h = g.alloc(Kind::Udp, now)?;
@@ -95,7 +98,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> UdpSocket<'s, 'a, D, C, W> {
             addr: if local.ip().is_unspecified() {
                 None
             } else {
-                Some(crate::stack::smol_ip(local.ip())?)
+                Some(crate::addr::smol_ip(local.ip())?)
             },
             port,
         };
@@ -137,7 +140,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> UdpSocket<'s, 'a, D, C, W> {
                 "send_to: datagram larger than the send buffer or the MTU allows",
             ));
         }
-        let ep = IpEndpoint::new(crate::stack::smol_ip(to.ip())?, to.port());
+        let ep = IpEndpoint::new(crate::addr::smol_ip(to.ip())?, to.port());
         match s.send_slice(buf, ep) {
             Ok(()) => Ok(buf.len()),
             Err(udp::SendError::BufferFull) => Err(Error::would_block()),
@@ -204,6 +207,48 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> UdpSocket<'s, 'a, D, C, W> {
             let slot = g.slot(self.handle)?;
             Ok((slot.opts.read_timeout, slot.opts.write_timeout))
         })
+    }
+}
+
+impl<D: Device, C: Clock, W: Wait> UdpSocket<'_, '_, D, C, W> {
+    /// Async `send_to`: waits while the send buffer is full. Cancellation-safe.
+    pub(crate) async fn send_to_async(
+        &mut self,
+        buf: &[u8],
+        to: SocketAddr,
+        flags: SendFlags,
+    ) -> Result<usize> {
+        self.check_family(&to)?;
+        let (h, v6) = (self.handle, self.v6);
+        let stack = self.stack;
+        core::future::poll_fn(|cx| {
+            stack.poll_op(
+                cx,
+                |g, w| g.register(h, Dir::Send, w),
+                |g, _| Self::try_send_in(g, h, v6, buf, to, flags),
+            )
+        })
+        .await
+        .map_err(|e| e.at(to))
+    }
+
+    /// Async `recv_from`. Cancellation-safe: a datagram is only taken in the poll that
+    /// completes.
+    pub(crate) async fn recv_from_async(
+        &mut self,
+        buf: &mut [u8],
+        flags: RecvFlags,
+    ) -> Result<RecvMeta<SocketAddr>> {
+        let h = self.handle;
+        let stack = self.stack;
+        core::future::poll_fn(|cx| {
+            stack.poll_op(
+                cx,
+                |g, w| g.register(h, Dir::Recv, w),
+                |g, _| Self::try_recv_in(g, h, buf, flags),
+            )
+        })
+        .await
     }
 }
 
@@ -323,18 +368,24 @@ impl<D: Device, C: Clock, W: Wait> unisock::DatagramSocket for UdpSocket<'_, '_,
         let (_, wt) = self.timeouts()?;
         let (h, v6) = (self.handle, self.v6);
         self.stack
-            .block(wt, "send_to: write timeout", |g, _| {
-                Self::try_send_in(g, h, v6, buf, to, flags)
-            })
+            .block(
+                wt,
+                "send_to: write timeout",
+                |g, w| g.register(h, Dir::Send, w),
+                |g, _| Self::try_send_in(g, h, v6, buf, to, flags),
+            )
             .map_err(|e| e.at(to))
     }
 
     fn recv_from(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<RecvMeta<SocketAddr>> {
         let (rt, _) = self.timeouts()?;
         let h = self.handle;
-        self.stack.block(rt, "recv_from: read timeout", |g, _| {
-            Self::try_recv_in(g, h, buf, flags)
-        })
+        self.stack.block(
+            rt,
+            "recv_from: read timeout",
+            |g, w| g.register(h, Dir::Recv, w),
+            |g, _| Self::try_recv_in(g, h, buf, flags),
+        )
     }
 
     fn try_send_to(&mut self, buf: &[u8], to: SocketAddr, flags: SendFlags) -> Result<usize> {

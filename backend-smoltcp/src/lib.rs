@@ -39,13 +39,17 @@
 //! - Clocks and waiting: [`Clock`], [`ManualClock`], [`ClockFn`], [`Wait`], [`Spin`],
 //!   [`ManualWait`], [`WaitFn`];
 //!   `std`: [`StdClock`], [`Notify`].
+//! - Async: `&Stack` implements [`unisock::asynch::SendStack`] (`std`; `Send` futures) or
+//!   [`unisock::asynch::Stack`] (`no_std`); [`TcpStream`] is `embedded_io_async::Read` +
+//!   `Write`. The runner future [`Stack::run`] with a [`Sleep`] ([`SleepFn`] for closures).
+//!   [`RECHECK`]: the longest a blocked thread sleeps without retrying.
 //! - `std` conveniences: [`StdStack`] (heap stack + background driver thread, derefs to
 //!   [`Stack`]): [`StdStack::loopback(config)`](StdStack::loopback),
 //!   [`StdStack::loopback_with`], [`StdStack::tap(TapOptions { .. })`](StdStack::tap),
 //!   [`StdStack::new(device, waiter, &config)`](StdStack::new); type aliases
 //!   [`LoopbackStack`] and [`TapStack`].
 //!
-//! ## Two ways to drive it
+//! ## Three ways to drive it
 //!
 //! **1. The application's own loop** (embedded superloop): call [`Stack::poll`] (or
 //! [`Stack::poll_at`] with your time) and use the sockets' non-blocking `try_*` methods. No
@@ -100,10 +104,11 @@
 //! assert_eq!(&buf[..got], b"ping");
 //! ```
 //!
-//! **2. Blocking calls** drive the stack themselves until done or timed out (`read`, `write`,
-//! `accept`, `connect`, `recv_from` ...). With [`StdStack`] a background thread polls the
-//! interface and blocking calls sleep on a condition variable **without holding the lock**, so
-//! a thread-per-connection server written for `unisock-posix` runs unchanged:
+//! **2. Blocking calls** (`read`, `write`, `accept`, `connect`, `recv_from` ...) wait until
+//! done or timed out. With [`StdStack`] a background thread polls the interface and a blocked
+//! call parks its thread on **its own socket's** wake-up, **without holding the lock**, so a
+//! thread-per-connection server written for `unisock-posix` runs unchanged (without a driver
+//! thread, a blocking call polls the stack itself, waiting with the [`Wait`] strategy):
 //!
 //! ```
 //! # #[cfg(feature = "std")] {
@@ -129,6 +134,53 @@
 //! # }
 //! ```
 //!
+//!
+//! **3. Async** ([`unisock::asynch`]): every waiting call is a future that registers its
+//! task's waker on its socket. Something must poll the interface for timers and incoming
+//! frames: with [`StdStack`], its driver thread (futures are `Send`: any executor, tokio's
+//! multi-threaded one included); otherwise the runner future [`Stack::run`], spawned on the
+//! same executor, with a [`Sleep`] (a timer) from that executor (embassy on a
+//! microcontroller, or a one-thread executor on `std`):
+//!
+//! ```
+//! # #[cfg(feature = "std")] {
+//! use core::future::Future;
+//! use core::pin::pin;
+//! use core::task::{Context, Poll, Waker};
+//! use smoltcp::phy::Medium;
+//! use unisock::asynch::embedded_io_async::{Read, Write};
+//! use unisock::asynch::{SendStack, SendStreamListener};
+//! use unisock_smoltcp::{Config, Loopback, SleepFn, Spin, Stack, StdClock};
+//!
+//! let device = Loopback::with_capacity(16, 1500, Medium::Ip).unwrap();
+//! let stack = Stack::new_alloc(device, StdClock::new(), Spin, &Config::loopback()).unwrap();
+//! let net = &stack;
+//! let at = "127.0.0.1:7".parse().unwrap();
+//! let mut listener = SendStack::listen(&net, at, 1).unwrap();
+//! // A timer for the runner; this device is only filled by the stack itself, so a busy
+//! // executor never needs it here (use embassy-time, async-io or tokio in a program).
+//! let runner = pin!(stack.run(SleepFn(|_| core::future::pending::<()>())));
+//! let echo = pin!(async {
+//!     let mut client = SendStack::connect(&net, at).await.unwrap();
+//!     let (mut server, _) = listener.accept().await.unwrap();
+//!     client.write_all(b"ping").await.unwrap();
+//!     let mut buf = [0u8; 4];
+//!     server.read_exact(&mut buf).await.unwrap();
+//!     buf
+//! });
+//! // Any executor; here a busy loop polling both futures.
+//! let (mut runner, mut echo) = (runner, echo);
+//! let mut cx = Context::from_waker(Waker::noop());
+//! let buf = loop {
+//!     if let Poll::Ready(b) = echo.as_mut().poll(&mut cx) {
+//!         break b;
+//!     }
+//!     let _ = runner.as_mut().poll(&mut cx);
+//! };
+//! assert_eq!(&buf, b"ping");
+//! # }
+//! ```
+//!
 //! Generic code takes `&S` where `S: unisock::Stack`; here `S` is `&Stack<..>`, so call it as
 //! `scenario(&&*net)` or `scenario(&net.stack())`.
 //!
@@ -138,9 +190,32 @@
 //!   UDP sockets, `raw` ICMP and `raw` ICMPv6 raw sockets, a DNS socket (only when a DNS
 //!   server is configured or DHCPv4 is on) and (optionally) one DHCPv4 socket. Opening a socket takes a free one of its kind (`OutOfMemory` if none); closing
 //!   returns it. Slots are named by generation-checked [`Handle`]s (stale: `StaleHandle`).
-//! - **Locking.** One lock (a `Mutex` under `std`, a `RefCell` without) around the interface,
-//!   device and sockets; calls poll the interface until nothing changes before and after
-//!   their operation, so frames in the device are never left behind.
+//! - **Concurrency contract** (the files: `drive.rs` polls, `wake.rs` wakes, `runner.rs`
+//!   runs):
+//!   - *One lock*, a `Mutex` under `std` (the stack is `Sync` when its device is `Send` and its
+//!     clock and waiter are `Sync`), a `RefCell` without (single-threaded). It guards the
+//!     interface, the device and every socket. No other lock exists inside the stack (the
+//!     [`Notify`] waiter has its own, never taken with the stack's), so there is no lock
+//!     order to get wrong; the lock is never held across a wait, an `await` or user code.
+//!   - *Who polls the interface*: every socket operation, after acting (under the lock, until
+//!     nothing changes, so what it queued is sent and frames that come back through the
+//!     device are processed at once); and for timers and frames arriving on their own, one
+//!     driver: the [`StdStack`] thread, the runner future [`Stack::run`], or the
+//!     superloop's [`Stack::poll`]. The driver sleeps exactly until [`Stack::poll_delay`]
+//!     (the [`Wait`] strategy or the runner's [`Sleep`]); an operation that makes the next
+//!     deadline earlier wakes it.
+//!   - *Who waits on what*: a waiting call waits on its own socket only, through smoltcp's
+//!     per-socket wakers (`register_recv_waker` / `register_send_waker`; DNS: per query),
+//!     which smoltcp calls while polling: an async task with its task waker, a blocked thread
+//!     with a per-thread unpark waker (cached: no allocation), an `accept` on each armed
+//!     socket of its listener, `poll_sockets` on every polled socket. The waker is
+//!     registered under the lock after the operation failed, so no event is lost; no thread
+//!     or task is woken for another socket's event.
+//!   - *One waiter per direction per socket*: smoltcp keeps one waker per direction, and a
+//!     new registration replaces the old one without waking it. Async calls take the socket
+//!     by `&mut`, so they cannot collide; a blocked thread displaced by another thread's
+//!     `poll_sockets` on the same socket retries after at most [`RECHECK`] (every parked
+//!     thread does), so it is late, never stuck.
 //! - **Backlog.** See [`TcpListener`]: `backlog` armed smoltcp sockets per listener; client
 //!   `backlog + 1` before an `accept` gets `ConnectionRefused` (smoltcp answers RST).
 //! - **TIME-WAIT.** Finished connections are remembered in a table for ephemeral port
@@ -191,6 +266,10 @@
 
 mod log;
 
+mod addr;
+mod api;
+mod asynch;
+
 mod clock;
 mod config;
 #[cfg(feature = "udp")]
@@ -198,12 +277,16 @@ mod datagram;
 #[cfg(not(feature = "udp"))]
 #[path = "datagram_off.rs"]
 mod datagram;
+mod drive;
 mod error;
+mod listener;
 mod local;
 mod loopback;
 #[cfg(all(feature = "std", target_os = "linux"))]
 mod offload;
 mod poll;
+mod pool;
+mod ports;
 #[cfg(feature = "raw")]
 mod raw;
 #[cfg(not(feature = "raw"))]
@@ -211,6 +294,8 @@ mod raw;
 mod raw;
 mod resolve;
 mod resources;
+mod runner;
+mod slot;
 mod stack;
 #[cfg(feature = "std")]
 mod std_stack;
@@ -218,6 +303,7 @@ mod stream;
 #[cfg(all(feature = "std", target_os = "linux"))]
 mod tap;
 mod wait;
+mod wake;
 
 #[cfg(feature = "std")]
 pub use clock::StdClock;
@@ -227,23 +313,25 @@ pub use config::{
 };
 pub use datagram::UdpSocket;
 pub use error::{Error, Result};
+pub use listener::{MAX_BACKLOG, TcpListener};
 pub use loopback::{LOOPBACK_MAX_MTU, Loopback};
 pub use poll::Source;
+pub use ports::{EPHEMERAL_PORTS, TIME_WAIT, TIME_WAIT_ENTRIES};
 pub use raw::RawSocket;
 pub use resolve::RESOLVE_TIMEOUT;
 pub use resources::Resources;
-pub use stack::{
-    CONNECT_TIMEOUT, DEFAULT_MAC, EPHEMERAL_PORTS, Handle, ORPHAN_LIMIT, RST_GRACE, SocketInfo,
-    Stack, TIME_WAIT, TIME_WAIT_ENTRIES,
-};
+pub use runner::{Sleep, SleepFn};
+pub use slot::{Handle, SocketInfo};
+pub use stack::{CONNECT_TIMEOUT, DEFAULT_MAC, ORPHAN_LIMIT, RST_GRACE, Stack};
 #[cfg(feature = "std")]
 pub use std_stack::{
     Capture, LoopbackOptions, LoopbackStack, Notify, PcapFile, StdLoopback, StdStack,
 };
-pub use stream::{KEEPALIVE_PROBES, MAX_BACKLOG, TcpListener, TcpSocket, TcpStream};
+pub use stream::{KEEPALIVE_PROBES, TcpSocket, TcpStream};
 #[cfg(all(feature = "std", target_os = "linux"))]
 pub use tap::{TapDevice, TapOptions, TapStack, TapWait};
 pub use wait::{ManualWait, Spin, Wait, WaitFn};
+pub use wake::RECHECK;
 
 /// Device building blocks re-exported from smoltcp.
 pub use smoltcp;

@@ -11,9 +11,10 @@ use smoltcp::socket::tcp;
 use unisock::ErrorKind;
 use unisock::poll::{PollItem, Ready};
 
-use crate::clock::Clock;
+use crate::clock::{Clock, to_smol};
 use crate::error::{Error, Result};
-use crate::stack::{Handle, Inner, Kind, Stack, Use};
+use crate::slot::{Handle, Kind, Use};
+use crate::stack::{Inner, Stack};
 use crate::wait::Wait;
 
 /// How a socket of this backend is named in a poll (`sock.source()`).
@@ -148,18 +149,35 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
         timeout: Option<Duration>,
     ) -> Result<usize> {
         let zero = timeout.is_some_and(|t| t.is_zero());
-        let r = self.block(
-            if zero { None } else { timeout },
-            "poll: no socket became ready in time",
-            |g, _| match g.poll_items(items)? {
-                0 if zero => Ok(0),
-                0 => Err(Error::would_block()),
-                n => Ok(n),
-            },
-        );
-        match r {
-            Err(e) if e.kind() == ErrorKind::TimedOut => Ok(0),
-            r => r,
+        let start = self.clock().now();
+        let deadline = timeout.filter(|_| !zero).map(|t| start + to_smol(t));
+        let mut g = self.lock();
+        loop {
+            let now = self.clock().now();
+            match g.poll_items(items) {
+                Ok(0) if !zero => {}
+                r => {
+                    self.finish(g, now, false);
+                    return r;
+                }
+            }
+            // Wait on every polled socket's wake-up (see `wake.rs`).
+            let on = |g: &mut Inner<'a, D>, w: &core::task::Waker| {
+                for item in items.iter() {
+                    g.register_source(item.source, item.interest, w);
+                }
+            };
+            g = match self.idle(
+                g,
+                now,
+                deadline,
+                "poll: no socket became ready in time",
+                &on,
+            ) {
+                Ok(g) => g,
+                Err(e) if e.kind() == ErrorKind::TimedOut => return Ok(0),
+                Err(e) => return Err(e),
+            };
         }
     }
 }

@@ -18,8 +18,10 @@ use unisock::{Domain, Protocol, RecvFlags, RecvMeta, SockOpt, SockOptName};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::stack::{Handle, Inner, Kind, Stack, timeout_value};
+use crate::slot::{Handle, Kind, timeout_value};
+use crate::stack::{Inner, Stack};
 use crate::wait::Wait;
+use crate::wake::Dir;
 
 const V4_HEADER: usize = 20;
 const V6_HEADER: usize = 40;
@@ -190,6 +192,46 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> RawSocket<'s, 'a, D, C, W> {
     }
 }
 
+impl<D: Device, C: Clock, W: Wait> RawSocket<'_, '_, D, C, W> {
+    /// Async `send_to`: waits while the send buffer is full. Cancellation-safe.
+    pub(crate) async fn send_to_async(&mut self, payload: &[u8], to: IpAddr) -> Result<usize> {
+        if to.is_ipv6() != self.v6 {
+            return Err(Error::invalid("address family differs from the socket's"));
+        }
+        if to.is_unspecified() {
+            return Err(Error::invalid("raw send: unspecified destination"));
+        }
+        let (h, v6) = (self.handle, self.v6);
+        let stack = self.stack;
+        core::future::poll_fn(|cx| {
+            stack.poll_op(
+                cx,
+                |g, w| g.register(h, Dir::Send, w),
+                |g, _| Self::build_and_send(g, h, v6, payload, to),
+            )
+        })
+        .await
+    }
+
+    /// Async `recv_from`. Cancellation-safe.
+    pub(crate) async fn recv_from_async(
+        &mut self,
+        buf: &mut [u8],
+        flags: RecvFlags,
+    ) -> Result<RecvMeta<IpAddr>> {
+        let (h, v6) = (self.handle, self.v6);
+        let stack = self.stack;
+        core::future::poll_fn(|cx| {
+            stack.poll_op(
+                cx,
+                |g, w| g.register(h, Dir::Recv, w),
+                |g, _| Self::try_recv_in(g, h, v6, buf, flags),
+            )
+        })
+        .await
+    }
+}
+
 impl<D: Device, C: Clock, W: Wait> Drop for RawSocket<'_, '_, D, C, W> {
     fn drop(&mut self) {
         let h = self.handle;
@@ -266,17 +308,23 @@ impl<D: Device, C: Clock, W: Wait> unisock::RawSocket for RawSocket<'_, '_, D, C
         }
         let (h, v6) = (self.handle, self.v6);
         let wt = self.stack.with(|g, _| Ok(g.slot(h)?.opts.write_timeout))?;
-        self.stack.block(wt, "raw send: write timeout", |g, _| {
-            Self::build_and_send(g, h, v6, payload, to)
-        })
+        self.stack.block(
+            wt,
+            "raw send: write timeout",
+            |g, w| g.register(h, Dir::Send, w),
+            |g, _| Self::build_and_send(g, h, v6, payload, to),
+        )
     }
 
     fn recv_from(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<RecvMeta<IpAddr>> {
         let (h, v6) = (self.handle, self.v6);
         let rt = self.stack.with(|g, _| Ok(g.slot(h)?.opts.read_timeout))?;
-        self.stack.block(rt, "raw recv: read timeout", |g, _| {
-            Self::try_recv_in(g, h, v6, buf, flags)
-        })
+        self.stack.block(
+            rt,
+            "raw recv: read timeout",
+            |g, w| g.register(h, Dir::Recv, w),
+            |g, _| Self::try_recv_in(g, h, v6, buf, flags),
+        )
     }
 
     fn try_recv_from(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<RecvMeta<IpAddr>> {

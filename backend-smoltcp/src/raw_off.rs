@@ -9,7 +9,8 @@ use unisock::{Domain, Protocol, RecvFlags, RecvMeta, SockOpt, SockOptName};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::stack::{Handle, Stack};
+use crate::slot::Handle;
+use crate::stack::Stack;
 use crate::wait::Wait;
 
 /// No value of this type exists: it stands for the sockets of a disabled feature.
@@ -41,6 +42,18 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> RawSocket<'s, 'a, D, C, W> {
 
     /// This socket's generation-checked handle.
     pub fn handle(&self) -> Handle {
+        match self.never {}
+    }
+
+    pub(crate) async fn send_to_async(&mut self, _: &[u8], _: IpAddr) -> Result<usize> {
+        match self.never {}
+    }
+
+    pub(crate) async fn recv_from_async(
+        &mut self,
+        _: &mut [u8],
+        _: RecvFlags,
+    ) -> Result<RecvMeta<IpAddr>> {
         match self.never {}
     }
 }

@@ -5,6 +5,8 @@
 //! table does not name it. Not supported: search domains, `/etc/hosts`, CNAME-only answers
 //! (smoltcp follows CNAMEs inside one answer), more than [`RESOLVE_TIMEOUT`] of waiting.
 
+#[cfg(feature = "dns")]
+use core::cell::Cell;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use core::time::Duration;
 
@@ -31,10 +33,50 @@ fn push(out: &mut Addresses, ip: IpAddr) {
     }
 }
 
-pub(crate) fn resolve<D: Device, C: Clock, W: Wait>(
+impl<D: Device, C: Clock, W: Wait> Stack<'_, D, C, W> {
+    /// [`unisock::Stack::resolve`] for this stack.
+    pub(crate) fn resolve_in(&self, host: &str) -> Result<Addresses> {
+        match resolve_local(self, host)? {
+            Local::Done(out) => Ok(out),
+            #[cfg(feature = "dns")]
+            Local::Dns(name) => query(self, name, Addresses::new()),
+            #[cfg(not(feature = "dns"))]
+            Local::Never(never, _) => match never {},
+        }
+    }
+
+    /// [`unisock::asynch::Stack::resolve`] for this stack: the same, with the DNS wait
+    /// async (on the queries' wakers). Without a free DNS query slot it fails at once
+    /// (`OutOfMemory`) instead of waiting; a query ends when smoltcp gives it up (its own
+    /// retransmission limit) or the caller drops the future (which cancels it).
+    pub(crate) async fn resolve_async(&self, host: &str) -> Result<Addresses> {
+        match resolve_local(self, host)? {
+            Local::Done(out) => Ok(out),
+            #[cfg(feature = "dns")]
+            Local::Dns(name) => query_async(self, name).await,
+            #[cfg(not(feature = "dns"))]
+            Local::Never(never, _) => match never {},
+        }
+    }
+}
+
+/// What can be answered without a DNS query, or the name to ask for.
+enum Local<'h> {
+    Done(Addresses),
+    #[cfg(feature = "dns")]
+    Dns(&'h str),
+    #[cfg(not(feature = "dns"))]
+    #[allow(dead_code)]
+    Never(
+        core::convert::Infallible,
+        core::marker::PhantomData<&'h str>,
+    ),
+}
+
+fn resolve_local<'h, D: Device, C: Clock, W: Wait>(
     stack: &Stack<'_, D, C, W>,
-    host: &str,
-) -> Result<Addresses> {
+    host: &'h str,
+) -> Result<Local<'h>> {
     let mut out = Addresses::new();
     let bare = host
         .strip_prefix('[')
@@ -42,7 +84,7 @@ pub(crate) fn resolve<D: Device, C: Clock, W: Wait>(
         .unwrap_or(host);
     if let Ok(ip) = bare.parse::<IpAddr>() {
         push(&mut out, ip);
-        return Ok(out);
+        return Ok(Local::Done(out));
     }
     let name = host.strip_suffix('.').unwrap_or(host);
     if name.is_empty() {
@@ -67,7 +109,7 @@ pub(crate) fn resolve<D: Device, C: Clock, W: Wait>(
         Ok(g.dns.is_some() && !g.dns_servers.is_empty())
     })?;
     if !out.is_empty() {
-        return Ok(out);
+        return Ok(Local::Done(out));
     }
     #[cfg(not(feature = "dns"))]
     {
@@ -85,7 +127,7 @@ pub(crate) fn resolve<D: Device, C: Clock, W: Wait>(
                 "resolve: not in the host table and no DNS server configured",
             ));
         }
-        query(stack, name, out)
+        Ok(Local::Dns(name))
     }
 }
 
@@ -106,6 +148,8 @@ fn query<D: Device, C: Clock, W: Wait>(
         stack.block(
             Some(RESOLVE_TIMEOUT),
             "resolve: DNS queries busy",
+            // Nothing wakes a wait for a free query slot: it retries every `RECHECK`.
+            |_, _| {},
             |g, _| {
                 let cx = g.iface.context();
                 g.sockets
@@ -134,27 +178,33 @@ fn query<D: Device, C: Clock, W: Wait>(
             return Err(e);
         }
     };
-    let mut pending = [Some(qa), Some(qaaaa)];
+    let pending = [Cell::new(Some(qa)), Cell::new(Some(qaaaa))];
     let mut answers: [heapless::Vec<IpAddr, MAX_ADDRESSES>; 2] = Default::default();
     let r = stack.block(
         Some(RESOLVE_TIMEOUT),
         "resolve: no DNS answer in time",
+        |g, w| {
+            let sock = g.sockets.get_mut::<dns::Socket>(dns);
+            for q in pending.iter().filter_map(Cell::get) {
+                sock.register_query_waker(q, w);
+            }
+        },
         |g, _| {
             let sock = g.sockets.get_mut::<dns::Socket>(dns);
-            for (slot, answer) in pending.iter_mut().zip(answers.iter_mut()) {
-                let Some(q) = *slot else { continue };
+            for (slot, answer) in pending.iter().zip(answers.iter_mut()) {
+                let Some(q) = slot.get() else { continue };
                 match sock.get_query_result(q) {
                     Ok(addrs) => {
                         for a in addrs {
                             let _ = answer.push(a.into());
                         }
-                        *slot = None;
+                        slot.set(None);
                     }
                     Err(dns::GetQueryResultError::Pending) => {}
-                    Err(dns::GetQueryResultError::Failed) => *slot = None,
+                    Err(dns::GetQueryResultError::Failed) => slot.set(None),
                 }
             }
-            if pending.iter().any(Option::is_some) {
+            if pending.iter().any(|q| q.get().is_some()) {
                 Err(Error::would_block())
             } else {
                 Ok(())
@@ -164,8 +214,8 @@ fn query<D: Device, C: Clock, W: Wait>(
     if r.is_err() {
         let _ = stack.with(|g, _| {
             let sock = g.sockets.get_mut::<dns::Socket>(dns);
-            for q in pending.iter().flatten() {
-                sock.cancel_query(*q);
+            for q in pending.iter().filter_map(Cell::get) {
+                sock.cancel_query(q);
             }
             Ok(())
         });
@@ -177,6 +227,127 @@ fn query<D: Device, C: Clock, W: Wait>(
     }
     if out.is_empty() {
         r?;
+    }
+    if out.is_empty() {
+        Err(Error::new(
+            ErrorKind::HostNotFound,
+            "resolve: the DNS servers know no address for this name",
+        ))
+    } else {
+        Ok(out)
+    }
+}
+
+/// Cancels the DNS queries still pending when an async resolve is dropped.
+#[cfg(feature = "dns")]
+struct Pending<'r, 'a, D: Device, C: Clock, W: Wait> {
+    stack: &'r Stack<'a, D, C, W>,
+    dns: smoltcp::iface::SocketHandle,
+    queries: [Option<dns::QueryHandle>; 2],
+}
+
+#[cfg(feature = "dns")]
+impl<D: Device, C: Clock, W: Wait> Drop for Pending<'_, '_, D, C, W> {
+    fn drop(&mut self) {
+        if self.queries.iter().all(Option::is_none) {
+            return;
+        }
+        let _ = self.stack.with(|g, _| {
+            let sock = g.sockets.get_mut::<dns::Socket>(self.dns);
+            for q in self.queries.iter().flatten() {
+                sock.cancel_query(*q);
+            }
+            Ok(())
+        });
+    }
+}
+
+/// [`query`], async.
+#[cfg(feature = "dns")]
+async fn query_async<D: Device, C: Clock, W: Wait>(
+    stack: &Stack<'_, D, C, W>,
+    name: &str,
+) -> Result<Addresses> {
+    let no_socket = Error::new(
+        ErrorKind::HostNotFound,
+        "resolve: no DNS socket (no DNS server configured)",
+    );
+    let dns = stack.with(|g, _| g.dns.ok_or(no_socket))?;
+    let mut pending = Pending {
+        stack,
+        dns,
+        queries: [None, None],
+    };
+    for (i, qtype) in [DnsQueryType::A, DnsQueryType::Aaaa]
+        .into_iter()
+        .enumerate()
+    {
+        let q = stack.with(|g, _| {
+            let cx = g.iface.context();
+            g.sockets
+                .get_mut::<dns::Socket>(dns)
+                .start_query(cx, name, qtype)
+                .map_err(|e| match e {
+                    dns::StartQueryError::NoFreeSlot => Error::new(
+                        ErrorKind::OutOfMemory,
+                        "resolve: every DNS query slot is busy",
+                    ),
+                    dns::StartQueryError::InvalidName => {
+                        Error::invalid("resolve: invalid host name")
+                    }
+                    dns::StartQueryError::NameTooLong => {
+                        Error::invalid("resolve: host name too long")
+                    }
+                })
+        })?;
+        pending.queries[i] = Some(q);
+    }
+    let mut answers: [heapless::Vec<IpAddr, MAX_ADDRESSES>; 2] = Default::default();
+    core::future::poll_fn(|cx| {
+        // The operation updates the pending queries and the registration reads them (it
+        // runs after): a `Cell` local to this poll, never held across an await.
+        let queries = Cell::new(pending.queries);
+        let r = stack.poll_op(
+            cx,
+            |g, w| {
+                let sock = g.sockets.get_mut::<dns::Socket>(dns);
+                for q in queries.get().into_iter().flatten() {
+                    sock.register_query_waker(q, w);
+                }
+            },
+            |g, _| {
+                let sock = g.sockets.get_mut::<dns::Socket>(dns);
+                let mut qs = queries.get();
+                for (slot, answer) in qs.iter_mut().zip(answers.iter_mut()) {
+                    let Some(q) = *slot else { continue };
+                    match sock.get_query_result(q) {
+                        Ok(addrs) => {
+                            for a in addrs {
+                                let _ = answer.push(a.into());
+                            }
+                            *slot = None;
+                        }
+                        Err(dns::GetQueryResultError::Pending) => {}
+                        Err(dns::GetQueryResultError::Failed) => *slot = None,
+                    }
+                }
+                queries.set(qs);
+                if qs.iter().any(Option::is_some) {
+                    Err(Error::would_block())
+                } else {
+                    Ok(())
+                }
+            },
+        );
+        pending.queries = queries.get();
+        r
+    })
+    .await?;
+    let mut out = Addresses::new();
+    for answer in &answers {
+        for ip in answer {
+            push(&mut out, *ip);
+        }
     }
     if out.is_empty() {
         Err(Error::new(

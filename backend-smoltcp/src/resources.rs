@@ -26,7 +26,7 @@ use smoltcp::socket::udp;
 use unisock::ErrorKind;
 
 use crate::error::{Error, Result};
-use crate::stack::Slot;
+use crate::slot::Slot;
 
 /// DNS queries in flight at once.
 #[cfg(feature = "dns")]

@@ -2,7 +2,10 @@
 //! constructors, pcap capture to a file, and the [`Notify`] waiter.
 //!
 //! [`StdStack`] owns a heap-allocated [`Stack`] in an `Arc` and a driver thread that polls it
-//! whenever the device may have a frame or a timer is due, and wakes blocked socket calls.
+//! whenever the device may have a frame or a timer is due (exactly at
+//! [`Stack::poll_delay`], at most every 100 ms); while it polls, smoltcp wakes only the
+//! blocked calls and async tasks whose sockets changed. Socket operations poll too, and wake
+//! the driver when they make its next deadline earlier.
 //! Use it through `Deref` (`&*net` is a `&Stack`, which implements [`unisock::Stack`]); the
 //! sockets borrow it, so they can be moved to other threads with `std::thread::scope`.
 //! Dropping the `StdStack` stops and joins the driver.

@@ -1,13 +1,5 @@
-//! TCP: unconnected sockets, listeners with a backlog, connected streams.
-//!
-//! **Backlog.** smoltcp has no accept queue: a listening socket becomes the connection. A
-//! [`TcpListener`] therefore keeps `backlog` smoltcp sockets listening on its endpoint
-//! (capped at [`MAX_BACKLOG`] and by free pool sockets). `accept` hands out one that is
-//! established (or already in CLOSE-WAIT with data) and re-arms a fresh socket at once. So
-//! `backlog` clients connecting before the first `accept` all succeed; with every armed
-//! socket taken, smoltcp answers the next SYN with an RST, and client `backlog + 1` gets
-//! `ConnectionRefused` (the kernel would queue or drop the SYN instead). An IPv4 listener on
-//! `0.0.0.0` resets IPv6 connections at `accept` (smoltcp lets them complete the handshake).
+//! TCP: unconnected sockets and connected streams (listeners and their accept queue:
+//! `listener.rs`).
 //!
 //! **Errors.** A connect answered by RST (SYN-SENT -> CLOSED) is `ConnectionRefused`; an
 //! established connection closed by a received RST is `ConnectionReset`; a local abort is
@@ -28,25 +20,23 @@ use core::time::Duration;
 
 use smoltcp::phy::Device;
 use smoltcp::socket::tcp;
-use smoltcp::time::Instant;
 use smoltcp::wire::{IpEndpoint, IpListenEndpoint};
 use unisock::{
     Association, Domain, ErrorKind, Protocol, RecvFlags, SendFlags, Shutdown, SockOpt, SockOptName,
 };
 
+use crate::addr::ep_to_std;
 use crate::clock::{Clock, to_smol};
 use crate::error::{Error, Result};
-use crate::stack::{
-    CONNECT_TIMEOUT, CloseCause, Handle, Inner, Kind, Slot, Stack, ep_to_std, timeout_value,
-};
+use crate::listener::{MAX_BACKLOG, TcpListener};
+use crate::slot::{CloseCause, Handle, Kind, Slot, timeout_value};
+use crate::stack::{CONNECT_TIMEOUT, Inner, Stack};
 use crate::wait::Wait;
+use crate::wake::Dir;
 
 /// With [`SockOpt::KeepAlive`]`(Some(idle))`, a connection is given up (`TimedOut`) after
 /// `KEEPALIVE_PROBES * idle` without hearing from the peer.
 pub const KEEPALIVE_PROBES: u32 = 4;
-
-/// The largest backlog a listener keeps armed.
-pub const MAX_BACKLOG: usize = 32;
 
 fn unspecified(domain: Domain) -> SocketAddr {
     match domain {
@@ -59,14 +49,14 @@ fn domain_of(slot: &Slot) -> Domain {
     if slot.v6 { Domain::Ipv6 } else { Domain::Ipv4 }
 }
 
-fn listen_ep(local: SocketAddr) -> IpListenEndpoint {
+pub(crate) fn listen_ep(local: SocketAddr) -> IpListenEndpoint {
     IpListenEndpoint {
         addr: if local.ip().is_unspecified() {
             None
         } else {
             // The socket's family was checked at bind: an IPv6 address only reaches here
             // with the `proto-ipv6` feature.
-            crate::stack::smol_ip(local.ip()).ok()
+            crate::addr::smol_ip(local.ip()).ok()
         },
         port: local.port(),
     }
@@ -84,7 +74,11 @@ fn note_state(slot: &mut Slot, s: &tcp::Socket<'_>) {
 }
 
 /// Apply a socket option common to TCP sockets.
-fn set_tcp_option(slot: &mut Slot, s: &mut tcp::Socket<'_>, option: SockOpt) -> Result<()> {
+pub(crate) fn set_tcp_option(
+    slot: &mut Slot,
+    s: &mut tcp::Socket<'_>,
+    option: SockOpt,
+) -> Result<()> {
     match option {
         SockOpt::NoDelay(v) => {
             slot.opts.nodelay = v;
@@ -124,7 +118,7 @@ fn set_tcp_option(slot: &mut Slot, s: &mut tcp::Socket<'_>, option: SockOpt) -> 
     Ok(())
 }
 
-fn tcp_option(slot: &Slot, s: &tcp::Socket<'_>, name: SockOptName) -> SockOpt {
+pub(crate) fn tcp_option(slot: &Slot, s: &tcp::Socket<'_>, name: SockOptName) -> SockOpt {
     match name {
         SockOptName::NoDelay => SockOpt::NoDelay(!s.nagle_enabled()),
         SockOptName::KeepAlive => SockOpt::KeepAlive(slot.opts.keepalive),
@@ -147,7 +141,7 @@ pub struct TcpSocket<'s, 'a, D: Device, C: Clock, W: Wait> {
 
 impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpSocket<'s, 'a, D, C, W> {
     pub(crate) fn open(stack: &'s Stack<'a, D, C, W>, domain: Domain) -> Result<Self> {
-        crate::stack::check_domain(domain, "smoltcp has no UNIX-domain sockets")?;
+        crate::addr::check_domain(domain, "smoltcp has no UNIX-domain sockets")?;
         let handle = stack.with(|g, now| {
             let h = g.alloc(Kind::Tcp, now)?;
             g.slot(h)?.v6 = domain == Domain::Ipv6;
@@ -197,9 +191,9 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpSocket<'s, 'a, D, C, W> {
                 _ => g.ephemeral_tcp()?,
             };
             let local = SocketAddr::new(local_ip, port);
-            let remote_ep = IpEndpoint::new(crate::stack::smol_ip(remote.ip())?, remote.port());
+            let remote_ep = IpEndpoint::new(crate::addr::smol_ip(remote.ip())?, remote.port());
             let local_ep = IpListenEndpoint {
-                addr: Some(crate::stack::smol_ip(local_ip)?),
+                addr: Some(crate::addr::smol_ip(local_ip)?),
                 port,
             };
             let cx_ok = {
@@ -246,9 +240,11 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpSocket<'s, 'a, D, C, W> {
     fn finish_connect(self, timeout: Duration) -> Result<TcpStream<'s, 'a, D, C, W>> {
         let h = self.handle;
         let remote = self.stack.with(|g, _| Ok(g.slot(h)?.peer)).ok().flatten();
-        let r = self
-            .stack
-            .block(Some(timeout), "connect: not established in time", |g, _| {
+        let r = self.stack.block(
+            Some(timeout),
+            "connect: not established in time",
+            |g, w| g.register(h, Dir::Send, w),
+            |g, _| {
                 let (slot, s) = g.tcp(h)?;
                 match s.state() {
                     tcp::State::SynSent | tcp::State::SynReceived => Err(Error::would_block()),
@@ -258,7 +254,8 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpSocket<'s, 'a, D, C, W> {
                         Ok(())
                     }
                 }
-            });
+            },
+        );
         match r {
             Ok(()) => Ok(TcpStream {
                 stack: self.stack,
@@ -276,6 +273,46 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpSocket<'s, 'a, D, C, W> {
                     None => e,
                 })
             }
+        }
+    }
+}
+
+impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpSocket<'s, 'a, D, C, W> {
+    /// Async connect: start it, then wait (on the socket's send waker: smoltcp wakes both
+    /// directions on a state change) until established or failed. No timeout (bound it with
+    /// the executor's timer); a dropped future drops `self`, which closes the socket.
+    pub(crate) async fn connect_async(
+        self,
+        remote: SocketAddr,
+    ) -> Result<TcpStream<'s, 'a, D, C, W>> {
+        {
+            self.start_connect(remote)?;
+            let h = self.handle;
+            core::future::poll_fn(|cx| {
+                self.stack.poll_op(
+                    cx,
+                    |g, w| g.register(h, Dir::Send, w),
+                    |g, _| {
+                        let (slot, s) = g.tcp(h)?;
+                        match s.state() {
+                            tcp::State::SynSent | tcp::State::SynReceived => {
+                                Err(Error::would_block())
+                            }
+                            tcp::State::Closed => Err(closed_error(slot)),
+                            _ => {
+                                slot.established = true;
+                                Ok(())
+                            }
+                        }
+                    },
+                )
+            })
+            .await
+            .map_err(|e| e.at(remote))?;
+            Ok(TcpStream {
+                stack: self.stack,
+                handle: self.into_handle(),
+            })
         }
     }
 }
@@ -442,206 +479,11 @@ impl<D: Device, C: Clock, W: Wait> core::fmt::Debug for TcpSocket<'_, '_, D, C, 
     }
 }
 
-impl<D: Device, C: Clock, W: Wait> core::fmt::Debug for TcpListener<'_, '_, D, C, W> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("TcpListener")
-            .field("local", &self.local)
-            .field("armed", &self.armed.len())
-            .field("backlog", &self.backlog)
-            .finish()
-    }
-}
-
-/// A listening TCP socket keeping a backlog of armed smoltcp sockets.
-pub struct TcpListener<'s, 'a, D: Device, C: Clock, W: Wait> {
-    stack: &'s Stack<'a, D, C, W>,
-    armed: heapless::Vec<Handle, MAX_BACKLOG>,
-    id: u32,
-    stack_id: u32,
-    local: SocketAddr,
-    backlog: usize,
-    v6: bool,
-    read_timeout: Option<Duration>,
-}
-
-impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpListener<'s, 'a, D, C, W> {
-    /// The handles of the armed pool sockets (established but not yet accepted ones
-    /// included).
-    pub fn handles(&self) -> &[Handle] {
-        &self.armed
-    }
-
-    /// How many sockets are armed now (at most the backlog).
-    pub fn armed(&self) -> usize {
-        self.armed.len()
-    }
-
-    /// Arm more listening sockets until the backlog is reached or the pool is empty.
-    fn top_up(&mut self, g: &mut Inner<'a, D>, now: Instant) {
-        // Re-arm sockets whose half-open connection was reset before accept.
-        for &h in self.armed.iter() {
-            if let Ok((_, s)) = g.tcp(h)
-                && s.state() == tcp::State::Closed
-                && s.local_endpoint().is_none()
-            {
-                let _ = s.listen(listen_ep(self.local));
-            }
-        }
-        while self.armed.len() < self.backlog {
-            let Ok(h) = g.alloc(Kind::Tcp, now) else {
-                break;
-            };
-            let ok = match g.tcp(h) {
-                Ok((slot, s)) => {
-                    slot.v6 = self.v6;
-                    slot.local = Some(self.local);
-                    slot.listener = self.id;
-                    s.listen(listen_ep(self.local)).is_ok()
-                }
-                Err(_) => false,
-            };
-            if !ok || self.armed.push(h).is_err() {
-                g.release_tcp(h, true, now);
-                break;
-            }
-        }
-    }
-
-    fn take_ready(
-        &mut self,
-        g: &mut Inner<'a, D>,
-        now: Instant,
-    ) -> Result<(TcpStream<'s, 'a, D, C, W>, SocketAddr)> {
-        let mut found = None;
-        for (i, &h) in self.armed.iter().enumerate() {
-            let (_, s) = g.tcp(h)?;
-            match s.state() {
-                tcp::State::Listen | tcp::State::SynReceived | tcp::State::Closed => {}
-                _ => {
-                    if let Some(remote) = s.remote_endpoint() {
-                        if !matches!(remote.addr, smoltcp::wire::IpAddress::Ipv4(_)) && !self.v6 {
-                            // smoltcp matches an unspecified listen address for both
-                            // families; an IPv4 listener refuses IPv6 clients (RST).
-                            s.abort();
-                            continue;
-                        }
-                        found = Some((i, h, ep_to_std(remote)));
-                        break;
-                    }
-                }
-            }
-        }
-        let Some((i, h, remote)) = found else {
-            self.top_up(g, now);
-            return Err(Error::would_block());
-        };
-        self.armed.remove(i);
-        {
-            let (slot, s) = g.tcp(h)?;
-            slot.listener = 0;
-            slot.established = true;
-            slot.peer = Some(remote);
-            slot.local = s.local_endpoint().map(ep_to_std).or(slot.local);
-        }
-        self.top_up(g, now);
-        Ok((
-            TcpStream {
-                stack: self.stack,
-                handle: h,
-            },
-            remote,
-        ))
-    }
-}
-
-impl<D: Device, C: Clock, W: Wait> Drop for TcpListener<'_, '_, D, C, W> {
-    fn drop(&mut self) {
-        let armed = core::mem::take(&mut self.armed);
-        let _ = self.stack.with(|g, now| {
-            for h in armed {
-                g.release_tcp(h, true, now);
-            }
-            Ok(())
-        });
-    }
-}
-
-impl<D: Device, C: Clock, W: Wait> unisock::ErrorType for TcpListener<'_, '_, D, C, W> {
-    type Error = Error;
-}
-
-impl<D: Device, C: Clock, W: Wait> unisock::Socket for TcpListener<'_, '_, D, C, W> {
-    type Addr = SocketAddr;
-
-    fn local_addr(&self) -> Result<SocketAddr> {
-        Ok(self.local)
-    }
-
-    fn set_option(&mut self, option: SockOpt) -> Result<()> {
-        match option {
-            SockOpt::ReadTimeout(v) => {
-                self.read_timeout = timeout_value(v)?;
-                Ok(())
-            }
-            SockOpt::ReuseAddr(_) => Ok(()),
-            SockOpt::RecvBufferSize(_) | SockOpt::SendBufferSize(_) => Err(Error::unsupported(
-                "smoltcp buffer sizes are fixed by the pool (PoolConfig)",
-            )),
-            _ => {
-                let armed = self.armed.clone();
-                self.stack.with(|g, _| {
-                    for h in armed {
-                        let (slot, s) = g.tcp(h)?;
-                        set_tcp_option(slot, s, option)?;
-                    }
-                    Ok(())
-                })
-            }
-        }
-    }
-
-    fn option(&self, name: SockOptName) -> Result<SockOpt> {
-        match name {
-            SockOptName::ReadTimeout => Ok(SockOpt::ReadTimeout(self.read_timeout)),
-            SockOptName::ReuseAddr => Ok(SockOpt::ReuseAddr(true)),
-            _ => {
-                let h = *self.armed.first().ok_or(Error::new(
-                    ErrorKind::OutOfMemory,
-                    "listener has no armed socket",
-                ))?;
-                self.stack.with(|g, _| {
-                    let (slot, s) = g.tcp(h)?;
-                    Ok(tcp_option(slot, s, name))
-                })
-            }
-        }
-    }
-}
-
-impl<'s, 'a, D: Device, C: Clock, W: Wait> unisock::StreamListener
-    for TcpListener<'s, 'a, D, C, W>
-{
-    type Stream = TcpStream<'s, 'a, D, C, W>;
-
-    fn accept(&mut self) -> Result<(TcpStream<'s, 'a, D, C, W>, SocketAddr)> {
-        let timeout = self.read_timeout;
-        let stack = self.stack;
-        stack.block(timeout, "accept: no connection in time", |g, now| {
-            self.take_ready(g, now)
-        })
-    }
-
-    fn try_accept(&mut self) -> Result<(TcpStream<'s, 'a, D, C, W>, SocketAddr)> {
-        let stack = self.stack;
-        stack.with(|g, now| self.take_ready(g, now))
-    }
-}
-
 /// A connected TCP stream. Dropping it closes gracefully (FIN after queued data; RST with
 /// `Linger(Some(0))`); the pool socket returns to the pool once the connection is finished.
 pub struct TcpStream<'s, 'a, D: Device, C: Clock, W: Wait> {
-    stack: &'s Stack<'a, D, C, W>,
-    handle: Handle,
+    pub(crate) stack: &'s Stack<'a, D, C, W>,
+    pub(crate) handle: Handle,
 }
 
 impl<D: Device, C: Clock, W: Wait> core::fmt::Debug for TcpStream<'_, '_, D, C, W> {
@@ -652,7 +494,7 @@ impl<D: Device, C: Clock, W: Wait> core::fmt::Debug for TcpStream<'_, '_, D, C, 
     }
 }
 
-fn closed_error(slot: &Slot) -> Error {
+pub(crate) fn closed_error(slot: &Slot) -> Error {
     let e = if slot.aborted {
         Error::new(
             ErrorKind::ConnectionAborted,
@@ -777,6 +619,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
         self.stack.block(
             timeout,
             "wait_acked: data not acknowledged in time",
+            |g, w| g.register(h, Dir::Send, w),
             |g, _| {
                 let (slot, s) = g.tcp(h)?;
                 if s.send_queue() == 0 {
@@ -808,9 +651,12 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
             let mut done = 0;
             while done < buf.len() {
                 let rest = &mut buf[done..];
-                let r = self.stack.block(rt, "recv: read timeout", |g, _| {
-                    Self::try_recv_in(g, h, rest, false)
-                });
+                let r = self.stack.block(
+                    rt,
+                    "recv: read timeout",
+                    |g, w| g.register(h, Dir::Recv, w),
+                    |g, _| Self::try_recv_in(g, h, rest, false),
+                );
                 match r {
                     Ok(0) => break,
                     Ok(n) => done += n,
@@ -823,29 +669,99 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
         if flags.contains(RecvFlags::WAITALL) {
             // PEEK | WAITALL: wait until the whole buffer can be peeked.
             let want = buf.len();
-            return self.stack.block(rt, "recv: read timeout", |g, _| {
-                let (slot, s) = g.tcp(h)?;
-                if !slot.shut_rd
-                    && s.recv_queue() < want
-                    && s.may_recv()
-                    && s.state() != tcp::State::CloseWait
-                {
-                    return Err(Error::would_block());
-                }
-                Self::try_recv_in(g, h, buf, true)
-            });
+            return self.stack.block(
+                rt,
+                "recv: read timeout",
+                |g, w| g.register(h, Dir::Recv, w),
+                |g, _| {
+                    let (slot, s) = g.tcp(h)?;
+                    if !slot.shut_rd
+                        && s.recv_queue() < want
+                        && s.may_recv()
+                        && s.state() != tcp::State::CloseWait
+                    {
+                        return Err(Error::would_block());
+                    }
+                    Self::try_recv_in(g, h, buf, true)
+                },
+            );
         }
-        self.stack.block(rt, "recv: read timeout", |g, _| {
-            Self::try_recv_in(g, h, buf, peek)
-        })
+        self.stack.block(
+            rt,
+            "recv: read timeout",
+            |g, w| g.register(h, Dir::Recv, w),
+            |g, _| Self::try_recv_in(g, h, buf, peek),
+        )
     }
 
     fn send_blocking(&mut self, buf: &[u8], flags: SendFlags) -> Result<usize> {
         let (_, wt) = self.timeouts()?;
         let h = self.handle;
-        self.stack.block(wt, "send: write timeout", |g, _| {
-            Self::try_send_in(g, h, buf, flags)
+        self.stack.block(
+            wt,
+            "send: write timeout",
+            |g, w| g.register(h, Dir::Send, w),
+            |g, _| Self::try_send_in(g, h, buf, flags),
+        )
+    }
+}
+
+impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
+    /// Async receive (flags as the blocking `recv`). Cancellation-safe: data is only taken
+    /// in the poll that completes (with `WAITALL`, each completed chunk is kept in `buf`).
+    pub(crate) async fn recv_async(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<usize> {
+        let h = self.handle;
+        let stack = self.stack;
+        let peek = flags.contains(RecvFlags::PEEK);
+        let on = |g: &mut Inner<'a, D>, w: &core::task::Waker| g.register(h, Dir::Recv, w);
+        if flags.contains(RecvFlags::WAITALL) && !peek {
+            let mut done = 0;
+            while done < buf.len() {
+                let rest = &mut buf[done..];
+                let r = core::future::poll_fn(|cx| {
+                    stack.poll_op(cx, on, |g, _| Self::try_recv_in(g, h, rest, false))
+                })
+                .await;
+                match r? {
+                    0 => break,
+                    n => done += n,
+                }
+            }
+            return Ok(done);
+        }
+        if flags.contains(RecvFlags::WAITALL) {
+            let want = buf.len();
+            return core::future::poll_fn(|cx| {
+                stack.poll_op(cx, on, |g, _| {
+                    let (slot, s) = g.tcp(h)?;
+                    if !slot.shut_rd
+                        && s.recv_queue() < want
+                        && s.may_recv()
+                        && s.state() != tcp::State::CloseWait
+                    {
+                        return Err(Error::would_block());
+                    }
+                    Self::try_recv_in(g, h, buf, true)
+                })
+            })
+            .await;
+        }
+        core::future::poll_fn(|cx| stack.poll_op(cx, on, |g, _| Self::try_recv_in(g, h, buf, peek)))
+            .await
+    }
+
+    /// Async send: completes once at least one byte is queued. Cancellation-safe.
+    pub(crate) async fn send_async(&mut self, buf: &[u8], flags: SendFlags) -> Result<usize> {
+        let h = self.handle;
+        let stack = self.stack;
+        core::future::poll_fn(|cx| {
+            stack.poll_op(
+                cx,
+                |g, w| g.register(h, Dir::Send, w),
+                |g, _| Self::try_send_in(g, h, buf, flags),
+            )
         })
+        .await
     }
 }
 
@@ -862,14 +778,19 @@ impl<D: Device, C: Clock, W: Wait> Drop for TcpStream<'_, '_, D, C, W> {
                 g.tcp(h)?.1.close();
                 Ok(())
             });
-            let done = self.stack.block(Some(t), "linger", |g, _| {
-                let (_, s) = g.tcp(h)?;
-                if s.send_queue() == 0 || !s.is_active() {
-                    Ok(())
-                } else {
-                    Err(Error::would_block())
-                }
-            });
+            let done = self.stack.block(
+                Some(t),
+                "linger",
+                |g, w| g.register(h, Dir::Send, w),
+                |g, _| {
+                    let (_, s) = g.tcp(h)?;
+                    if s.send_queue() == 0 || !s.is_active() {
+                        Ok(())
+                    } else {
+                        Err(Error::would_block())
+                    }
+                },
+            );
             let _ = self.stack.with(|g, now| {
                 g.release_tcp(h, done.is_err(), now);
                 Ok(())
@@ -1027,16 +948,5 @@ impl<D: Device, C: Clock, W: Wait> unisock::poll::AsSource for TcpStream<'_, '_,
 
     fn source(&self) -> crate::Source {
         crate::Source::Socket(self.handle)
-    }
-}
-
-impl<D: Device, C: Clock, W: Wait> unisock::poll::AsSource for TcpListener<'_, '_, D, C, W> {
-    type Source = crate::Source;
-
-    fn source(&self) -> crate::Source {
-        crate::Source::Listener {
-            stack: self.stack_id,
-            id: self.id,
-        }
     }
 }

@@ -100,7 +100,7 @@ pub struct SmoltcpArgs {
 
 impl SmoltcpArgs {
     /// The first option given, for the error when they are used with another backend.
-    fn first_given(&self) -> Option<&'static str> {
+    pub(crate) fn first_given(&self) -> Option<&'static str> {
         if self.tap.is_some() {
             Some("--tap")
         } else if !self.ips.is_empty() {

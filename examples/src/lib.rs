@@ -13,6 +13,8 @@
 #![deny(missing_docs)]
 
 #[cfg(feature = "std")]
+pub mod asynch;
+#[cfg(feature = "std")]
 pub mod cli;
 #[cfg(feature = "std")]
 pub mod http;

@@ -10,6 +10,7 @@
 //! socket counts must return to their values at the start.
 #![deny(missing_docs)]
 
+pub mod async_scenarios;
 pub mod faults;
 pub mod netns;
 pub mod scenarios;
@@ -119,6 +120,95 @@ macro_rules! conformance_tests {
         #[test]
         fn make_connection_cases() {
             $with_env(|env| $crate::scenarios::make_connection_cases(env))
+        }
+        #[test]
+        fn poll_readiness() {
+            $with_env(|env| $crate::scenarios::poll_readiness(env))
+        }
+    };
+}
+
+/// Instantiate every async scenario as one `#[test]` each. `$with_env` is a function taking
+/// an async closure `AsyncFnOnce(&AsyncEnv<S, C, T>)`: it builds the setup, runs the closure
+/// on its executor under a timeout, then checks for leaks (see [`async_scenarios`]).
+#[macro_export]
+macro_rules! async_conformance_tests {
+    ($with_env:path) => {
+        #[test]
+        fn tcp_echo_v4() {
+            $with_env(async |env| $crate::async_scenarios::tcp_echo(env, false).await)
+        }
+        #[test]
+        fn tcp_echo_v6() {
+            $with_env(async |env| $crate::async_scenarios::tcp_echo(env, true).await)
+        }
+        #[test]
+        fn bind_then_connect_v4() {
+            $with_env(async |env| $crate::async_scenarios::bind_then_connect(env, false).await)
+        }
+        #[test]
+        fn bind_then_connect_v6() {
+            $with_env(async |env| $crate::async_scenarios::bind_then_connect(env, true).await)
+        }
+        #[test]
+        fn backlog() {
+            $with_env(async |env| $crate::async_scenarios::backlog(env).await)
+        }
+        #[test]
+        fn half_close() {
+            $with_env(async |env| $crate::async_scenarios::half_close(env).await)
+        }
+        #[test]
+        fn shutdown_read() {
+            $with_env(async |env| $crate::async_scenarios::shutdown_read(env).await)
+        }
+        #[test]
+        fn abort_resets_peer() {
+            $with_env(async |env| $crate::async_scenarios::abort_resets_peer(env).await)
+        }
+        #[test]
+        fn peek_and_waitall() {
+            $with_env(async |env| $crate::async_scenarios::peek_and_waitall(env).await)
+        }
+        #[test]
+        fn connect_refused_v4() {
+            $with_env(async |env| $crate::async_scenarios::connect_refused(env, false).await)
+        }
+        #[test]
+        fn connect_refused_v6() {
+            $with_env(async |env| $crate::async_scenarios::connect_refused(env, true).await)
+        }
+        #[test]
+        fn udp_round_trip_v4() {
+            $with_env(async |env| $crate::async_scenarios::udp_round_trip(env, false).await)
+        }
+        #[test]
+        fn udp_round_trip_v6() {
+            $with_env(async |env| $crate::async_scenarios::udp_round_trip(env, true).await)
+        }
+        #[test]
+        fn udp_truncation() {
+            $with_env(async |env| $crate::async_scenarios::udp_truncation(env).await)
+        }
+        #[test]
+        fn udp_connected_filtering() {
+            $with_env(async |env| $crate::async_scenarios::udp_connected_filtering(env).await)
+        }
+        #[test]
+        fn resolve_localhost() {
+            $with_env(async |env| $crate::async_scenarios::resolve_localhost(env).await)
+        }
+        #[test]
+        fn make_connection_cases() {
+            $with_env(async |env| $crate::async_scenarios::make_connection_cases(env).await)
+        }
+        #[test]
+        fn wakeups_ping_pong() {
+            $with_env(async |env| $crate::async_scenarios::wakeups_ping_pong(env).await)
+        }
+        #[test]
+        fn cancellation() {
+            $with_env(async |env| $crate::async_scenarios::cancellation(env).await)
         }
     };
 }

@@ -10,6 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use unisock::embedded_io::{Read, Write, WriteReady};
+use unisock::poll::{AsSource, Interest, PollItem, Ready};
 use unisock::prelude::*;
 use unisock::{
     DatagramSocket, RecvSlot, SendMsg, Socket, Stack, StreamListener, StreamSocket, TcpSocket,
@@ -879,6 +880,87 @@ pub fn make_connection_cases<S: Stack, C: Stack>(env: &Env<S, C>) {
     }
 }
 
+/// Readiness over many sockets (`Stack::poll_sockets`): a timeout with nothing ready returns 0
+/// after waiting; a connecting socket turns writable; a listener with a pending connection is
+/// readable; a stream is readable once data arrives (and not before); after the peer closes,
+/// the stream reports hang-up and is readable (end of stream).
+pub fn poll_readiness<S: Stack, C: Stack>(env: &Env<S, C>) {
+    let (server_ip, _) = env.ips(false).expect("IPv4");
+    let mut listener = listen_guarded(env.server, server_ip, 4);
+    let at = ok(listener.local_addr(), "local_addr");
+
+    // Nothing pending: the timeout passes and 0 sockets are ready.
+    let mut li = [PollItem::new(listener.source(), Interest::READABLE)];
+    let t = Instant::now();
+    let n = ok(
+        env.server
+            .poll_sockets(&mut li, Some(Duration::from_millis(100))),
+        "poll (timeout)",
+    );
+    assert_eq!(
+        (n, li[0].ready),
+        (0, Ready::EMPTY),
+        "nothing should be ready"
+    );
+    assert!(
+        t.elapsed() >= Duration::from_millis(90),
+        "poll returned after {:?}, before its timeout",
+        t.elapsed()
+    );
+
+    // Writable once the (non-blocking) connect is done.
+    let sock = ok(env.client.tcp_socket(Domain::Ipv4), "tcp_socket");
+    let mut c = ok(sock.connect_nonblocking(at), "connect_nonblocking");
+    let mut ci = [PollItem::new(c.source(), Interest::WRITABLE)];
+    let n = ok(
+        env.client.poll_sockets(&mut ci, Some(GUARD)),
+        "poll (writable)",
+    );
+    assert_eq!(n, 1, "the connecting socket never turned writable");
+    assert!(ci[0].ready.is_writable(), "{:?}", ci[0].ready);
+
+    // The listener is readable with the connection pending.
+    let n = ok(
+        env.server.poll_sockets(&mut li, Some(GUARD)),
+        "poll (listener)",
+    );
+    assert_eq!(n, 1, "the listener never reported the pending connection");
+    assert!(li[0].ready.is_readable(), "{:?}", li[0].ready);
+    let (mut s, _) = ok(listener.accept(), "accept");
+    guard(&mut s);
+
+    // Not readable before data, readable after; two sockets in one poll, only one ready.
+    let mut si = [
+        PollItem::new(s.source(), Interest::READABLE),
+        PollItem::new(listener.source(), Interest::READABLE),
+    ];
+    let n = ok(
+        env.server
+            .poll_sockets(&mut si, Some(Duration::from_millis(20))),
+        "poll (no data)",
+    );
+    assert_eq!(n, 0, "readable with no data: {:?}", si[0].ready);
+    ok(c.write_all(b"data"), "write");
+    let n = ok(env.server.poll_sockets(&mut si, Some(GUARD)), "poll (data)");
+    assert_eq!(n, 1, "{:?} / {:?}", si[0].ready, si[1].ready);
+    assert!(si[0].ready.is_readable() && si[1].ready.is_empty());
+    assert_eq!(read_n(&mut s, 4), b"data");
+
+    // The peer closes: hang-up (and readable: the read returns end of stream at once).
+    drop(c);
+    let mut si = [PollItem::new(s.source(), Interest::READABLE)];
+    let hung = crate::util::wait_until(GUARD, || {
+        ok(
+            env.server
+                .poll_sockets(&mut si, Some(Duration::from_millis(100))),
+            "poll (hang-up)",
+        );
+        si[0].ready.is_readable() && si[0].ready.is_hangup()
+    });
+    assert!(hung, "no hang-up after the peer's close: {:?}", si[0].ready);
+    expect_eof(&mut s);
+}
+
 /// Run every scenario in this module once, in order (used by demos; the test binaries
 /// instantiate them one test each).
 pub fn run_all<S: Stack, C: Stack>(env: &Env<S, C>)
@@ -906,4 +988,5 @@ where
     udp_batches(env);
     resolve_localhost(env);
     make_connection_cases(env);
+    poll_readiness(env);
 }

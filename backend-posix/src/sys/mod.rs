@@ -114,6 +114,27 @@ fn poll_millis(timeout: Option<Duration>) -> libc::c_int {
     }
 }
 
+/// A descriptor number lent to a reactor registration (tokio's `AsyncFd`, async-io's
+/// `Async`), which never closes it. The owner of the descriptor keeps it open for as long as
+/// the registration lives (the async wrappers declare the registration before the socket, so
+/// it is dropped, and deregistered, first).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FdRef(pub(crate) RawFd);
+
+impl AsRawFd for FdRef {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0
+    }
+}
+
+impl AsFd for FdRef {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        // SAFETY: an `FdRef` is only made from the descriptor of a socket that outlives it
+        // (see the type's docs), so the number names an open descriptor for this borrow.
+        unsafe { BorrowedFd::borrow_raw(self.0) }
+    }
+}
+
 /// An open socket descriptor, counted in [`open_sockets`] while it lives.
 #[derive(Debug)]
 pub(crate) struct Socket {

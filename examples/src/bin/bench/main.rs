@@ -20,6 +20,7 @@
 //! 7. `alloc`: heap allocations per operation in steady state, and peak RSS.
 //! 8. `embassy`: embassy-net 0.9.1 with embassy-net-tuntap over TAP against the kernel, both
 //!    directions, MTU 1500 (issue 10's baseline for unisock-smoltcp async over TAP).
+//! 9. `lossy`: smoltcp over TAP with nftables dropping packets (see `lossy.rs`).
 //!
 //! The benchmark sends traffic only over loopback and TAP/veth devices inside network
 //! namespaces it creates: as root it first moves itself into a private network namespace
@@ -31,6 +32,7 @@ mod alloc;
 mod allocs;
 mod embassy;
 mod harness;
+mod lossy;
 mod plain;
 mod sys;
 mod tcp;
@@ -66,9 +68,11 @@ enum Workload {
     Alloc,
     /// 8: embassy-net over TAP against the kernel.
     Embassy,
+    /// 9: smoltcp over TAP with packet loss (issue 11).
+    Lossy,
 }
 
-const ALL: [Workload; 8] = [
+const ALL: [Workload; 9] = [
     Workload::Bulk,
     Workload::Pingpong,
     Workload::Connect,
@@ -77,6 +81,7 @@ const ALL: [Workload; 8] = [
     Workload::Tap,
     Workload::Alloc,
     Workload::Embassy,
+    Workload::Lossy,
 ];
 
 /// unisock's benchmark: unisock against std::net and plain smoltcp.
@@ -312,6 +317,7 @@ fn main() {
             Workload::Tap => tap(&mut cx),
             Workload::Alloc => allocs(&mut cx),
             Workload::Embassy => embassy_tap(&mut cx),
+            Workload::Lossy => lossy::run(&mut cx),
         }
     }
     println!("{settings}\n");
@@ -486,6 +492,19 @@ fn inproc(cx: &mut Ctx) {
             || usmol::inproc_threads(total, mtu, buf),
             || plain::inproc_bulk(total, mtu, buf),
         );
+        cx.compare(
+            "5 smoltcp in process",
+            &format!("{case}, async on one thread (runner + 2 tasks)"),
+            "Gbit/s",
+            "unisock-smoltcp",
+            "plain smoltcp",
+            "baseline: the one-thread plain program",
+            || usmol::inproc_async(total, mtu, buf).map(|(g, _)| g),
+            || plain::inproc_bulk(total, mtu, buf),
+        );
+        if let Ok((_, n)) = usmol::inproc_async(total, mtu, buf) {
+            eprintln!("  async, MTU {mtu}: {n} heap allocations in one {case} transfer");
+        }
     }
 }
 

@@ -5,6 +5,8 @@
 //!   `Loopback` device: the same shape as the plain smoltcp program ([`crate::plain`]).
 //! - [`inproc_threads`]: the `std` way: `StdStack::loopback_with` (driver thread), one thread
 //!   writing with blocking `write_all`, one reading with blocking `read`.
+//! - [`inproc_async`]: one thread, a small executor running the stack's runner future and
+//!   two tasks (async `write_all` / `read` through `unisock::asynch`).
 //! - [`tap_bulk`]: `StdStack::tap` on the benchmark's TAP device, blocking calls from one
 //!   thread, against the same kernel peer as the plain smoltcp program.
 
@@ -227,4 +229,150 @@ pub fn tap_transfer(
             Ok((start, Instant::now()))
         }
     }
+}
+
+/// A one-thread executor with a timer, enough for [`inproc_async`]: polls the future, and
+/// when it is pending parks until a waker fires or the earliest [`Sleeper`] deadline.
+mod one_thread {
+    use std::cell::Cell;
+    use std::future::Future;
+    use std::pin::pin;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::task::{Context, Poll, Wake, Waker};
+    use std::thread::Thread;
+    use std::time::{Duration, Instant};
+
+    struct Unpark(Thread, AtomicBool);
+
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.1.store(true, Ordering::Release);
+            self.0.unpark();
+        }
+    }
+
+    /// The executor's timer: the earliest deadline a [`Sleeper`] future asked for.
+    #[derive(Default)]
+    pub struct Timer(Cell<Option<Instant>>);
+
+    /// `unisock_smoltcp::Sleep` on [`Timer`].
+    pub struct Sleeper<'t>(pub &'t Timer);
+
+    impl unisock_smoltcp::Sleep for Sleeper<'_> {
+        fn sleep(&mut self, d: Option<Duration>) -> impl Future<Output = ()> {
+            let until = d.map(|d| Instant::now() + d);
+            let timer = self.0;
+            std::future::poll_fn(move |_| match until {
+                Some(u) if Instant::now() >= u => Poll::Ready(()),
+                Some(u) => {
+                    timer.0.set(Some(timer.0.get().map_or(u, |t| t.min(u))));
+                    Poll::Pending
+                }
+                None => Poll::Pending,
+            })
+        }
+    }
+
+    /// Run `f` to completion on this thread.
+    pub fn block_on<F: Future>(timer: &Timer, f: F) -> F::Output {
+        let unpark = Arc::new(Unpark(std::thread::current(), AtomicBool::new(true)));
+        let waker = Waker::from(Arc::clone(&unpark));
+        let mut cx = Context::from_waker(&waker);
+        let mut f = pin!(f);
+        loop {
+            if unpark.1.swap(false, Ordering::Acquire)
+                || timer.0.get().is_some_and(|t| Instant::now() >= t)
+            {
+                timer.0.set(None);
+                if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                    return v;
+                }
+                continue;
+            }
+            match timer.0.get() {
+                Some(t) => std::thread::park_timeout(t.saturating_duration_since(Instant::now())),
+                None => std::thread::park(),
+            }
+        }
+    }
+}
+
+/// unisock-smoltcp async on one thread: the runner future (`Stack::run`) and two tasks, a
+/// writer (`write_all`) and a reader (`read`), through the async traits; Gbit/s. Also
+/// returns the heap allocations counted during the transfer.
+pub fn inproc_async(total: u64, mtu: usize, buf: usize) -> BenchResult<(f64, u64)> {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::Poll;
+    use unisock::asynch::embedded_io_async::{Read as ARead, Write as AWrite};
+    use unisock::asynch::{SendStack, SendStreamListener};
+
+    let dev = Loopback::with_capacity(FRAMES, mtu, Medium::Ip).ctx("Loopback")?;
+    let config = Config::loopback().with_pool(pool(buf));
+    let stack =
+        unisock_smoltcp::Stack::new_alloc(dev, StdClock::new(), Spin, &config).ctx("Stack")?;
+    let net = &stack;
+    let at = SocketAddr::from(([127, 0, 0, 1], 5000));
+    let mut listener = SendStack::listen(&net, at, 1).ctx("listen")?;
+    let timer = one_thread::Timer::default();
+    let src = vec![0xa5u8; 64 * 1024];
+    let mut dst = vec![0u8; 64 * 1024];
+    let runner = async {
+        stack.run(one_thread::Sleeper(&timer)).await;
+    };
+    let reader = async {
+        let (mut c, _) = SendStreamListener::accept(&mut listener)
+            .await
+            .ctx("accept")?;
+        let mut got = 0u64;
+        loop {
+            let n = ARead::read(&mut c, &mut dst).await.ctx("read")?;
+            if n == 0 {
+                return Ok::<_, String>((got, Instant::now()));
+            }
+            got += n as u64;
+        }
+    };
+    let writer = async {
+        let mut c = SendStack::connect(&net, at).await.ctx("connect")?;
+        let mut left = total;
+        while left > 0 {
+            let n = left.min(src.len() as u64) as usize;
+            AWrite::write_all(&mut c, &src[..n]).await.ctx("write")?;
+            left -= n as u64;
+        }
+        Ok::<_, String>(())
+    };
+    let (mut runner, mut reader, mut writer) = (pin!(runner), pin!(reader), pin!(writer));
+    let start = Instant::now();
+    let allocs = crate::alloc::allocations();
+    let mut wrote = None;
+    let r = one_thread::block_on(
+        &timer,
+        std::future::poll_fn(|cx| {
+            if wrote.is_none()
+                && let Poll::Ready(r) = writer.as_mut().poll(cx)
+            {
+                wrote = Some(r);
+            }
+            if let Poll::Ready(r) = reader.as_mut().poll(cx) {
+                return Poll::Ready(r);
+            }
+            let _ = runner.as_mut().poll(cx);
+            Poll::Pending
+        }),
+    );
+    let allocs = crate::alloc::allocations() - allocs;
+    // The writer's stream is dropped with the future above only now: the reader saw end
+    // of stream because the writer finished and dropped its stream inside its task.
+    let (got, end) = r?;
+    wrote.unwrap_or(Err("writer did not finish".into()))?;
+    if got != total {
+        return Err(format!("received {got} of {total} bytes"));
+    }
+    Ok((gbits(total, (end - start).as_secs_f64()), allocs))
 }

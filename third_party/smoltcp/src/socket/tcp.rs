@@ -158,6 +158,16 @@ const RTTE_MIN_RTO: u32 = 1000;
 // seconds
 const RTTE_MAX_RTO: u32 = 60_000;
 
+/// The lower bound of the recovery probe timeout, in milliseconds (RFC 8985 (7.2): the
+/// probe timeout is 2 * SRTT, which a link with sub-millisecond round trips rounds to 0).
+const RECOVERY_PROBE_MIN: u32 = 10;
+
+/// How many times a retransmission lost during fast recovery is sent again after a probe
+/// timeout before the retransmission timeout takes over. The probe timeout doubles each
+/// time and never exceeds the RTO, so this bounds the time spent probing (10 ms, then 20,
+/// 40, 80, 160, 320 ms: 630 ms at the smallest timeout).
+const RECOVERY_PROBE_MAX: u8 = 6;
+
 #[derive(Debug, Clone, Copy)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 struct RttEstimator {
@@ -268,6 +278,18 @@ impl RttEstimator {
             self.have_measurement = false;
             tcp_trace!("rtte: too many retransmissions, clearing srtt, rttvar.");
         }
+    }
+
+    /// The recovery probe timeout for the `n`th probe: RFC 8985's PTO (2 * SRTT, at least
+    /// [`RECOVERY_PROBE_MIN`]), doubled for every earlier probe, never above the RTO.
+    fn recovery_probe_timeout(&self, n: u8) -> Duration {
+        let srtt = if self.have_measurement {
+            self.srtt
+        } else {
+            self.rto
+        };
+        let pto = (2 * srtt).max(RECOVERY_PROBE_MIN) << n.min(16);
+        Duration::from_millis(pto.min(self.rto) as _)
     }
 
     fn on_retransmit(&mut self) {
@@ -523,6 +545,14 @@ pub struct Socket<'a> {
     local_rx_dup_acks: u8,
     /// If a fast retransmit needs to occur
     pending_fast_retransmit: bool,
+    /// RFC 6582 (NewReno) `recover`: the highest sequence number sent when fast retransmit
+    /// was triggered. `Some` while in fast recovery, that is until an ACK covers it.
+    recovery_point: Option<TcpSeqNumber>,
+    /// The highest right edge of the SACK blocks received since the last new ACK (RFC 6675
+    /// `HighSACK` + 1), used to tell duplicate ACKs that carry news from window updates.
+    remote_sack_high: Option<TcpSeqNumber>,
+    /// Recovery probes sent since the last new ACK (see [`RECOVERY_PROBE_MAX`]).
+    recovery_probes: u8,
 
     /// Duration for Delayed ACK. If None no ACKs will be delayed.
     ack_delay: Option<Duration>,
@@ -614,6 +644,9 @@ impl<'a> Socket<'a> {
             local_rx_last_seq: None,
             local_rx_dup_acks: 0,
             pending_fast_retransmit: false,
+            recovery_point: None,
+            remote_sack_high: None,
+            recovery_probes: 0,
             ack_delay: Some(ACK_DELAY_DEFAULT),
             ack_delay_timer: AckDelayTimer::Idle,
             challenge_ack_timer: Instant::from_secs(0),
@@ -924,6 +957,9 @@ impl<'a> Socket<'a> {
         self.remote_win_shift = rx_cap_log2.saturating_sub(16) as u8;
         self.remote_mss = DEFAULT_MSS;
         self.remote_last_ts = None;
+        self.recovery_point = None;
+        self.remote_sack_high = None;
+        self.recovery_probes = 0;
         self.ack_delay_timer = AckDelayTimer::Idle;
         self.challenge_ack_timer = Instant::from_secs(0);
 
@@ -1827,6 +1863,18 @@ impl<'a> Socket<'a> {
                         return Some(self.ack_reply(ip_repr, repr));
                     }
 
+                    // So is an empty segment one octet below the receive window: the
+                    // keep-alive of RFC 9293 (3.8.4), which is also how Linux probes a
+                    // zero window (SEG.SEQ = SND.UNA - 1). Its sender waits for the ACK (and
+                    // the window it carries): rate-limiting it to one per second stalls a
+                    // transfer for a second whenever a window update is lost.
+                    if repr.payload.is_empty()
+                        && repr.control == TcpControl::None
+                        && segment_end == window_start - 1
+                    {
+                        return Some(self.ack_reply(ip_repr, repr));
+                    }
+
                     return self.challenge_ack_reply(cx, ip_repr, repr);
                 }
             }
@@ -2067,6 +2115,8 @@ impl<'a> Socket<'a> {
         };
         let new_remote_win_len = (repr.window_len as usize) << (scale as usize);
         let is_window_update = new_remote_win_len != self.remote_win_len;
+        let reports_new_sack = self.note_sack_blocks(repr);
+        let sack_says_lost = self.sack_says_lost(repr);
         self.remote_win_len = new_remote_win_len;
 
         self.congestion_controller
@@ -2096,11 +2146,17 @@ impl<'a> Socket<'a> {
                 // Duplicate ACK if payload empty and ACK doesn't move send window ->
                 // Increment duplicate ACK count, notify congestion controller and
                 // set for retransmit if we just received the third duplicate ACK
+                //
+                // RFC 6675 (2): with SACK, an ACK whose SACK blocks report octets not reported
+                // before is a duplicate ACK even if it also changes the window. A receiver
+                // whose application keeps reading (Linux grows its window on almost every
+                // ACK) would otherwise never send three duplicate ACKs in a row, and every
+                // loss would wait for the retransmission timeout.
                 Some(last_rx_ack)
                     if repr.payload.is_empty()
                         && last_rx_ack == ack_number
                         && ack_number < self.remote_last_seq
-                        && !is_window_update =>
+                        && (!is_window_update || reports_new_sack) =>
                 {
                     // Increment duplicate ACK count
                     self.local_rx_dup_acks = self.local_rx_dup_acks.saturating_add(1);
@@ -2116,7 +2172,13 @@ impl<'a> Socket<'a> {
                         }
                     );
 
-                    if self.local_rx_dup_acks == 3 {
+                    // RFC 6582 (3.2) step 2: do not enter fast retransmit again while a
+                    // recovery is in progress; partial ACKs repair the other losses of
+                    // the window.
+                    if (self.local_rx_dup_acks == 3 || sack_says_lost)
+                        && self.recovery_point.is_none()
+                    {
+                        self.recovery_point = Some(self.remote_last_seq);
                         self.timer.set_for_fast_retransmit();
                         net_debug!("started fast retransmit");
                     }
@@ -2138,6 +2200,29 @@ impl<'a> Socket<'a> {
                         net_debug!("reset duplicate ACK count");
                     }
                     self.local_rx_last_ack = Some(ack_number);
+                    if ack_len > 0 {
+                        self.recovery_probes = 0;
+                    }
+                    if self.remote_sack_high.is_some_and(|high| ack_number >= high) {
+                        self.remote_sack_high = None;
+                    }
+
+                    if let Some(recovery_point) = self.recovery_point
+                        && ack_len > 0
+                    {
+                        if ack_number >= recovery_point {
+                            // RFC 6582 (3.2) step 3: a full acknowledgment ends recovery.
+                            self.recovery_point = None;
+                            net_debug!("fast recovery done");
+                        } else {
+                            // RFC 6582 (3.2) step 3: a partial acknowledgment means the
+                            // segment starting at it was lost too: retransmit it now rather
+                            // than waiting for three more duplicate ACKs or the RTO.
+                            self.pending_fast_retransmit = true;
+                            self.rtte.on_retransmit();
+                            net_debug!("partial ACK, retransmitting from {}", ack_number);
+                        }
+                    }
 
                     // Notify of fresh ACK
                     self.rtte.on_ack(cx.now(), ack_number);
@@ -2148,6 +2233,26 @@ impl<'a> Socket<'a> {
                         new_flight_size,
                         &self.rtte,
                     );
+
+                    // RFC 6675 (5) (a): the receiver holds three segments' worth of data
+                    // above this ACK, so the segment at it is lost: start a recovery now.
+                    // Without this, a loss among data sent during the previous recovery
+                    // (its duplicate ACKs all went to that recovery) waits for the RTO.
+                    // (Not through the fast-retransmit timer: the timer update below
+                    // restarts the RTO on this ACK.)
+                    if sack_says_lost
+                        && self.recovery_point.is_none()
+                        && ack_number < self.remote_last_seq
+                    {
+                        self.recovery_point = Some(self.remote_last_seq);
+                        self.pending_fast_retransmit = true;
+                        self.rtte.on_retransmit();
+                        let in_flight = self.flight_size();
+                        self.congestion_controller
+                            .inner_mut()
+                            .on_loss(cx.now(), in_flight);
+                        net_debug!("SACK: {} lost, started fast retransmit", ack_number);
+                    }
                 }
             };
 
@@ -2294,6 +2399,47 @@ impl<'a> Socket<'a> {
             (Some(remote_last_ts), Some(timeout)) => timestamp >= remote_last_ts + timeout,
             (_, _) => false,
         }
+    }
+
+    /// Record the SACK blocks of an incoming ACK; true if one of them reaches above every
+    /// SACK block received before (since the last new ACK), that is, reports octets that
+    /// were not reported before. Blocks outside the sent, unacknowledged data are ignored.
+    fn note_sack_blocks(&mut self, repr: &TcpRepr) -> bool {
+        let Some(ack_number) = repr.ack_number else {
+            return false;
+        };
+        let mut news = false;
+        for &(left, right) in repr.sack_ranges.iter().flatten() {
+            let left = TcpSeqNumber(left as i32);
+            let right = TcpSeqNumber(right as i32);
+            if left < ack_number || right <= left || right > self.remote_last_seq {
+                continue;
+            }
+            if self.remote_sack_high.is_none_or(|high| right > high) {
+                self.remote_sack_high = Some(right);
+                news = true;
+            }
+        }
+        news
+    }
+
+    /// RFC 6675 `IsLost(HighACK + 1)`, from the SACK blocks of this one ACK: true if they
+    /// cover at least `DupThresh` (3) full-sized segments above its acknowledgment number.
+    /// (Without a scoreboard of earlier blocks this can only under-count: conservative.)
+    fn sack_says_lost(&self, repr: &TcpRepr) -> bool {
+        let Some(ack_number) = repr.ack_number else {
+            return false;
+        };
+        let mut sacked = 0usize;
+        for &(left, right) in repr.sack_ranges.iter().flatten() {
+            let left = TcpSeqNumber(left as i32);
+            let right = TcpSeqNumber(right as i32);
+            if left < ack_number || right <= left || right > self.remote_last_seq {
+                continue;
+            }
+            sacked += right - left;
+        }
+        sacked >= 3 * self.remote_mss
     }
 
     fn seq_to_transmit(&self, cx: &mut Context) -> bool {
@@ -2485,7 +2631,18 @@ impl<'a> Socket<'a> {
             net_debug!("timeout exceeded");
             self.set_state(State::Closed);
         } else if self.timer.should_retransmit(cx.now()) {
-            if let Timer::Retransmit { .. } = self.timer {
+            if matches!(self.timer, Timer::Retransmit { .. })
+                && self.recovery_point.is_some()
+                && self.recovery_probes < RECOVERY_PROBE_MAX
+            {
+                // The last retransmission of fast recovery was not acknowledged within the
+                // probe timeout: it was lost too (the window is usually full by then, so
+                // nothing else is in flight to produce duplicate ACKs). Send it again, still
+                // in recovery, instead of waiting for the RTO and resending the whole window.
+                net_debug!("retransmitting after recovery probe timeout");
+                self.recovery_probes += 1;
+                self.pending_fast_retransmit = true;
+            } else if let Timer::Retransmit { .. } = self.timer {
                 // If a retransmit timer expired, we should resend data starting at the last ACK.
                 net_debug!("retransmitting after rto");
 
@@ -2499,6 +2656,11 @@ impl<'a> Socket<'a> {
                 // had sent them. This will cause all data in the queue
                 // to be sent again.
                 self.remote_last_seq = self.local_seq_no;
+
+                // A timeout ends fast recovery (RFC 6582 (3.2) step 4 is left out: there
+                // is no `recover` guard against entering it again).
+                self.recovery_point = None;
+                self.pending_fast_retransmit = false;
 
                 // Inform RTTE, so that it can can handle RTO backoff
                 self.rtte.on_rto();
@@ -2520,6 +2682,17 @@ impl<'a> Socket<'a> {
             // infinite polling loop where `poll_at` returns `Now` but `dispatch`
             // can't actually do anything.
             self.timer.set_for_idle(cx.now(), self.keep_alive);
+
+            // A timeout while the remote window is zero: nothing can be resent until it
+            // opens, and the window update may be lost, so probe it. Otherwise no timer
+            // would be left running with data waiting to be sent.
+            if self.remote_win_len == 0
+                && !self.tx_buffer.is_empty()
+                && !self.pending_fast_retransmit
+            {
+                let delay = self.rtte.retransmission_timeout();
+                self.timer.set_for_zero_window_probe(cx.now(), delay);
+            }
 
             // Inform RTTE, so that it can avoid bogus measurements.
             self.rtte.on_retransmit();
@@ -2588,6 +2761,7 @@ impl<'a> Socket<'a> {
         };
 
         let mut is_zero_window_probe = false;
+        let mut is_fast_retransmit = false;
 
         #[cfg_attr(
             not(feature = "segmentation-offload"),
@@ -2650,6 +2824,7 @@ impl<'a> Socket<'a> {
                     repr.payload = self.tx_buffer.get_allocated(0, size);
 
                     self.pending_fast_retransmit = false;
+                    is_fast_retransmit = true;
 
                     0
                 } else {
@@ -2801,7 +2976,14 @@ impl<'a> Socket<'a> {
         // to not waste time waiting for the retransmit timer on packets that we know
         // for sure will not be successfully transmitted.
         ip_repr.set_payload_len(repr.buffer_len());
-        emit(cx, packet_meta, (ip_repr, repr))?;
+        if let Err(e) = emit(cx, packet_meta, (ip_repr, repr)) {
+            // The segment did not leave. A fast retransmit must stay pending: its timer was
+            // turned idle when it fired, so nothing else would ever send it.
+            if is_fast_retransmit {
+                self.pending_fast_retransmit = true;
+            }
+            return Err(e);
+        }
 
         // We've sent something, whether useful data or a keep-alive packet, so rewind
         // the keep-alive timer.
@@ -2848,7 +3030,17 @@ impl<'a> Socket<'a> {
                 .post_transmit(cx.now(), repr.segment_len());
         }
 
-        if repr.segment_len() > 0 && !self.timer.is_retransmit() {
+        if repr.segment_len() > 0
+            && is_fast_retransmit
+            && self.recovery_point.is_some()
+            && self.recovery_probes < RECOVERY_PROBE_MAX
+        {
+            // A retransmission during fast recovery: if it is lost, nothing else may be in
+            // flight to tell (the window is full of data the receiver already holds), so
+            // time it with the probe timeout rather than the RTO (RFC 8985 (7)).
+            let pto = self.rtte.recovery_probe_timeout(self.recovery_probes);
+            self.timer.set_for_retransmit(cx.now(), pto);
+        } else if repr.segment_len() > 0 && !self.timer.is_retransmit() {
             // RFC 6298 (5.1) Every time a packet containing data is sent (including a
             // retransmission), if the timer is not running, start it running
             // so that it will expire after RTO seconds.
@@ -5104,6 +5296,61 @@ mod test {
         assert_eq!(s.remote_seq_no, REMOTE_SEQ + 1);
     }
 
+    /// unisock patch (UNISOCK-PATCHES.md, window probes): Linux probes a zero window with an
+    /// empty segment one octet below the window (SEG.SEQ = RCV.NXT - 1, a keep-alive). Every
+    /// probe gets an ACK with the current window, not one per second.
+    #[test]
+    fn test_zero_window_probe_from_remote_not_rate_limited() {
+        let mut s = socket_established_with_buffer_sizes(64, 6);
+        send!(s, time 1000, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1),
+            payload:    &b"abcdef"[..],
+            ..SEND_TEMPL
+        });
+        recv!(s, time 1000, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1,
+            ack_number: Some(REMOTE_SEQ + 1 + 6),
+            window_len: 0,
+            ..RECV_TEMPL
+        }));
+        // The window is zero: the remote's persist timer probes, again and again, and each
+        // probe is answered with the (still zero) window.
+        for t in [1200, 1400] {
+            send!(s, time t, TcpRepr {
+                seq_number: REMOTE_SEQ + 1 + 5,
+                ack_number: Some(LOCAL_SEQ + 1),
+                ..SEND_TEMPL
+            }, Some(TcpRepr {
+                seq_number: LOCAL_SEQ + 1,
+                ack_number: Some(REMOTE_SEQ + 1 + 6),
+                window_len: 0,
+                ..RECV_TEMPL
+            }));
+        }
+        // The application reads; the window update that follows is lost.
+        s.recv(|data| (data.len(), ())).unwrap();
+        recv!(s, time 1500, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1,
+            ack_number: Some(REMOTE_SEQ + 1 + 6),
+            window_len: 6,
+            ..RECV_TEMPL
+        }));
+        // The next probes learn the open window.
+        for t in [1800, 2000] {
+            send!(s, time t, TcpRepr {
+                seq_number: REMOTE_SEQ + 1 + 5,
+                ack_number: Some(LOCAL_SEQ + 1),
+                ..SEND_TEMPL
+            }, Some(TcpRepr {
+                seq_number: LOCAL_SEQ + 1,
+                ack_number: Some(REMOTE_SEQ + 1 + 6),
+                window_len: 6,
+                ..RECV_TEMPL
+            }));
+        }
+    }
+
     #[test]
     fn test_old_data_ack_not_rate_limited() {
         let mut s = socket_established();
@@ -7034,6 +7281,506 @@ mod test {
             ack_number: Some(LOCAL_SEQ + 1 + (3 * 5)),
             ..SEND_TEMPL
         });
+    }
+
+    /// Sends "aaaBBBcccDDDeeeFFF" in six 3-octet segments, of which "aaa" and "ccc" are lost,
+    /// and answers the four that arrive with duplicate ACKs: the third one triggers the fast
+    /// retransmit of "aaa". Returns the socket right after that retransmission.
+    fn socket_fast_retransmit_two_losses() -> TestSocket {
+        let mut s = socket_established();
+        s.remote_mss = 3;
+        s.send_slice(b"aaaBBBcccDDDeeeFFF").unwrap();
+        for (i, chunk) in [&b"aaa"[..], b"BBB", b"ccc", b"DDD", b"eee", b"FFF"]
+            .into_iter()
+            .enumerate()
+        {
+            recv!(s, time 1000, Ok(TcpRepr {
+                seq_number: LOCAL_SEQ + 1 + 3 * i,
+                ack_number: Some(REMOTE_SEQ + 1),
+                payload:    chunk,
+                ..RECV_TEMPL
+            }));
+        }
+        // "BBB", "DDD", "eee", "FFF" arrive; the first duplicate ACK is the fourth ACK.
+        send!(s, time 1010, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1),
+            ..SEND_TEMPL
+        });
+        for t in [1011, 1012, 1013] {
+            send!(s, time t, TcpRepr {
+                seq_number: REMOTE_SEQ + 1,
+                ack_number: Some(LOCAL_SEQ + 1),
+                ..SEND_TEMPL
+            });
+        }
+        assert_eq!(s.recovery_point, Some(LOCAL_SEQ + 1 + 18));
+        recv!(s, time 1015, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"aaa"[..],
+            ..RECV_TEMPL
+        }));
+        recv_nothing!(s, time 1016);
+        s
+    }
+
+    /// unisock patch (UNISOCK-PATCHES.md, NewReno): an ACK that covers the fast-retransmitted
+    /// segment but not everything sent before it (a partial ACK) retransmits the next
+    /// unacknowledged segment at once, instead of waiting for the RTO.
+    #[test]
+    fn test_fast_retransmit_partial_ack_retransmits_next_hole() {
+        let mut s = socket_fast_retransmit_two_losses();
+        // "aaa" arrives and fills the first hole: partial ACK up to "ccc".
+        send!(s, time 1020, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1 + 6),
+            ..SEND_TEMPL
+        });
+        recv!(s, time 1021, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1 + 6,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"ccc"[..],
+            ..RECV_TEMPL
+        }));
+        recv_nothing!(s, time 1022);
+        // "ccc" arrives: everything is acknowledged, recovery ends.
+        send!(s, time 1030, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1 + 18),
+            ..SEND_TEMPL
+        });
+        assert_eq!(s.recovery_point, None);
+        assert!(s.tx_buffer.is_empty());
+        recv_nothing!(s, time 5000);
+    }
+
+    /// unisock patch (UNISOCK-PATCHES.md, NewReno): duplicate ACKs during fast recovery do
+    /// not start a second fast retransmit of the segment a partial ACK already resent.
+    #[test]
+    fn test_fast_retransmit_no_second_recovery_on_dup_acks() {
+        let mut s = socket_fast_retransmit_two_losses();
+        send!(s, time 1020, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1 + 6),
+            ..SEND_TEMPL
+        });
+        recv!(s, time 1021, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1 + 6,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"ccc"[..],
+            ..RECV_TEMPL
+        }));
+        // Three duplicates of the partial ACK (late answers to segments sent before the
+        // retransmission): still in the same recovery, nothing is sent.
+        for t in [1022, 1023, 1024] {
+            send!(s, time t, TcpRepr {
+                seq_number: REMOTE_SEQ + 1,
+                ack_number: Some(LOCAL_SEQ + 1 + 6),
+                ..SEND_TEMPL
+            });
+        }
+        assert_eq!(s.local_rx_dup_acks, 3);
+        recv_nothing!(s, time 1025);
+        assert_eq!(s.recovery_point, Some(LOCAL_SEQ + 1 + 18));
+    }
+
+    /// unisock patch (UNISOCK-PATCHES.md, recovery probe): a retransmission lost during fast
+    /// recovery, with nothing else in flight, is sent again after the probe timeout
+    /// (2 * SRTT, doubled each time), six times, before the RTO takes over.
+    #[test]
+    fn test_fast_retransmit_recovery_probe_resends_lost_retransmission() {
+        let mut s = socket_fast_retransmit_two_losses();
+        s.rtte.sample(5);
+        assert_eq!(s.rtte.recovery_probe_timeout(0), Duration::from_millis(10));
+        send!(s, time 1020, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1 + 6),
+            ..SEND_TEMPL
+        });
+        recv!(s, time 1021, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1 + 6,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"ccc"[..],
+            ..RECV_TEMPL
+        }));
+        // That "ccc" is lost: it is sent again after 10, 20, 40, 80, 160 and 320 ms.
+        let mut t = 1021;
+        for pto in [10, 20, 40, 80, 160, 320] {
+            recv_nothing!(s, time t + pto - 1);
+            t += pto;
+            recv!(s, time t, Ok(TcpRepr {
+                seq_number: LOCAL_SEQ + 1 + 6,
+                ack_number: Some(REMOTE_SEQ + 1),
+                payload:    &b"ccc"[..],
+                ..RECV_TEMPL
+            }));
+            assert_eq!(s.recovery_point, Some(LOCAL_SEQ + 1 + 18));
+        }
+        // Then the RTO: recovery ends, everything unacknowledged is sent again.
+        let rto = s.rtte.retransmission_timeout().total_millis() as i64;
+        recv_nothing!(s, time t + rto - 1);
+        recv!(s, time t + rto, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1 + 6,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"ccc"[..],
+            ..RECV_TEMPL
+        }));
+        assert_eq!(s.recovery_point, None);
+        recv!(s, time t + rto, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1 + 9,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"DDD"[..],
+            ..RECV_TEMPL
+        }));
+    }
+
+    /// unisock patch (UNISOCK-PATCHES.md, recovery probe): the probe's retransmission is
+    /// acknowledged: the recovery goes on without any RTO.
+    #[test]
+    fn test_fast_retransmit_recovery_probe_then_full_ack() {
+        let mut s = socket_fast_retransmit_two_losses();
+        s.rtte.sample(5);
+        send!(s, time 1020, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1 + 6),
+            ..SEND_TEMPL
+        });
+        recv!(s, time 1021, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1 + 6,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"ccc"[..],
+            ..RECV_TEMPL
+        }));
+        recv!(s, time 1031, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1 + 6,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"ccc"[..],
+            ..RECV_TEMPL
+        }));
+        send!(s, time 1032, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1 + 18),
+            ..SEND_TEMPL
+        });
+        assert_eq!(s.recovery_point, None);
+        assert_eq!(s.recovery_probes, 0);
+        assert!(s.timer.is_idle(), "timer: {:?}", s.timer);
+        recv_nothing!(s, time 5000);
+    }
+
+    /// unisock patch (UNISOCK-PATCHES.md, NewReno): after a full ACK ends a recovery, three
+    /// duplicate ACKs start a new one.
+    #[test]
+    fn test_fast_retransmit_new_recovery_after_full_ack() {
+        let mut s = socket_fast_retransmit_two_losses();
+        send!(s, time 1020, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1 + 18),
+            ..SEND_TEMPL
+        });
+        assert_eq!(s.recovery_point, None);
+        s.send_slice(b"gggHHH").unwrap();
+        recv!(s, time 1030, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1 + 18,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"ggg"[..],
+            ..RECV_TEMPL
+        }));
+        recv!(s, time 1030, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1 + 21,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"HHH"[..],
+            ..RECV_TEMPL
+        }));
+        for t in [1040, 1041, 1042] {
+            send!(s, time t, TcpRepr {
+                seq_number: REMOTE_SEQ + 1,
+                ack_number: Some(LOCAL_SEQ + 1 + 18),
+                ..SEND_TEMPL
+            });
+        }
+        recv!(s, time 1043, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1 + 18,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"ggg"[..],
+            ..RECV_TEMPL
+        }));
+        assert_eq!(s.recovery_point, Some(LOCAL_SEQ + 1 + 24));
+    }
+
+    /// A duplicate ACK of `ack` that also opens the window to `window_len` and SACKs
+    /// `[left, right)`.
+    fn send_sack_dup_ack(
+        mut s: &mut TestSocket,
+        time: i64,
+        ack: TcpSeqNumber,
+        window_len: u16,
+        left: TcpSeqNumber,
+        right: TcpSeqNumber,
+    ) {
+        send!(s, time time, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(ack),
+            window_len,
+            sack_ranges: [Some((left.0 as u32, right.0 as u32)), None, None],
+            ..SEND_TEMPL
+        });
+    }
+
+    /// unisock patch (UNISOCK-PATCHES.md, SACK duplicate ACKs): a receiver that grows its
+    /// window on every ACK (Linux does while its application reads) still triggers the fast
+    /// retransmit, because each of its duplicate ACKs SACKs new data (RFC 6675 (2)).
+    #[test]
+    fn test_fast_retransmit_sack_dup_acks_with_window_updates() {
+        let mut s = socket_established();
+        s.remote_has_sack = true;
+        s.remote_mss = 3;
+        s.send_slice(b"aaaBBBcccDDD").unwrap();
+        for (i, chunk) in [&b"aaa"[..], b"BBB", b"ccc", b"DDD"]
+            .into_iter()
+            .enumerate()
+        {
+            recv!(s, time 1000, Ok(TcpRepr {
+                seq_number: LOCAL_SEQ + 1 + 3 * i,
+                ack_number: Some(REMOTE_SEQ + 1),
+                payload:    chunk,
+                ..RECV_TEMPL
+            }));
+        }
+        send!(s, time 1010, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1),
+            window_len: 100,
+            ..SEND_TEMPL
+        });
+        // "aaa" is lost; "BBB", "ccc", "DDD" arrive, each answered with a larger window.
+        for (i, t) in [1011, 1012, 1013].into_iter().enumerate() {
+            send_sack_dup_ack(
+                &mut s,
+                t,
+                LOCAL_SEQ + 1,
+                101 + i as u16,
+                LOCAL_SEQ + 1 + 3,
+                LOCAL_SEQ + 1 + 6 + 3 * i,
+            );
+        }
+        assert_eq!(s.local_rx_dup_acks, 3);
+        recv!(s, time 1015, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"aaa"[..],
+            ..RECV_TEMPL
+        }));
+        send!(s, time 1020, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1 + 12),
+            window_len: 110,
+            ..SEND_TEMPL
+        });
+        assert_eq!(s.remote_sack_high, None);
+        recv_nothing!(s, time 1030);
+    }
+
+    /// unisock patch (UNISOCK-PATCHES.md, SACK duplicate ACKs): a window update that repeats
+    /// SACK information already received is a window update, not a duplicate ACK.
+    #[test]
+    fn test_fast_retransmit_old_sack_window_update_is_not_dup_ack() {
+        let mut s = socket_established();
+        s.remote_has_sack = true;
+        s.remote_mss = 3;
+        s.send_slice(b"aaaBBB").unwrap();
+        for (i, chunk) in [&b"aaa"[..], b"BBB"].into_iter().enumerate() {
+            recv!(s, time 1000, Ok(TcpRepr {
+                seq_number: LOCAL_SEQ + 1 + 3 * i,
+                ack_number: Some(REMOTE_SEQ + 1),
+                payload:    chunk,
+                ..RECV_TEMPL
+            }));
+        }
+        send!(s, time 1010, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1),
+            window_len: 100,
+            ..SEND_TEMPL
+        });
+        send_sack_dup_ack(
+            &mut s,
+            1011,
+            LOCAL_SEQ + 1,
+            100,
+            LOCAL_SEQ + 4,
+            LOCAL_SEQ + 7,
+        );
+        assert_eq!(s.local_rx_dup_acks, 1);
+        // Same SACK block, new window: the count starts over, as without SACK.
+        send_sack_dup_ack(
+            &mut s,
+            1012,
+            LOCAL_SEQ + 1,
+            120,
+            LOCAL_SEQ + 4,
+            LOCAL_SEQ + 7,
+        );
+        assert_eq!(s.local_rx_dup_acks, 0);
+        // A SACK block beyond the data sent is ignored.
+        send_sack_dup_ack(
+            &mut s,
+            1013,
+            LOCAL_SEQ + 1,
+            130,
+            LOCAL_SEQ + 4,
+            LOCAL_SEQ + 40,
+        );
+        assert_eq!(s.local_rx_dup_acks, 0);
+        recv_nothing!(s, time 1020);
+    }
+
+    /// unisock patch (UNISOCK-PATCHES.md, SACK loss detection): the ACK that ends a
+    /// recovery SACKs three segments above a segment lost during that recovery: a new
+    /// recovery starts at once, without waiting for duplicate ACKs that will not come.
+    #[test]
+    fn test_fast_retransmit_sack_full_ack_starts_next_recovery() {
+        let mut s = socket_fast_retransmit_two_losses();
+        s.remote_has_sack = true;
+        // The partial ACK makes room for "gggHHHiiiJJJ", sent after "ccc" is resent.
+        send!(s, time 1020, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1 + 6),
+            ..SEND_TEMPL
+        });
+        recv!(s, time 1021, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1 + 6,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"ccc"[..],
+            ..RECV_TEMPL
+        }));
+        s.send_slice(b"gggHHHiiiJJJ").unwrap();
+        for (i, chunk) in [&b"ggg"[..], b"HHH", b"iii", b"JJJ"]
+            .into_iter()
+            .enumerate()
+        {
+            recv!(s, time 1022, Ok(TcpRepr {
+                seq_number: LOCAL_SEQ + 1 + 18 + 3 * i,
+                ack_number: Some(REMOTE_SEQ + 1),
+                payload:    chunk,
+                ..RECV_TEMPL
+            }));
+        }
+        // "ggg" is lost; "ccc" arrives after the others: a full ACK for the old recovery
+        // point that SACKs "HHHiiiJJJ".
+        send_sack_dup_ack(
+            &mut s,
+            1030,
+            LOCAL_SEQ + 1 + 18,
+            64,
+            LOCAL_SEQ + 1 + 21,
+            LOCAL_SEQ + 1 + 30,
+        );
+        assert_eq!(s.recovery_point, Some(LOCAL_SEQ + 1 + 30));
+        recv!(s, time 1031, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1 + 18,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"ggg"[..],
+            ..RECV_TEMPL
+        }));
+        recv_nothing!(s, time 1032);
+    }
+
+    /// unisock patch (UNISOCK-PATCHES.md, SACK loss detection): fewer than three segments
+    /// SACKed above the ACK (reordering) do not start a recovery.
+    #[test]
+    fn test_fast_retransmit_sack_two_segments_is_not_loss() {
+        let mut s = socket_established();
+        s.remote_has_sack = true;
+        s.remote_mss = 3;
+        s.send_slice(b"aaaBBBccc").unwrap();
+        for (i, chunk) in [&b"aaa"[..], b"BBB", b"ccc"].into_iter().enumerate() {
+            recv!(s, time 1000, Ok(TcpRepr {
+                seq_number: LOCAL_SEQ + 1 + 3 * i,
+                ack_number: Some(REMOTE_SEQ + 1),
+                payload:    chunk,
+                ..RECV_TEMPL
+            }));
+        }
+        send_sack_dup_ack(
+            &mut s,
+            1010,
+            LOCAL_SEQ + 1,
+            64,
+            LOCAL_SEQ + 4,
+            LOCAL_SEQ + 10,
+        );
+        assert_eq!(s.recovery_point, None);
+        recv_nothing!(s, time 1011);
+    }
+
+    /// unisock patch (UNISOCK-PATCHES.md, no connection without a timer): a fast
+    /// retransmission that the interface could not emit (device exhausted) stays pending.
+    #[test]
+    fn test_fast_retransmit_survives_emit_failure() {
+        let mut s = socket_established();
+        s.remote_mss = 3;
+        s.send_slice(b"aaaBBB").unwrap();
+        for (i, chunk) in [&b"aaa"[..], b"BBB"].into_iter().enumerate() {
+            recv!(s, time 1000, Ok(TcpRepr {
+                seq_number: LOCAL_SEQ + 1 + 3 * i,
+                ack_number: Some(REMOTE_SEQ + 1),
+                payload:    chunk,
+                ..RECV_TEMPL
+            }));
+        }
+        for t in [1010, 1011, 1012, 1013] {
+            send!(s, time t, TcpRepr {
+                seq_number: REMOTE_SEQ + 1,
+                ack_number: Some(LOCAL_SEQ + 1),
+                ..SEND_TEMPL
+            });
+        }
+        // The fast retransmit fires, but the device has no room.
+        s.cx.set_now(Instant::from_millis(1015));
+        let r: Result<(), ()> = s.socket.dispatch(&mut s.cx, |_, _, _| Err(()));
+        assert_eq!(r, Err(()));
+        // It goes out at the next poll.
+        recv!(s, time 1016, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"aaa"[..],
+            ..RECV_TEMPL
+        }));
+    }
+
+    /// unisock patch (UNISOCK-PATCHES.md, no connection without a timer): the RTO fires
+    /// while the remote window is zero: nothing can be resent, so the zero-window probe
+    /// timer takes over (before, no timer was left and the connection hung).
+    #[test]
+    fn test_rto_with_zero_window_starts_zero_window_probe() {
+        let mut s = socket_established();
+        s.send_slice(b"abcdef").unwrap();
+        recv!(s, time 1000, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"abcdef"[..],
+            ..RECV_TEMPL
+        }));
+        // The remote closes its window without acknowledging anything.
+        send!(s, time 1010, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1),
+            window_len: 0,
+            ..SEND_TEMPL
+        });
+        let rto = s.rtte.retransmission_timeout().total_millis() as i64;
+        // The RTO: the window is zero, nothing is resent, a probe is scheduled.
+        recv_nothing!(s, time 1000 + rto);
+        assert!(s.timer.is_zero_window_probe(), "timer: {:?}", s.timer);
+        let rto2 = s.rtte.retransmission_timeout().total_millis() as i64;
+        recv!(s, time 1000 + rto + rto2, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"a"[..],
+            ..RECV_TEMPL
+        }));
     }
 
     #[test]

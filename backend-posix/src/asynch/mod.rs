@@ -1,0 +1,489 @@
+//! Async sockets over the kernel: [`AsyncStack`] implements [`unisock::asynch::SendStack`]
+//! (and so [`unisock::asynch::Stack`]) on a [`Reactor`]: [`TokioStack`] over tokio's
+//! `AsyncFd` (feature `tokio`), [`AsyncIoStack`] over async-io's `Async` (feature `async-io`,
+//! any executor). The logic is written once, generic over the reactor; the two reactors
+//! differ only in [`Reactor::poll_io`].
+//!
+//! ```no_run
+//! # #[cfg(feature = "tokio")]
+//! # async fn demo() -> Result<(), unisock_posix::Error> {
+//! use unisock::asynch::{SendStack, SendStreamListener, SendStreamSocket};
+//! use unisock::{RecvFlags, Socket};
+//! use unisock_posix::asynch::TokioStack;
+//!
+//! let stack = TokioStack::new();
+//! let mut listener = stack.listen("127.0.0.1:0".parse().unwrap(), 8)?;
+//! let mut client = stack.connect(listener.local_addr()?).await?;
+//! let (mut server, _peer) = listener.accept().await?;
+//! client.send_all(b"ping").await?;
+//! let mut buf = [0u8; 4];
+//! let n = server.recv(&mut buf, RecvFlags::WAITALL).await?;
+//! assert_eq!(&buf[..n], b"ping");
+//! # Ok(()) }
+//! ```
+//!
+//! ## How it works
+//! - Each socket is the blocking type of this crate ([`crate::TcpStream`], ...) plus one
+//!   registration of its descriptor with the reactor ([`Registered`]). Every operation is the
+//!   blocking type's non-blocking call (`MSG_DONTWAIT`; a listener in non-blocking mode): one
+//!   system call when it can complete, then a wait for the reactor's readiness event and one
+//!   more try. No heap allocation on the read/write/send/recv paths (the futures live in the
+//!   caller's task).
+//! - Connect is a non-blocking `connect`, a wait for writability, then `SO_ERROR`.
+//! - [`resolve`](unisock::asynch::Stack::resolve): IP literals are parsed at once;
+//!   `getaddrinfo` blocks, so it runs on the reactor's blocking pool (tokio `spawn_blocking`,
+//!   the `blocking` crate for async-io). A dropped resolve future lets the lookup finish on
+//!   its thread and discards the result.
+//! - Cancellation is as `unisock::asynch` documents: each future makes its one system call
+//!   inside `poll`, so a dropped future has either completed an operation whose result was
+//!   returned, or done nothing. `recv` with [`RecvFlags::WAITALL`] is a loop (a dropped one
+//!   may have consumed a prefix), like `read_exact`.
+//! - Everything is `Send + Sync`; futures are `Send`, so tasks can be spawned on tokio's
+//!   multi-threaded runtime.
+//! - The blocking types convert into async ones ([`crate::TcpStream::into_async`],
+//!   [`Registered::new`]) and back ([`Registered::into_inner`]).
+//!
+//! Not supported: the blocking-only calls (timeouts through `SockOpt::ReadTimeout` do not
+//! bound async calls: use the executor's timer), batched datagrams, async UNIX-domain
+//! connect (wrap a connected [`crate::UnixStream`] with [`Registered::new`] instead).
+
+mod reactor;
+
+use core::future::{Future, poll_fn};
+use core::marker::PhantomData;
+use core::net::{IpAddr, SocketAddr};
+use std::os::fd::AsRawFd;
+
+use unisock::asynch::{
+    SendDatagramSocket, SendRawSocket, SendStack, SendStreamListener, SendStreamSocket,
+    SendTcpSocket,
+};
+use unisock::{
+    Addresses, Association, DatagramSocket as _, Domain, ErrorType, Protocol, RecvFlags, RecvMeta,
+    SendFlags, Shutdown, SockOpt, SockOptName, Socket, StreamListener as _, StreamSocket as _,
+    TcpSocket as _, embedded_io,
+};
+
+#[cfg(feature = "async-io")]
+pub use reactor::AsyncIo;
+#[cfg(feature = "tokio")]
+pub use reactor::Tokio;
+pub use reactor::{Direction, Reactor};
+
+use crate::error::Error;
+use crate::family::Family;
+use crate::stream::{Listener, Stream};
+use crate::{Datagram, PosixStack};
+
+/// The kernel as an async stack on reactor `R`. Zero-sized.
+pub struct AsyncStack<R: Reactor> {
+    _reactor: PhantomData<fn() -> R>,
+}
+
+/// The kernel as an async stack on tokio's reactor (recommended under tokio).
+#[cfg(feature = "tokio")]
+pub type TokioStack = AsyncStack<Tokio>;
+
+/// The kernel as an async stack on async-io's reactor (any executor).
+#[cfg(feature = "async-io")]
+pub type AsyncIoStack = AsyncStack<AsyncIo>;
+
+impl<R: Reactor> AsyncStack<R> {
+    /// The stack.
+    pub const fn new() -> Self {
+        AsyncStack {
+            _reactor: PhantomData,
+        }
+    }
+}
+
+impl<R: Reactor> Default for AsyncStack<R> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<R: Reactor> Clone for AsyncStack<R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<R: Reactor> Copy for AsyncStack<R> {}
+
+impl<R: Reactor> core::fmt::Debug for AsyncStack<R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("AsyncStack")
+    }
+}
+
+/// A socket of this crate registered with reactor `R`: the async form of `T`. The aliases
+/// name the usual ones ([`TcpStream`], [`TcpListener`], [`UdpSocket`], [`RawSocket`],
+/// [`UnixStream`], [`UnixListener`], [`UnixDatagram`]).
+pub struct Registered<R: Reactor, T> {
+    // Declared first so it is dropped (deregistered) before `inner` closes the descriptor.
+    reg: R::Registration,
+    inner: T,
+}
+
+/// An async connected TCP stream.
+pub type TcpStream<R> = Registered<R, crate::TcpStream>;
+/// An async listening TCP socket.
+pub type TcpListener<R> = Registered<R, crate::TcpListener>;
+/// An async UDP socket.
+pub type UdpSocket<R> = Registered<R, crate::UdpSocket>;
+/// An async raw IP socket.
+pub type RawSocket<R> = Registered<R, crate::RawSocket>;
+/// An async connected UNIX-domain stream.
+pub type UnixStream<R> = Registered<R, crate::UnixStream>;
+/// An async listening UNIX-domain stream socket.
+pub type UnixListener<R> = Registered<R, crate::UnixListener>;
+/// An async UNIX-domain datagram socket.
+pub type UnixDatagram<R> = Registered<R, crate::UnixDatagram>;
+
+impl<R: Reactor, T: AsRawFd> Registered<R, T> {
+    /// Register a socket of this crate with the reactor. A listener is switched to
+    /// non-blocking mode on its first accept; other descriptors are left as they are (every
+    /// async call is non-blocking by itself).
+    pub fn new(inner: T) -> Result<Self, Error> {
+        let reg = R::register(inner.as_raw_fd())?;
+        Ok(Registered { reg, inner })
+    }
+
+    /// The socket, for its non-async calls (addresses, options).
+    pub fn get_ref(&self) -> &T {
+        &self.inner
+    }
+
+    /// Deregister and return the socket (a blocking one again, as far as this crate's calls
+    /// go).
+    pub fn into_inner(self) -> T {
+        let Registered { reg, inner } = self;
+        drop(reg);
+        inner
+    }
+
+    #[inline]
+    fn poll_op<'a, O: 'a>(
+        &'a mut self,
+        dir: Direction,
+        mut op: impl FnMut(&mut T) -> Result<O, Error> + 'a,
+    ) -> impl Future<Output = Result<O, Error>> + 'a {
+        let Registered { reg, inner } = self;
+        poll_fn(move |cx| R::poll_io(reg, cx, dir, || op(inner)))
+    }
+}
+
+impl<R: Reactor, T: core::fmt::Debug> core::fmt::Debug for Registered<R, T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Registered")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F: Family> Stream<F> {
+    /// Register this stream with reactor `R` (see [`Registered::new`]).
+    pub fn into_async<R: Reactor>(self) -> Result<Registered<R, Self>, Error> {
+        Registered::new(self)
+    }
+}
+
+impl<F: Family> Listener<F> {
+    /// Register this listener with reactor `R` (see [`Registered::new`]).
+    pub fn into_async<R: Reactor>(self) -> Result<Registered<R, Self>, Error> {
+        Registered::new(self)
+    }
+}
+
+impl<F: Family> Datagram<F> {
+    /// Register this datagram socket with reactor `R` (see [`Registered::new`]).
+    pub fn into_async<R: Reactor>(self) -> Result<Registered<R, Self>, Error> {
+        Registered::new(self)
+    }
+}
+
+impl crate::RawSocket {
+    /// Register this raw socket with reactor `R` (see [`Registered::new`]).
+    pub fn into_async<R: Reactor>(self) -> Result<Registered<R, Self>, Error> {
+        Registered::new(self)
+    }
+}
+
+impl<R: Reactor, T: ErrorType<Error = Error>> ErrorType for Registered<R, T> {
+    type Error = Error;
+}
+
+impl<R: Reactor, T: Socket<Error = Error>> Socket for Registered<R, T> {
+    type Addr = T::Addr;
+
+    fn local_addr(&self) -> Result<T::Addr, Error> {
+        self.inner.local_addr()
+    }
+
+    fn set_option(&mut self, option: SockOpt) -> Result<(), Error> {
+        self.inner.set_option(option)
+    }
+
+    fn option(&self, name: SockOptName) -> Result<SockOpt, Error> {
+        self.inner.option(name)
+    }
+}
+
+impl<R: Reactor> ErrorType for AsyncStack<R> {
+    type Error = Error;
+}
+
+impl<R: Reactor> SendStack for AsyncStack<R> {
+    type TcpSocket = TcpSocket<R>;
+    type TcpStream = TcpStream<R>;
+    type TcpListener = TcpListener<R>;
+    type UdpSocket = UdpSocket<R>;
+    type RawSocket = RawSocket<R>;
+
+    fn tcp_socket(&self, domain: Domain) -> Result<TcpSocket<R>, Error> {
+        Ok(TcpSocket {
+            inner: crate::TcpSocket::new(domain)?,
+            _reactor: PhantomData,
+        })
+    }
+
+    fn udp_socket(&self, domain: Domain) -> Result<UdpSocket<R>, Error> {
+        Registered::new(crate::UdpSocket::new(domain)?)
+    }
+
+    fn raw_socket(&self, domain: Domain, protocol: Protocol) -> Result<RawSocket<R>, Error> {
+        Registered::new(crate::RawSocket::new(domain, protocol)?)
+    }
+
+    /// IP literals without a lookup; names through `getaddrinfo` on the reactor's blocking
+    /// pool (see the module docs).
+    fn resolve(&self, host: &str) -> impl Future<Output = Result<Addresses, Error>> + Send {
+        let literal = host.parse::<IpAddr>().ok();
+        let name = if literal.is_none() {
+            Some(host.to_owned())
+        } else {
+            None
+        };
+        async move {
+            if let Some(ip) = literal {
+                let mut out = Addresses::new();
+                // A fresh vector has room for one address.
+                let _ = out.push(ip);
+                return Ok(out);
+            }
+            let name = name.unwrap_or_default();
+            R::unblock(move || unisock::Stack::resolve(&PosixStack, &name)).await?
+        }
+    }
+
+    fn open_sockets(&self) -> usize {
+        crate::sys::open_sockets()
+    }
+}
+
+/// An unconnected async TCP socket: set options, bind, then listen or connect.
+pub struct TcpSocket<R: Reactor> {
+    inner: crate::TcpSocket,
+    _reactor: PhantomData<fn() -> R>,
+}
+
+impl<R: Reactor> core::fmt::Debug for TcpSocket<R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TcpSocket")
+            .field("inner", &self.inner)
+            .finish()
+    }
+}
+
+impl<R: Reactor> ErrorType for TcpSocket<R> {
+    type Error = Error;
+}
+
+impl<R: Reactor> Socket for TcpSocket<R> {
+    type Addr = SocketAddr;
+
+    fn local_addr(&self) -> Result<SocketAddr, Error> {
+        self.inner.local_addr()
+    }
+
+    fn set_option(&mut self, option: SockOpt) -> Result<(), Error> {
+        self.inner.set_option(option)
+    }
+
+    fn option(&self, name: SockOptName) -> Result<SockOpt, Error> {
+        self.inner.option(name)
+    }
+}
+
+impl<R: Reactor> SendTcpSocket for TcpSocket<R> {
+    type Stream = TcpStream<R>;
+    type Listener = TcpListener<R>;
+
+    fn bind(&mut self, local: SocketAddr) -> Result<(), Error> {
+        self.inner.bind(local)
+    }
+
+    fn listen(self, backlog: usize) -> Result<TcpListener<R>, Error> {
+        Registered::new(self.inner.listen(backlog)?)
+    }
+
+    /// Non-blocking `connect`, wait for writability, then `SO_ERROR`. Dropping the future
+    /// closes the socket.
+    async fn connect(self, remote: SocketAddr) -> Result<TcpStream<R>, Error> {
+        let stream = self.inner.connect_nonblocking(remote)?;
+        let mut stream: TcpStream<R> = Registered::new(stream)?;
+        stream
+            .poll_op(Direction::Write, |s| s.connect_status())
+            .await
+            .map_err(|e| e.at(remote))?;
+        Ok(stream)
+    }
+}
+
+impl<R: Reactor, F: Family> SendStreamListener for Registered<R, Listener<F>> {
+    type Stream = Registered<R, Stream<F>>;
+
+    /// Cancellation-safe: a connection is taken from the kernel's queue only by the call that
+    /// returns it.
+    async fn accept(&mut self) -> Result<(Registered<R, Stream<F>>, F), Error> {
+        let (stream, peer) = self.poll_op(Direction::Read, |l| l.try_accept()).await?;
+        Ok((Registered::new(stream)?, peer))
+    }
+}
+
+impl<R: Reactor, F: Family> unisock::asynch::embedded_io_async::Read for Registered<R, Stream<F>> {
+    #[inline]
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        SendStreamSocket::recv(self, buf, RecvFlags::NONE).await
+    }
+}
+
+impl<R: Reactor, F: Family> unisock::asynch::embedded_io_async::Write for Registered<R, Stream<F>> {
+    #[inline]
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, Error> {
+        SendStreamSocket::send(self, buf, SendFlags::NONE).await
+    }
+
+    /// Nothing to do: writes go straight to the kernel.
+    async fn flush(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+impl<R: Reactor, F: Family> embedded_io::ReadReady for Registered<R, Stream<F>> {
+    fn read_ready(&mut self) -> Result<bool, Error> {
+        self.inner.read_ready()
+    }
+}
+
+impl<R: Reactor, F: Family> embedded_io::WriteReady for Registered<R, Stream<F>> {
+    fn write_ready(&mut self) -> Result<bool, Error> {
+        self.inner.write_ready()
+    }
+}
+
+impl<R: Reactor, F: Family> SendStreamSocket for Registered<R, Stream<F>> {
+    fn peer_addr(&self) -> Result<F, Error> {
+        self.inner.peer_addr()
+    }
+
+    fn association(&self) -> Result<Association<F>, Error> {
+        self.inner.association()
+    }
+
+    /// One `recv` when data is there. With [`RecvFlags::WAITALL`] a loop until the buffer is
+    /// full or the stream ends (with `PEEK` too: it waits until `buf.len()` bytes can be
+    /// peeked).
+    #[inline]
+    async fn recv(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<usize, Error> {
+        if !flags.contains(RecvFlags::WAITALL) || buf.is_empty() {
+            return self
+                .poll_op(Direction::Read, |s| s.try_recv(buf, flags))
+                .await;
+        }
+        let flags = flags.without(RecvFlags::WAITALL);
+        if flags.contains(RecvFlags::PEEK) {
+            let want = buf.len();
+            // A short peek counts as "not yet": the reactor wakes us on more data.
+            return self
+                .poll_op(Direction::Read, |s| match s.try_recv(buf, flags) {
+                    Ok(n) if n != 0 && n < want => {
+                        Err(Error::os(crate::error::Op::Recv, libc::EAGAIN))
+                    }
+                    r => r,
+                })
+                .await;
+        }
+        let mut got = 0;
+        while got < buf.len() {
+            let rest = &mut buf[got..];
+            let n = self
+                .poll_op(Direction::Read, |s| s.try_recv(rest, flags))
+                .await?;
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        Ok(got)
+    }
+
+    #[inline]
+    async fn send(&mut self, buf: &[u8], flags: SendFlags) -> Result<usize, Error> {
+        self.poll_op(Direction::Write, |s| s.try_send(buf, flags))
+            .await
+    }
+
+    fn shutdown(&mut self, how: Shutdown) -> Result<(), Error> {
+        self.inner.shutdown(how)
+    }
+
+    fn abort(self) -> Result<(), Error> {
+        self.into_inner().abort()
+    }
+}
+
+impl<R: Reactor, F: Family + Send> SendDatagramSocket for Registered<R, Datagram<F>> {
+    fn bind(&mut self, local: F) -> Result<(), Error> {
+        self.inner.bind(local)
+    }
+
+    fn connect(&mut self, peer: F) -> Result<(), Error> {
+        self.inner.connect(peer)
+    }
+
+    fn peer_addr(&self) -> Result<F, Error> {
+        self.inner.peer_addr()
+    }
+
+    #[inline]
+    async fn send_to(&mut self, buf: &[u8], to: F, flags: SendFlags) -> Result<usize, Error> {
+        self.poll_op(Direction::Write, |s| s.try_send_to(buf, to, flags))
+            .await
+    }
+
+    #[inline]
+    async fn recv_from(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<RecvMeta<F>, Error> {
+        self.poll_op(Direction::Read, |s| s.try_recv_from(buf, flags))
+            .await
+    }
+}
+
+impl<R: Reactor> SendRawSocket for Registered<R, crate::RawSocket> {
+    async fn send_to(&mut self, payload: &[u8], to: IpAddr) -> Result<usize, Error> {
+        self.poll_op(Direction::Write, |s| s.try_send_to(payload, to))
+            .await
+    }
+
+    async fn recv_from(
+        &mut self,
+        buf: &mut [u8],
+        flags: RecvFlags,
+    ) -> Result<RecvMeta<IpAddr>, Error> {
+        self.poll_op(Direction::Read, |s| {
+            unisock::RawSocket::try_recv_from(s, buf, flags)
+        })
+        .await
+    }
+}

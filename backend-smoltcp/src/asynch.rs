@@ -1,0 +1,218 @@
+//! The async traits ([`unisock::asynch`]) for `&Stack` and its sockets.
+//!
+//! - With `std` the stack is `Sync` (a `Mutex`) when its device is `Send` and its clock and
+//!   waiter are `Sync`: `&Stack` then implements [`unisock::asynch::SendStack`] (and the
+//!   `Send*` socket traits), whose futures are `Send`, so generic code runs on tokio's
+//!   multi-threaded runtime; through core's blanket implementations it is also an
+//!   [`unisock::asynch::Stack`].
+//! - Without `std` (a `RefCell`, single-threaded) `&Stack` implements
+//!   [`unisock::asynch::Stack`] and the plain socket traits (embassy, any local executor).
+//!
+//! Every waiting operation is one `poll_fn`: lock, try, on `WouldBlock` register the task's
+//! waker on that socket's direction and return `Pending` (see `wake.rs`). Someone must drive
+//! the interface for timers and incoming frames: the `std` driver thread
+//! ([`StdStack`](crate::StdStack)) or the runner future ([`Stack::run`](crate::Stack::run)).
+//! Operations also poll the interface themselves after acting, so data moves at once.
+//!
+//! Unsupported here (`ErrorKind::Unsupported`, as in the blocking API): urgent data (`OOB`),
+//! setting buffer sizes, raw protocols other than ICMP/ICMPv6, UDP and raw sockets when their
+//! features are off. The read and write timeout options do not bound async calls (the
+//! executor's timer does; see [`unisock::asynch`]).
+
+use core::net::{IpAddr, SocketAddr};
+
+use smoltcp::phy::Device;
+use unisock::asynch::embedded_io_async;
+use unisock::{Addresses, Association, Domain, Protocol, RecvFlags, RecvMeta, SendFlags, Shutdown};
+
+use crate::clock::Clock;
+use crate::error::Result;
+use crate::stack::Stack;
+use crate::wait::Wait;
+use crate::{RawSocket, TcpListener, TcpSocket, TcpStream, UdpSocket};
+
+impl<D: Device, C: Clock, W: Wait> embedded_io_async::Read for TcpStream<'_, '_, D, C, W> {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
+        self.recv_async(buf, RecvFlags::NONE).await
+    }
+}
+
+impl<D: Device, C: Clock, W: Wait> embedded_io_async::Write for TcpStream<'_, '_, D, C, W> {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize> {
+        self.send_async(buf, SendFlags::NONE).await
+    }
+
+    async fn flush(&mut self) -> Result<()> {
+        // Written data is already queued to smoltcp (as the blocking `flush`).
+        unisock::embedded_io::Write::flush(self)
+    }
+}
+
+/// The trait implementations, once for the `Send` family (`std`) and once for the plain one
+/// (`no_std`): the bodies are the same.
+macro_rules! async_impls {
+    (
+        $StackT:ident, $TcpT:ident, $ListenerT:ident, $StreamT:ident, $DgramT:ident, $RawT:ident;
+        $($bounds:tt)*
+    ) => {
+        impl<'s, 'a, D, C, W> unisock::asynch::$StackT for &'s Stack<'a, D, C, W>
+        where
+            $($bounds)*
+        {
+            type TcpSocket = TcpSocket<'s, 'a, D, C, W>;
+            type TcpStream = TcpStream<'s, 'a, D, C, W>;
+            type TcpListener = TcpListener<'s, 'a, D, C, W>;
+            type UdpSocket = UdpSocket<'s, 'a, D, C, W>;
+            type RawSocket = RawSocket<'s, 'a, D, C, W>;
+
+            fn tcp_socket(&self, domain: Domain) -> Result<Self::TcpSocket> {
+                TcpSocket::open(self, domain)
+            }
+
+            fn udp_socket(&self, domain: Domain) -> Result<Self::UdpSocket> {
+                UdpSocket::open(self, domain)
+            }
+
+            fn raw_socket(&self, domain: Domain, protocol: Protocol) -> Result<Self::RawSocket> {
+                RawSocket::open(self, domain, protocol)
+            }
+
+            async fn resolve(&self, host: &str) -> Result<Addresses> {
+                Stack::resolve_async(self, host).await
+            }
+
+            fn open_sockets(&self) -> usize {
+                Stack::open_sockets(self)
+            }
+        }
+
+        impl<'s, 'a, D, C, W> unisock::asynch::$TcpT for TcpSocket<'s, 'a, D, C, W>
+        where
+            $($bounds)*
+        {
+            type Stream = TcpStream<'s, 'a, D, C, W>;
+            type Listener = TcpListener<'s, 'a, D, C, W>;
+
+            fn bind(&mut self, local: SocketAddr) -> Result<()> {
+                unisock::TcpSocket::bind(self, local)
+            }
+
+            fn listen(self, backlog: usize) -> Result<Self::Listener> {
+                unisock::TcpSocket::listen(self, backlog)
+            }
+
+            fn connect(
+                self,
+                remote: SocketAddr,
+            ) -> impl core::future::Future<Output = Result<Self::Stream>> {
+                self.connect_async(remote)
+            }
+        }
+
+        impl<'s, 'a, D, C, W> unisock::asynch::$ListenerT for TcpListener<'s, 'a, D, C, W>
+        where
+            $($bounds)*
+        {
+            type Stream = TcpStream<'s, 'a, D, C, W>;
+
+            fn accept(
+                &mut self,
+            ) -> impl core::future::Future<Output = Result<(Self::Stream, SocketAddr)>> {
+                self.accept_async()
+            }
+        }
+
+        impl<D, C, W> unisock::asynch::$StreamT for TcpStream<'_, '_, D, C, W>
+        where
+            $($bounds)*
+        {
+            fn peer_addr(&self) -> Result<SocketAddr> {
+                unisock::StreamSocket::peer_addr(self)
+            }
+
+            fn association(&self) -> Result<Association<SocketAddr>> {
+                unisock::StreamSocket::association(self)
+            }
+
+            async fn recv(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<usize> {
+                self.recv_async(buf, flags).await
+            }
+
+            async fn send(&mut self, buf: &[u8], flags: SendFlags) -> Result<usize> {
+                self.send_async(buf, flags).await
+            }
+
+            fn shutdown(&mut self, how: Shutdown) -> Result<()> {
+                unisock::StreamSocket::shutdown(self, how)
+            }
+
+            fn abort(self) -> Result<()> {
+                unisock::StreamSocket::abort(self)
+            }
+        }
+
+        impl<D, C, W> unisock::asynch::$DgramT for UdpSocket<'_, '_, D, C, W>
+        where
+            $($bounds)*
+        {
+            fn bind(&mut self, local: SocketAddr) -> Result<()> {
+                unisock::DatagramSocket::bind(self, local)
+            }
+
+            fn connect(&mut self, peer: SocketAddr) -> Result<()> {
+                unisock::DatagramSocket::connect(self, peer)
+            }
+
+            fn peer_addr(&self) -> Result<SocketAddr> {
+                unisock::DatagramSocket::peer_addr(self)
+            }
+
+            async fn send_to(
+                &mut self,
+                buf: &[u8],
+                to: SocketAddr,
+                flags: SendFlags,
+            ) -> Result<usize> {
+                self.send_to_async(buf, to, flags).await
+            }
+
+            async fn recv_from(
+                &mut self,
+                buf: &mut [u8],
+                flags: RecvFlags,
+            ) -> Result<RecvMeta<SocketAddr>> {
+                self.recv_from_async(buf, flags).await
+            }
+        }
+
+        impl<D, C, W> unisock::asynch::$RawT for RawSocket<'_, '_, D, C, W>
+        where
+            $($bounds)*
+        {
+            async fn send_to(&mut self, payload: &[u8], to: IpAddr) -> Result<usize> {
+                self.send_to_async(payload, to).await
+            }
+
+            async fn recv_from(
+                &mut self,
+                buf: &mut [u8],
+                flags: RecvFlags,
+            ) -> Result<RecvMeta<IpAddr>> {
+                self.recv_from_async(buf, flags).await
+            }
+        }
+    };
+}
+
+#[cfg(feature = "std")]
+async_impls!(
+    SendStack, SendTcpSocket, SendStreamListener, SendStreamSocket, SendDatagramSocket,
+    SendRawSocket;
+    D: Device + Send, C: Clock + Sync, W: Wait + Sync
+);
+
+#[cfg(not(feature = "std"))]
+async_impls!(
+    Stack, TcpSocket, StreamListener, StreamSocket, DatagramSocket, RawSocket;
+    D: Device, C: Clock, W: Wait
+);
