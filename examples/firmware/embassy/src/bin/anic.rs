@@ -8,7 +8,7 @@
 //! - `net_task`: the runner, [`Stack::run`], which polls the interface and sleeps with
 //!   [`embassy_time::Timer`] between rounds. The LAN9118 is **polled**: its interrupt is not
 //!   wired, so nothing wakes the runner when a frame arrives. The runner therefore never sleeps
-//!   longer than [`POLL_INTERVAL`] (1 ms, one tick of the time driver): with no timer due
+//!   longer than [`POLL_INTERVAL_US`] (1 ms, one tick of the time driver): with no timer due
 //!   (`None`) it sleeps 1 ms, and a later deadline is cut to 1 ms too. A frame waits at most
 //!   1 ms, as with the blocking `nic`'s `WFI` wait and `enet`'s driver.
 //! - `echo_task`: listens on port 7, serves one connection with [`echo_once`] (accept, then
@@ -47,7 +47,7 @@ use unisock_smoltcp::{Config, SleepFn, Stack};
 const MESSAGE: &[u8] = b"hello from the async unisock firmware";
 /// The longest the runner sleeps: the LAN9118 is polled (no receive interrupt), so this is
 /// how late a received frame may be noticed.
-const POLL_INTERVAL: Duration = Duration::from_millis(1);
+const POLL_INTERVAL_US: u64 = 1_000;
 /// How long the closing connections may take to finish their handshakes at the end.
 const CLOSE_LIMIT_MS: u64 = 10_000;
 
@@ -120,17 +120,19 @@ async fn wait_all_closed<S: AsyncStack>(stack: &S, limit_ms: u64) -> usize {
     }
 }
 
-/// The runner: drives the interface forever. See [`POLL_INTERVAL`] for why every sleep is
+/// The runner: drives the interface forever. See [`POLL_INTERVAL_US`] for why every sleep is
 /// at most 1 ms.
 #[embassy_executor::task]
 async fn net_task(stack: &'static NicStack) -> ! {
     let sleep = SleepFn(|delay: Option<core::time::Duration>| {
-        // `None` (no timer due) and long deadlines alike: at most POLL_INTERVAL, since a
-        // received frame raises nothing that would end the sleep early.
-        let micros = delay.map_or(u64::MAX, |d| {
-            u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+        // `None` (no timer due) and long deadlines alike: at most POLL_INTERVAL_US, since a
+        // received frame raises nothing that would end the sleep early. Capped before the
+        // conversion: embassy-time's `from_micros` rounds up with an addition that would
+        // overflow near `u64::MAX`.
+        let micros = delay.map_or(POLL_INTERVAL_US, |d| {
+            u64::try_from(d.as_micros()).map_or(POLL_INTERVAL_US, |us| us.min(POLL_INTERVAL_US))
         });
-        Timer::after(Duration::from_micros(micros).min(POLL_INTERVAL))
+        Timer::after(Duration::from_micros(micros))
     });
     match stack.run(sleep).await {}
 }
