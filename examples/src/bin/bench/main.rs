@@ -662,10 +662,8 @@ fn allocs(cx: &mut Ctx) {
     cx.rounds = saved;
 }
 
-/// The unisock side of workload 8: unisock-smoltcp's async sockets over its TAP device, one
-/// transfer as an [`embassy::TapTransfer`]. `None` until the async smoltcp backend lands; set it
-/// and workload 8 compares it with embassy-net, interleaved.
-const UNISOCK_ASYNC_TAP: Option<embassy::TapTransfer> = None;
+/// unisock-smoltcp's async TAP transfer (workload 8's subject against embassy-net).
+const UNISOCK_ASYNC_TAP: Option<embassy::TapTransfer> = Some(embassy::unisock_tap_bulk);
 
 fn embassy_tap(cx: &mut Ctx) {
     if !cx.netns {
