@@ -1,4 +1,4 @@
-//! Workload 8, `lossy`: TCP over TAP with packets dropped on the kernel side (issue 11).
+//! Workload 9, `lossy`: TCP over TAP with packets dropped on the kernel side (issue 11).
 //!
 //! One transfer of `--quick` 2 MiB / full 8 MiB in each direction between a kernel TCP socket
 //! and smoltcp on a TAP device at MTU 1500, with nftables dropping `P` % of the frames that
@@ -617,7 +617,7 @@ pub fn run(cx: &mut crate::Ctx) {
                 }
             }
             cx.push(Row {
-                workload: "8 lossy TAP".into(),
+                workload: "9 lossy TAP".into(),
                 case: format!("{}, {loss} % loss", dir.label()),
                 unit: "s",
                 subject: "unisock-smoltcp".into(),
