@@ -4,8 +4,8 @@
 //!
 //! 1. MQTT (`rust-mqtt` 0.6, MQTT 5, its bump buffer over a static array): connect to the
 //!    broker on the host (`10.42.0.1:1883`) with `unisock::asynch::Stack::connect`, publish
-//!    [`MESSAGE`] on [`TOPIC`] with QoS 0 over the unisock stream (embedded-io-async), disconnect,
-//!    close the connection.
+//!    [`MESSAGE`] on [`TOPIC`] with QoS 0 and the retain flag over the unisock stream
+//!    (embedded-io-async), disconnect, close the connection.
 //! 2. HTTP (`reqwless` 0.14, no TLS) through `unisock-nal`'s embedded-nal-async adapter
 //!    (`AsyncNalStack`: `TcpConnect` and `Dns`): `GET http://10.42.0.1:8080/page.bin`, stream the
 //!    body and print its length and FNV-1a hash (`http: got N bytes fnv1a XXXXXXXX`).
@@ -122,7 +122,9 @@ async fn mqtt(stack: &'static NicStack, bump: &mut [u8]) {
             .ok()
             .and_then(TopicName::new)
             .unwrap_or_else(|| fail("topic", TOPIC));
-        let options = PublicationOptions::new(TopicReference::Name(topic));
+        // Retained, so that a subscriber that subscribes after the publication still gets it
+        // (the only difference from enet-clients' call: one flag bit).
+        let options = PublicationOptions::new(TopicReference::Name(topic)).retain();
         match with_timeout(IO_LIMIT, client.publish(&options, Bytes::from(MESSAGE))).await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => fail("mqtt PUBLISH", e),
