@@ -17,7 +17,9 @@
 //!   mosquitto on `10.42.0.1:1883`, a `mosquitto_sub` on the firmware's topic and Python's
 //!   `http.server` on `10.42.0.1:8080` serving a 64 KiB page, boots the firmware, and requires
 //!   that `mosquitto_sub` receives the firmware's message, that the firmware reports the page's
-//!   length and FNV-1a hash as computed here, and that QEMU exits 0.
+//!   length and FNV-1a hash as computed here, and that QEMU exits 0; the same for `aclients`
+//!   (package `embassy-firmware`: rust-mqtt 0.6 and reqwless 0.14 over unisock-smoltcp's async
+//!   API, through `unisock-nal`'s embedded-nal-async adapter for reqwless).
 //!
 //! Needs root (namespaces, TAP) and `qemu-system-arm` (the `clients` test also mosquitto,
 //! mosquitto-clients and python3). Without either the tests skip with a
@@ -397,7 +399,8 @@ fn direct_smoltcp_firmware_answers_ping_echoes_and_reports() {
     run_nic_firmware("direct", "hello from the direct smoltcp firmware");
 }
 
-/// The `clients` firmware's MQTT broker port, topic and message (see its `clients.rs`).
+/// The `clients` firmware's MQTT broker port, topic and message (see its `clients.rs`; the
+/// `aclients` firmware uses the same port and topic).
 const MQTT_PORT: u16 = 1883;
 const CLIENTS_TOPIC: &str = "unisock/firmware";
 const CLIENTS_MESSAGE: &str = "hello over MQTT from the unisock firmware";
@@ -435,8 +438,52 @@ fn wait_listening(at: SocketAddr, what: &str) {
     }
 }
 
+/// Build the embassy firmware package (its `aclients` binary) once per test process.
+fn build_embassy_firmware() {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    let result = BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut child = Command::new(&cargo)
+            .args(["build", "--release", "-p", "embassy-firmware"])
+            .current_dir(firmware_dir())
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("CARGO_BUILD_TARGET")
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .stdin(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot run {cargo}: {e}"))?;
+        let status = wait_bounded(&mut child, BUILD_LIMIT, "embassy firmware build");
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "cargo build --release -p embassy-firmware: {status}"
+            ))
+        }
+    });
+    if let Err(e) = result {
+        panic!("building the embassy firmware failed: {e}");
+    }
+}
+
 #[test]
 fn clients_firmware_publishes_over_mqtt_and_fetches_a_page() {
+    run_clients_firmware("clients", CLIENTS_MESSAGE);
+}
+
+#[test]
+fn async_clients_firmware_publishes_over_mqtt_and_fetches_a_page() {
+    run_clients_firmware(
+        "aclients",
+        "hello over MQTT from the async unisock firmware",
+    );
+}
+
+/// The MQTT + HTTP scenario for one firmware binary (`clients`: minimq and our GET over the
+/// blocking adapter; `aclients`: rust-mqtt and reqwless over the async one); `message` is what
+/// it must publish.
+fn run_clients_firmware(name: &'static str, message: &'static str) {
     if let Some(why) = missing_prerequisite(true) {
         skip(&why);
         return;
@@ -448,9 +495,13 @@ fn clients_firmware_publishes_over_mqtt_and_fetches_a_page() {
         skip("python3 is not installed (the test serves the page with python3 -m http.server)");
         return;
     };
-    build_firmware();
+    if name == "aclients" {
+        build_embassy_firmware();
+    } else {
+        build_firmware();
+    }
     let _guard = NIC_RUNS.lock().unwrap_or_else(|e| e.into_inner());
-    let firmware = binary("clients");
+    let firmware = binary(name);
     in_private_netns(move || {
         let tap = "fwtap0";
         ip_ok(&["link", "set", "lo", "up"]);
@@ -459,9 +510,8 @@ fn clients_firmware_publishes_over_mqtt_and_fetches_a_page() {
         ip_ok(&["link", "set", tap, "up"]);
 
         // The page: 64 KiB of a xorshift stream, in a directory only this test serves.
-        let www = TempDir(
-            std::env::temp_dir().join(format!("unisock-fw-clients-{}", std::process::id())),
-        );
+        let www =
+            TempDir(std::env::temp_dir().join(format!("unisock-fw-{name}-{}", std::process::id())));
         std::fs::create_dir_all(&www.0).expect("create the page directory");
         let page: Vec<u8> = echo_payload()
             .into_iter()
@@ -507,8 +557,8 @@ fn clients_firmware_publishes_over_mqtt_and_fetches_a_page() {
                 "the firmware did not report the page as {expected:?}"
             ));
         }
-        let line = subscriber.wait_line(CLIENTS_MESSAGE);
-        assert_eq!(line.trim(), CLIENTS_MESSAGE, "what mosquitto_sub received");
+        let line = subscriber.wait_line(message);
+        assert_eq!(line.trim(), message, "what mosquitto_sub received");
         subscriber.wait_success();
     });
 }

@@ -2,8 +2,8 @@
 //! through a caller's buffer (no allocator, nothing kept but its length and FNV-1a hash).
 //!
 //! Written here because no maintained blocking (embedded-nal) HTTP client exists on crates.io;
-//! the async one (`reqwless`) needs an async unisock stack, which unisock-smoltcp does not
-//! implement yet. The response head is parsed by `httparse` (crates.io, unmodified).
+//! the async one (`reqwless`) needs an executor (the `aclients` firmware runs it on unisock's
+//! async API). The response head is parsed by `httparse` (crates.io, unmodified).
 //!
 //! Modelled: one `GET` per connection, an HTTP/1.0 request (so the server neither keeps the
 //! connection alive nor answers with chunked encoding), a body delimited by `Content-Length` or

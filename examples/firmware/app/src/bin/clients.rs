@@ -9,7 +9,8 @@
 //!    still gets it), wait for the broker's PUBACK, close the connection.
 //! 2. HTTP: `GET http://10.42.0.1:8080/page.bin` with [`unisock_firmware::http::get`] (written
 //!    for this firmware over the same embedded-nal adapter: crates.io has no maintained
-//!    blocking embedded-nal HTTP client, and `reqwless` needs an async stack), streaming the
+//!    blocking embedded-nal HTTP client, and `reqwless` is async; `aclients` in the
+//!    `embassy-firmware` package runs it on unisock's async API), streaming the
 //!    body and printing its length and FNV-1a hash (`http: got N bytes fnv1a XXXXXXXX`), which
 //!    the host compares with the file it served.
 //!
