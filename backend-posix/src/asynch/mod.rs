@@ -52,7 +52,7 @@ mod reactor;
 use core::future::{Future, poll_fn};
 use core::marker::PhantomData;
 use core::net::{IpAddr, SocketAddr};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
 use unisock::asynch::{
     SendDatagramSocket, SendRawSocket, SendStack, SendStreamListener, SendStreamSocket,
@@ -171,6 +171,18 @@ impl<R: Reactor, T: AsRawFd> Registered<R, T> {
     ) -> impl Future<Output = Result<O, Error>> + 'a {
         let Registered { reg, inner } = self;
         poll_fn(move |cx| R::poll_io(reg, cx, dir, || op(inner)))
+    }
+}
+
+impl<R: Reactor, T: AsFd> AsFd for Registered<R, T> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.inner.as_fd()
+    }
+}
+
+impl<R: Reactor, T: AsRawFd> AsRawFd for Registered<R, T> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.as_raw_fd()
     }
 }
 

@@ -18,6 +18,8 @@
 //! 6. `tap`: unisock-smoltcp over TAP vs plain smoltcp's TunTapInterface, both directions,
 //!    MTU 1500 / 9000 / 65000, plus kernel-to-kernel over veth as a reference.
 //! 7. `alloc`: heap allocations per operation in steady state, and peak RSS.
+//! 9. `asyncposix`: posix async sockets (tokio and async-io reactors) vs `tokio::net`: bulk,
+//!    ping-pong, connect+accept+close, one thread.
 //!
 //! The benchmark sends traffic only over loopback and TAP/veth devices inside network
 //! namespaces it creates: as root it first moves itself into a private network namespace
@@ -27,6 +29,7 @@
 
 mod alloc;
 mod allocs;
+mod asyncposix;
 mod harness;
 mod plain;
 mod sys;
@@ -61,9 +64,11 @@ enum Workload {
     Tap,
     /// 7: allocations per operation and peak RSS.
     Alloc,
+    /// 9: posix async sockets vs tokio::net.
+    Asyncposix,
 }
 
-const ALL: [Workload; 7] = [
+const ALL: [Workload; 8] = [
     Workload::Bulk,
     Workload::Pingpong,
     Workload::Connect,
@@ -71,6 +76,7 @@ const ALL: [Workload; 7] = [
     Workload::Inproc,
     Workload::Tap,
     Workload::Alloc,
+    Workload::Asyncposix,
 ];
 
 /// unisock's benchmark: unisock against std::net and plain smoltcp.
@@ -305,6 +311,7 @@ fn main() {
             Workload::Inproc => inproc(&mut cx),
             Workload::Tap => tap(&mut cx),
             Workload::Alloc => allocs(&mut cx),
+            Workload::Asyncposix => asyncposix::run_all(&mut cx),
         }
     }
     println!("{settings}\n");
