@@ -262,7 +262,10 @@ async fn unisock_connect_rate<S: Stack>(stack: &S, n: u32, cc: &str) -> BenchRes
 where
     S::TcpListener: AsRawFd,
 {
-    let mut l = stack.listen(loopback(), 1024).map_err(err("listen"))?;
+    // A backlog above `n`: a client loop that never has to wait (async-io completes a
+    // loopback connect on its first poll) would otherwise overflow the accept queue and wait
+    // out a SYN retransmission (1 s).
+    let mut l = stack.listen(loopback(), 4096).map_err(err("listen"))?;
     sys::set_congestion(l.as_raw_fd(), cc)?;
     let at = l.local_addr().map_err(err("local_addr"))?;
     let start = Instant::now();
@@ -284,11 +287,12 @@ where
     Ok(f64::from(n) / start.elapsed().as_secs_f64())
 }
 
-/// tokio::net: the same connections.
+/// tokio::net: the same connections (same backlog, and `SO_REUSEADDR` as `listen` sets).
 async fn tokio_connect_rate(n: u32, cc: &str) -> BenchResult<f64> {
-    let l = tokio::net::TcpListener::bind(loopback())
-        .await
-        .ctx("bind")?;
+    let sock = tokio::net::TcpSocket::new_v4().ctx("socket")?;
+    sock.set_reuseaddr(true).ctx("reuseaddr")?;
+    sock.bind(loopback()).ctx("bind")?;
+    let l = sock.listen(4096).ctx("listen")?;
     sys::set_congestion(l.as_raw_fd(), cc)?;
     let at = l.local_addr().ctx("local_addr")?;
     let start = Instant::now();
