@@ -10,7 +10,7 @@
 //!
 //! ## Instantiating on another backend (e.g. smoltcp, `tests/tests/smoltcp_async.rs`)
 //! 1. Build an [`AsyncEnv`] (server and client stack, the addresses, the
-//!    [`Profile`](crate::scenarios::Profile) of the blocking suite, and a [`Sleep`] for the
+//!    [`Profile`] of the blocking suite, and a [`Sleep`] for the
 //!    executor).
 //! 2. Write a `with_env(f)` that takes the [`serial`](crate::util::serial) lock, builds the
 //!    env, and runs `f(&env)` (a future) on the executor under a timeout, inside
