@@ -158,7 +158,8 @@ pub type UnixDatagram<R> = Registered<R, crate::UnixDatagram>;
 impl<R: Reactor, T: AsRawFd> Registered<R, T> {
     /// Register a socket of this crate with the reactor. A listener is switched to
     /// non-blocking mode on its first accept; other descriptors are left as they are (every
-    /// async call is non-blocking by itself).
+    /// async call is non-blocking by itself). Fails with `Unsupported` on the tokio reactor outside a
+    /// tokio runtime; on failure the socket is closed.
     pub fn new(inner: T) -> Result<Self, Error> {
         let reg = R::register(inner.as_raw_fd())?;
         Ok(Registered { reg, inner })
