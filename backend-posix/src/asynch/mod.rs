@@ -24,13 +24,13 @@
 //!
 //! ## Which reactor
 //! [`TokioStack`] is the recommended default (and the only choice under tokio): on one thread
-//! it matches `tokio::net` (bench workload 9, medians of interleaved rounds on 2 cores: bulk
-//! 64 KiB writes 1.27x and 0.90x in two runs, 1-byte ping-pong 1.04x / 1.01x, connect +
-//! accept + close 1.02x / 0.99x) and allocates nothing per operation. [`AsyncIoStack`] runs
-//! under any executor (smol, futures-executor, `async_io::block_on`, tokio too) but is slower
-//! on small messages (ping-pong 0.88x / 0.88x of `tokio::net` under `async_io::block_on`):
-//! its reactor allocates a waker list on every turn and wakes through its own thread or the
-//! `block_on` parker.
+//! it keeps pace with `tokio::net` (bench workload 9, ratio medians of interleaved rounds in
+//! three runs on a loaded 2-CPU machine: 1-byte ping-pong 1.01 / 1.04 / 0.99, bulk 64 KiB
+//! writes 0.90 / 1.27 / 0.97, connect + accept + close 0.99 / 1.02 / 0.89) and allocates
+//! nothing per operation. [`AsyncIoStack`] runs under any executor (smol, futures-executor,
+//! `async_io::block_on`, tokio too) but is slower on small messages (ping-pong 0.88 / 0.88 /
+//! 0.89 of `tokio::net`, under `async_io::block_on`): its reactor allocates a waker list on
+//! every turn and wakes through its own thread or the `block_on` parker.
 //!
 //! ## How it works
 //! - Each socket is the blocking type of this crate ([`crate::TcpStream`], ...) plus one
