@@ -35,7 +35,9 @@ export CARGO_TARGET_DIR="$target"
 # Resolve smoltcp from the registry (Cargo drops the lock entry of the path crate by
 # itself), then pin it to the version the patches are against.
 cargo metadata --format-version 1 >/dev/null
-cargo update -p smoltcp --precise 0.14.0
+# (The workspace also holds embassy-net's smoltcp 0.13 for the benchmark's baseline: name the
+# 0.14 one.)
+cargo update -p smoltcp@0.14.0 --precise 0.14.0
 source=$(cargo metadata --format-version 1 | python3 -c '
 import json, sys
 m = json.load(sys.stdin)
