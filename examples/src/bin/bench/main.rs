@@ -32,8 +32,8 @@
 
 mod alloc;
 mod allocs;
-mod embassy;
 mod asyncposix;
+mod embassy;
 mod harness;
 mod lossy;
 mod plain;
