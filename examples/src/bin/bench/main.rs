@@ -22,7 +22,7 @@
 //!    directions, MTU 1500 (issue 10's baseline for unisock-smoltcp async over TAP).
 //! 9. `lossy`: smoltcp over TAP with nftables dropping packets (see `lossy.rs`).
 //! 10. `asyncposix`: posix async sockets (tokio and async-io reactors) vs `tokio::net`: bulk,
-//!    ping-pong, connect+accept+close, one thread.
+//!     ping-pong, connect+accept+close, one thread.
 //!
 //! The benchmark sends traffic only over loopback and TAP/veth devices inside network
 //! namespaces it creates: as root it first moves itself into a private network namespace
