@@ -4,9 +4,10 @@
 //!
 //! The work is written once, generic over [`unisock::asynch::Stack`] ([`AsyncWork`]). On
 //! `--backend posix` it runs on `unisock_posix::asynch::TokioStack` (tokio's reactor) or
-//! `AsyncIoStack` (async-io's reactor, which runs under any executor, tokio's included). The
-//! smoltcp backend has no async implementation yet: `--backend smoltcp` fails with a clear
-//! message (`Unsupported`) until it lands.
+//! `AsyncIoStack` (async-io's reactor, which runs under any executor, tokio's included). On
+//! `--backend smoltcp` it runs on `&unisock_smoltcp::Stack` (its async implementation; the
+//! stack's driver thread polls the interface, sockets wake their own tasks), over TAP or the
+//! in-process loopback as the smoltcp options say.
 
 use std::fmt;
 
@@ -67,10 +68,32 @@ pub fn run<W: AsyncWork>(stack: &StackArgs, reactor: Reactor, work: W) -> Result
                 }
             }
         }
-        Backend::Smoltcp => Err(
-            "unsupported: the smoltcp backend has no async implementation yet \
-             (unisock-smoltcp's unisock::asynch support is in progress); use --backend posix"
-                .to_string(),
-        ),
+        Backend::Smoltcp => {
+            if reactor != Reactor::Tokio {
+                return Err(
+                    "--reactor only applies to --backend posix (smoltcp wakes tasks itself)"
+                        .to_string(),
+                );
+            }
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("tokio runtime: {e}"))?;
+            let local = tokio::task::LocalSet::new();
+            let label = "smoltcp".to_string();
+            // The stack lives as long as the program (its driver thread polls the interface).
+            match crate::cli::build_smoltcp(&stack.smoltcp).map_err(|e| e.to_string())? {
+                crate::cli::SmoltcpBuilt::Tap(net) => {
+                    let net = Box::leak(Box::new(net));
+                    let stack: &'static _ = Box::leak(Box::new(net.stack()));
+                    local.block_on(&rt, work.run(label, stack))
+                }
+                crate::cli::SmoltcpBuilt::Loopback(net) => {
+                    let net = Box::leak(Box::new(net));
+                    let stack: &'static _ = Box::leak(Box::new(net.stack()));
+                    local.block_on(&rt, work.run(label, stack))
+                }
+            }
+        }
     }
 }

@@ -195,8 +195,12 @@ pub fn open<W: WithStack>(
     }
 }
 
+pub(crate) use smoltcp_stack::{Built as SmoltcpBuilt, build as build_smoltcp};
+
 mod smoltcp_stack {
-    use unisock_smoltcp::{Cidr, Config, LoopbackOptions, StdStack, TapOptions};
+    use unisock_smoltcp::{
+        Cidr, Config, LoopbackOptions, LoopbackStack, StdStack, TapOptions, TapStack,
+    };
 
     use super::{Backend, SetupError, SmoltcpArgs, WithStack};
 
@@ -222,7 +226,16 @@ mod smoltcp_stack {
         Ok(())
     }
 
-    pub(super) fn open<W: WithStack>(args: &SmoltcpArgs, work: W) -> Result<W::Output, SetupError> {
+    /// A smoltcp stack as the options name it: over TAP, or on the in-process loopback.
+    pub(crate) enum Built {
+        /// `--tap NAME`.
+        Tap(TapStack),
+        /// The in-process loopback device.
+        Loopback(LoopbackStack),
+    }
+
+    /// Build the smoltcp stack the options name (it starts its driver thread).
+    pub(crate) fn build(args: &SmoltcpArgs) -> Result<Built, SetupError> {
         check_gateways(args)?;
         let ips = cidrs(args)?;
         match &args.tap {
@@ -241,10 +254,9 @@ mod smoltcp_stack {
                     pcap: args.pcap.clone(),
                     ..TapOptions::default()
                 };
-                let net = StdStack::tap(options)
-                    .map_err(setup(&format!("opening TAP interface {name}")))?;
-                let stack = net.stack();
-                Ok(work.run(Backend::Smoltcp, &stack))
+                StdStack::tap(options)
+                    .map(Built::Tap)
+                    .map_err(setup(&format!("opening TAP interface {name}")))
             }
             None => {
                 let mut config = Config::loopback();
@@ -265,12 +277,18 @@ mod smoltcp_stack {
                 if let Some(mtu) = args.mtu {
                     options.mtu = mtu;
                 }
-                let net = StdStack::loopback_with(options)
-                    .map_err(setup("starting the in-process loopback stack"))?;
-                let stack = net.stack();
-                Ok(work.run(Backend::Smoltcp, &stack))
+                StdStack::loopback_with(options)
+                    .map(Built::Loopback)
+                    .map_err(setup("starting the in-process loopback stack"))
             }
         }
+    }
+
+    pub(super) fn open<W: WithStack>(args: &SmoltcpArgs, work: W) -> Result<W::Output, SetupError> {
+        Ok(match build(args)? {
+            Built::Tap(net) => work.run(Backend::Smoltcp, &net.stack()),
+            Built::Loopback(net) => work.run(Backend::Smoltcp, &net.stack()),
+        })
     }
 }
 

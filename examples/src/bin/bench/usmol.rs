@@ -232,7 +232,7 @@ pub fn tap_transfer(
 }
 
 /// A one-thread executor with a timer, enough for [`inproc_async`]: polls the future, and
-/// when it is pending parks until a waker fires or the earliest [`Sleeper`] deadline.
+/// when it is pending parks until a waker fires or the earliest `Sleeper` deadline.
 mod one_thread {
     use std::cell::Cell;
     use std::future::Future;
