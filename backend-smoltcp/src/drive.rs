@@ -329,6 +329,7 @@ impl<'a, D: Device> Inner<'a, D> {
 
     fn housekeeping(&mut self, now: Instant) -> bool {
         let mut changed = false;
+        let mut freed = false;
         self.time_wait.retain(|e| e.until > now);
         for slot in self.slots.iter_mut() {
             let Some(h) = slot.handle else { continue };
@@ -365,6 +366,7 @@ impl<'a, D: Device> Inner<'a, D> {
                     debug!("slot freed");
                     slot.reset();
                     changed = true;
+                    freed = true;
                 }
                 tcp::State::Closed if now >= slot.since + to_smol(RST_GRACE) => {
                     // The final RST could not be sent (for example, the peer's link-layer
@@ -373,6 +375,7 @@ impl<'a, D: Device> Inner<'a, D> {
                     debug!("slot freed without its RST");
                     slot.reset();
                     changed = true;
+                    freed = true;
                 }
                 tcp::State::Closed => {}
                 tcp::State::TimeWait => {
@@ -401,6 +404,9 @@ impl<'a, D: Device> Inner<'a, D> {
                 }
                 _ => {}
             }
+        }
+        if freed {
+            self.park_free();
         }
         #[cfg(feature = "dhcpv4")]
         if self.dhcp_poll() {

@@ -21,11 +21,35 @@ use crate::slot::{Handle, Kind, Slot, Use};
 use crate::stack::Inner;
 
 impl<'a, D: Device> Inner<'a, D> {
+    /// Move the sockets of free slots out of the socket set, into the parking area (heap
+    /// stacks only: `Resources` has none). smoltcp visits every socket of the set on every
+    /// transmission pass, so idle pool sockets cost time on every packet (about 8 % at MTU
+    /// 1500 with 5 idle sockets, bench inproc).
+    pub(crate) fn park_free(&mut self) {
+        if self.parked.is_empty() {
+            return;
+        }
+        for (slot, place) in self.slots.iter_mut().zip(self.parked.iter_mut()) {
+            if slot.use_ != Use::Free || place.is_some() {
+                continue;
+            }
+            if let Some(h) = slot.handle.take() {
+                *place = Some(self.sockets.remove(h));
+            }
+        }
+    }
+
     /// Take a free slot of `kind` (`OutOfMemory` if none).
     pub(crate) fn alloc(&mut self, kind: Kind, now: Instant) -> Result<Handle> {
         for (i, slot) in self.slots.iter_mut().enumerate() {
             if slot.kind != kind || slot.use_ != Use::Free {
                 continue;
+            }
+            if slot.handle.is_none()
+                && let Some(socket) = self.parked.get_mut(i).and_then(Option::take)
+            {
+                // The set has room: this socket's entry was freed when it was parked.
+                slot.handle = Some(self.sockets.add(socket));
             }
             let Some(h) = slot.handle else { continue };
             slot.reset();
@@ -160,6 +184,7 @@ impl<'a, D: Device> Inner<'a, D> {
                 let _ = sh;
             }
         }
+        self.park_free();
     }
 
     pub(crate) fn new_listener_id(&mut self) -> u32 {

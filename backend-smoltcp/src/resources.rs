@@ -88,6 +88,14 @@ pub(crate) trait Memory<'a> {
     fn raw_meta(&mut self, n: usize) -> Result<ManagedSlice<'a, raw::PacketMetadata>>;
     #[cfg(feature = "dns")]
     fn dns_queries(&mut self) -> ManagedSlice<'a, Option<dns::DnsQuery>>;
+    /// Where free pool sockets wait outside the socket set (`Inner::parked`): `n` entries on
+    /// the heap; none from a borrowed [`Resources`] (free sockets then stay in the set).
+    fn parking(
+        &mut self,
+        _n: usize,
+    ) -> Result<ManagedSlice<'a, Option<smoltcp::socket::Socket<'a>>>> {
+        Ok(ManagedSlice::Borrowed(&mut []))
+    }
 }
 
 fn carve<'a, T>(rest: &mut &'a mut [T], n: usize, what: &'static str) -> Result<&'a mut [T]> {
@@ -218,6 +226,12 @@ impl Memory<'static> for Heap {
     }
     fn storage(&mut self, n: usize) -> Result<ManagedSlice<'static, SocketStorage<'static>>> {
         Ok(heap_vec(n, || SocketStorage::EMPTY)?.into())
+    }
+    fn parking(
+        &mut self,
+        n: usize,
+    ) -> Result<ManagedSlice<'static, Option<smoltcp::socket::Socket<'static>>>> {
+        Ok(heap_vec(n, || None)?.into())
     }
     fn slots(&mut self, n: usize) -> Result<ManagedSlice<'static, Slot>> {
         Ok(heap_vec(n, || Slot::EMPTY)?.into())

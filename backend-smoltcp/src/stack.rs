@@ -79,6 +79,9 @@ pub(crate) struct Inner<'a, D> {
     pub(crate) next_listener: u32,
     /// The DNS socket, if DNS servers are configured or DHCPv4 may provide them.
     pub(crate) dns: Option<SocketHandle>,
+    /// The sockets of free pool slots, out of the socket set (see `Inner::park_free`); empty
+    /// (nothing parked) for stacks built from `Resources`.
+    pub(crate) parked: ManagedSlice<'a, Option<smoltcp::socket::Socket<'a>>>,
     pub(crate) dns_servers: heapless::Vec<IpAddress, MAX_DNS_SERVERS>,
     #[cfg(feature = "dhcpv4")]
     pub(crate) static_dns: heapless::Vec<IpAddress, MAX_DNS_SERVERS>,
@@ -364,7 +367,9 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
         };
         let mut device = crate::local::Local::new(device, queue, mac, config.device_loops_back);
         sync_identity(&mut device, &iface);
-        let inner = Inner {
+        let parked = mem.parking(n)?;
+        let mut inner = Inner {
+            parked,
             id: stack_id(&slots),
             device,
             iface,
@@ -392,6 +397,7 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
             ack_delay: config.tcp_ack_delay,
             ingress_budget: ingress_budget_for_mtu(caps.max_transmission_unit),
         };
+        inner.park_free();
         Ok(emit(Stack {
             inner: Lock::new(inner),
             #[cfg(feature = "std")]

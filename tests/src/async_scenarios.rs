@@ -10,7 +10,7 @@
 //!
 //! ## Instantiating on another backend (e.g. smoltcp, `tests/tests/smoltcp_async.rs`)
 //! 1. Build an [`AsyncEnv`] (server and client stack, the addresses, the
-//!    [`Profile`](crate::scenarios::Profile) of the blocking suite, and a [`Sleep`] for the
+//!    [`Profile`] of the blocking suite, and a [`Sleep`] for the
 //!    executor).
 //! 2. Write a `with_env(f)` that takes the [`serial`](crate::util::serial) lock, builds the
 //!    env, and runs `f(&env)` (a future) on the executor under a timeout, inside
@@ -664,6 +664,37 @@ pub async fn cancellation<S: Stack, C: Stack, T: Sleep>(env: &AsyncEnv<'_, S, C,
         before,
         "a dropped connect left a socket open"
     );
+
+    // connect that surely waits (where the backlog overflow is a dropped SYN: the connect
+    // hangs until the timeout), cancelled by the timeout: no socket left behind.
+    if env.profile.backlog_overflow == ErrorKind::TimedOut {
+        let full = ok(
+            env.server.listen(SocketAddr::new(server_ip, 0), 1),
+            "listen",
+        );
+        let full_at = ok(full.local_addr(), "local_addr");
+        let mut queued = Vec::new();
+        for _ in 0..1 + env.profile.backlog_extra {
+            queued.push(ok(
+                env.client.connect(full_at).await,
+                "connect within the backlog",
+            ));
+        }
+        let before = env.client.open_sockets();
+        let waited = env
+            .timeout(Duration::from_millis(200), env.client.connect(full_at))
+            .await;
+        assert!(
+            waited.is_none(),
+            "a connect beyond the full backlog completed"
+        );
+        assert_eq!(
+            env.client.open_sockets(),
+            before,
+            "a cancelled pending connect left a socket open"
+        );
+        drop((queued, full));
+    }
 
     drop((client, server, u, v, listener));
     let settled = env

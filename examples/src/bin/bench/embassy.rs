@@ -322,3 +322,106 @@ fn tap_side(
         bounded,
     ))
 }
+
+/// unisock-smoltcp's async sockets over its TAP device on `tap`: one transfer as
+/// [`tap_bulk`] does it (same kernel peer, payload and hashing), on `async_io::block_on` on
+/// the calling thread, the interface polled by [`StdStack`](unisock_smoltcp::StdStack)'s
+/// driver thread (which waits on the TAP descriptor and wakes the socket's task through
+/// smoltcp's wakers). Fills workload 8's `UNISOCK_ASYNC_TAP` slot.
+pub fn unisock_tap_bulk(
+    tap: &str,
+    dir: Dir,
+    total: u64,
+    buf: usize,
+    cc: &str,
+) -> BenchResult<Duration> {
+    use unisock::asynch::embedded_io_async::{Read as _, Write as _};
+    use unisock::asynch::{SendStack, SendStreamSocket};
+    use unisock_smoltcp::{Cidr, PoolConfig, StdStack, TapOptions};
+
+    let block = payload_block();
+    with_kernel_peer(dir, total, cc, &block, |port| {
+        let net = StdStack::tap(TapOptions {
+            name: tap.into(),
+            ips: vec![Cidr::new(TAP_SMOLTCP.into(), 24).ctx("cidr")?],
+            mac: Some(TAP_MAC),
+            pool: Some(PoolConfig {
+                tcp: 4,
+                tcp_rx: buf,
+                tcp_tx: buf,
+                ..PoolConfig::DEFAULT
+            }),
+            ..TapOptions::default()
+        })
+        .ctx("StdStack::tap")?;
+        let stack = net.stack();
+        let work = async {
+            let start = Instant::now();
+            let mut c = SendStack::connect(&stack, SocketAddr::from((TAP_KERNEL, port)))
+                .await
+                .ctx("unisock connect")?;
+            let mut hash = Sha256::new();
+            let mut moved = 0u64;
+            let mut end = Instant::now();
+            match dir {
+                Dir::Out => {
+                    while moved < total {
+                        let at = (moved % block.len() as u64) as usize;
+                        let n = (total - moved).min((block.len() - at) as u64) as usize;
+                        c.write_all(&block[at..at + n]).await.ctx("unisock write")?;
+                        hash.update(&block[at..at + n]);
+                        moved += n as u64;
+                    }
+                    SendStreamSocket::shutdown(&mut c, unisock::Shutdown::Write)
+                        .ctx("unisock shutdown")?;
+                    // The kernel closes once it has read everything.
+                    let mut rest = [0u8; 64];
+                    while c.read(&mut rest).await.ctx("unisock read end of stream")? > 0 {}
+                    end = Instant::now();
+                }
+                Dir::In => {
+                    let mut chunk = vec![0u8; 64 * 1024];
+                    loop {
+                        let n = c.read(&mut chunk).await.ctx("unisock read")?;
+                        if n == 0 {
+                            break;
+                        }
+                        hash.update(&chunk[..n]);
+                        moved += n as u64;
+                        if moved == total {
+                            end = Instant::now();
+                        }
+                    }
+                }
+            }
+            Ok((
+                start,
+                Side {
+                    bytes: moved,
+                    digest: hash.finalize().into(),
+                    end,
+                },
+            ))
+        };
+        async_io::block_on(futures_or_timeout(work, dir))
+    })
+}
+
+/// `work`, or a "stalled" error after [`TRANSFER_LIMIT`].
+async fn futures_or_timeout<T>(
+    work: impl Future<Output = BenchResult<T>>,
+    dir: Dir,
+) -> BenchResult<T> {
+    let mut work = pin!(work);
+    let mut timer = pin!(async_io::Timer::after(TRANSFER_LIMIT));
+    poll_fn(|cx| {
+        if let Poll::Ready(r) = work.as_mut().poll(cx) {
+            return Poll::Ready(r);
+        }
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(_) => Poll::Ready(Err(format!("unisock {}: stalled", dir.label()))),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await
+}

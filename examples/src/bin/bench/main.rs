@@ -21,6 +21,8 @@
 //! 8. `embassy`: embassy-net 0.9.1 with embassy-net-tuntap over TAP against the kernel, both
 //!    directions, MTU 1500 (issue 10's baseline for unisock-smoltcp async over TAP).
 //! 9. `lossy`: smoltcp over TAP with nftables dropping packets (see `lossy.rs`).
+//! 10. `asyncposix`: posix async sockets (tokio and async-io reactors) vs `tokio::net`: bulk,
+//!    ping-pong, connect+accept+close, one thread.
 //!
 //! The benchmark sends traffic only over loopback and TAP/veth devices inside network
 //! namespaces it creates: as root it first moves itself into a private network namespace
@@ -31,6 +33,7 @@
 mod alloc;
 mod allocs;
 mod embassy;
+mod asyncposix;
 mod harness;
 mod lossy;
 mod plain;
@@ -70,9 +73,11 @@ enum Workload {
     Embassy,
     /// 9: smoltcp over TAP with packet loss (issue 11).
     Lossy,
+    /// 10: posix async sockets vs tokio::net.
+    Asyncposix,
 }
 
-const ALL: [Workload; 9] = [
+const ALL: [Workload; 10] = [
     Workload::Bulk,
     Workload::Pingpong,
     Workload::Connect,
@@ -82,6 +87,7 @@ const ALL: [Workload; 9] = [
     Workload::Alloc,
     Workload::Embassy,
     Workload::Lossy,
+    Workload::Asyncposix,
 ];
 
 /// unisock's benchmark: unisock against std::net and plain smoltcp.
@@ -318,6 +324,7 @@ fn main() {
             Workload::Alloc => allocs(&mut cx),
             Workload::Embassy => embassy_tap(&mut cx),
             Workload::Lossy => lossy::run(&mut cx),
+            Workload::Asyncposix => asyncposix::run_all(&mut cx),
         }
     }
     println!("{settings}\n");
@@ -662,10 +669,8 @@ fn allocs(cx: &mut Ctx) {
     cx.rounds = saved;
 }
 
-/// The unisock side of workload 8: unisock-smoltcp's async sockets over its TAP device, one
-/// transfer as an [`embassy::TapTransfer`]. `None` until the async smoltcp backend lands; set it
-/// and workload 8 compares it with embassy-net, interleaved.
-const UNISOCK_ASYNC_TAP: Option<embassy::TapTransfer> = None;
+/// unisock-smoltcp's async TAP transfer (workload 8's subject against embassy-net).
+const UNISOCK_ASYNC_TAP: Option<embassy::TapTransfer> = Some(embassy::unisock_tap_bulk);
 
 fn embassy_tap(cx: &mut Ctx) {
     if !cx.netns {
