@@ -44,8 +44,9 @@ use crate::{
     Shutdown, SockOpt, Socket,
 };
 
-/// [`Stack`] with `Send` futures and sockets.
-pub trait SendStack: ErrorType<Error: Error> + Send + Sync {
+/// [`Stack`] with `Send` futures and sockets, and an error type that can cross threads (so a
+/// spawned task can return `Result<_, S::Error>`).
+pub trait SendStack: ErrorType<Error: Error + Send + Sync + 'static> + Send + Sync {
     /// An unconnected TCP socket.
     type TcpSocket: SendTcpSocket<Error = Self::Error, Stream = Self::TcpStream, Listener = Self::TcpListener>;
     /// A connected TCP stream.
