@@ -1,12 +1,12 @@
 //! The embedded-nal-async adapter's contract over both backends (kernel loopback, smoltcp
 //! in-process loopback): TCP round trip, end of stream as `Ok(0)`, reset, refused; UDP
 //! connected and bound sockets with truncation reported by length and the local-address
-//! check; DNS. Leak check after each. The async stack is the `polled/` scaffolding until the
-//! backends implement `unisock::asynch`.
+//! check; DNS. Leak check after each. The async stacks are the backends' native ones: `unisock-posix`'s
+//! `AsyncIoStack` and `&unisock_smoltcp::Stack` (driven by `StdStack`'s driver thread), under
+//! `async_io::block_on`. The peer side of each case is the same backend's blocking stack.
 #![cfg(feature = "async")]
 
-mod polled;
-
+use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
@@ -18,10 +18,21 @@ use unisock_conformance::util::{LeakCheck, counter, serial};
 use unisock_nal::Error;
 use unisock_nal::asynch::AsyncNalStack;
 
-use polled::{PolledStack, block_on};
-
 const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 const LIMIT: Duration = Duration::from_secs(10);
+/// The bound on one `block_on`.
+const BOUND: Duration = Duration::from_secs(60);
+
+/// Run `f` to completion on this thread (async-io's executor); panics after [`BOUND`], so a
+/// lost wake-up fails instead of hanging.
+#[track_caller]
+fn block_on<F: Future>(f: F) -> F::Output {
+    async fn expire<T>() -> T {
+        async_io::Timer::after(BOUND).await;
+        panic!("future not done within {BOUND:?}")
+    }
+    async_io::block_on(futures_lite::future::or(f, expire()))
+}
 
 fn checked<S: Stack>(stack: &S, f: impl FnOnce()) {
     let _serial = serial();
@@ -39,11 +50,11 @@ fn kind_of<T, E: unisock::Error>(r: Result<T, Error<E>>) -> ErrorKind {
     }
 }
 
-/// TCP: bytes both ways, end of stream is `Ok(0)` (embedded-io), reset and refused keep their
+/// TCP (the blocking `stack` listens, the async `native` connects): bytes both ways, end of stream is `Ok(0)` (embedded-io), reset and refused keep their
 /// kinds.
-pub fn tcp<S: Stack + Clone>(stack: &S) {
+pub fn tcp<S: Stack, A: unisock::asynch::Stack>(stack: &S, native: A) {
     checked(stack, || {
-        let net = AsyncNalStack::new(PolledStack(stack.clone()));
+        let net = AsyncNalStack::new(native);
         let mut l = stack.listen(SocketAddr::new(LOCAL, 0), 2).expect("listen");
         l.set_option(unisock::SockOpt::ReadTimeout(Some(LIMIT)))
             .expect("timeout");
@@ -90,9 +101,9 @@ pub fn tcp<S: Stack + Clone>(stack: &S) {
 
 /// UDP: connected and bound sockets; truncation reported as a length over the buffer; the
 /// bound address reported as local; a foreign local address refused.
-pub fn udp<S: Stack + Clone>(stack: &S) {
+pub fn udp<S: Stack, A: unisock::asynch::Stack>(stack: &S, native: A) {
     checked(stack, || {
-        let net = AsyncNalStack::new(PolledStack(stack.clone()));
+        let net = AsyncNalStack::new(native);
         block_on(async {
             let (b_local, mut b) = net
                 .bind_single(SocketAddr::new(LOCAL, 0))
@@ -137,9 +148,9 @@ pub fn udp<S: Stack + Clone>(stack: &S) {
 }
 
 /// DNS: literals by type, no address of the type, no reverse lookup.
-pub fn dns<S: Stack + Clone>(stack: &S) {
+pub fn dns<S: Stack, A: unisock::asynch::Stack>(stack: &S, native: A) {
     checked(stack, || {
-        let net = AsyncNalStack::new(PolledStack(stack.clone()));
+        let net = AsyncNalStack::new(native);
         block_on(async {
             assert_eq!(
                 net.get_host_by_name("127.0.0.1", AddrType::IPv4)
@@ -171,14 +182,19 @@ mod posix {
     use std::os::fd::OwnedFd;
     use unisock_nal::asynch::AsyncTcpConnection;
     use unisock_posix::PosixStack;
+    use unisock_posix::asynch::{AsyncIo, AsyncIoStack};
 
     /// A stale descriptor under the adapter: `StaleHandle` comes through, nothing panics.
     #[test]
     fn stale_descriptor() {
         checked(&PosixStack, || {
-            let file = std::fs::File::open("/dev/null").expect("open /dev/null");
-            let stream = polled::Polled(unisock_posix::TcpStream::from(OwnedFd::from(file)));
-            let mut c = AsyncTcpConnection::<PolledStack<PosixStack>>::from_stream(stream);
+            // A pipe, not /dev/null: epoll refuses regular files and character devices like
+            // it, and the stream must be registered with the reactor.
+            let (reader, _writer) = std::io::pipe().expect("pipe");
+            let stream = unisock_posix::TcpStream::from(OwnedFd::from(reader))
+                .into_async::<AsyncIo>()
+                .expect("register");
+            let mut c = AsyncTcpConnection::<AsyncIoStack>::from_stream(stream);
             block_on(async {
                 let mut buf = [0u8; 4];
                 assert_eq!(kind_of(c.read(&mut buf).await), ErrorKind::StaleHandle);
@@ -189,15 +205,15 @@ mod posix {
 
     #[test]
     fn tcp() {
-        super::tcp(&PosixStack);
+        super::tcp(&PosixStack, AsyncIoStack::new());
     }
     #[test]
     fn udp() {
-        super::udp(&PosixStack);
+        super::udp(&PosixStack, AsyncIoStack::new());
     }
     #[test]
     fn dns() {
-        super::dns(&PosixStack);
+        super::dns(&PosixStack, AsyncIoStack::new());
     }
 }
 
@@ -214,14 +230,14 @@ mod smoltcp_loopback {
 
     #[test]
     fn tcp() {
-        with_stack(|s| super::tcp(s));
+        with_stack(|s| super::tcp(s, *s));
     }
     #[test]
     fn udp() {
-        with_stack(|s| super::udp(s));
+        with_stack(|s| super::udp(s, *s));
     }
     #[test]
     fn dns() {
-        with_stack(|s| super::dns(s));
+        with_stack(|s| super::dns(s, *s));
     }
 }
