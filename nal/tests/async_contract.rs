@@ -3,7 +3,8 @@
 //! connected and bound sockets with truncation reported by length and the local-address
 //! check; DNS. Leak check after each. The async stacks are the backends' native ones: `unisock-posix`'s
 //! `AsyncIoStack` and `&unisock_smoltcp::Stack` (driven by `StdStack`'s driver thread), under
-//! `async_io::block_on`. The peer side of each case is the same backend's blocking stack.
+//! `async_io::block_on`. The TCP listener and the leak count are the same backend's blocking
+//! stack.
 #![cfg(feature = "async")]
 
 use std::future::Future;

@@ -6,12 +6,11 @@
 //! - `smoltcp_tap`: smoltcp on a TAP device against the kernel, inside a network namespace
 //!   the test creates (server on 10.7.0.1, smoltcp 10.7.0.2). Needs root.
 //!
-//! The backends do not implement `unisock::asynch` yet, so the async stack here is the test
-//! scaffolding in `polled/` (the blocking stack's `try_*` calls, polled). Without python3 (or
-//! root, for TAP) the tests skip with a notice; with `CI=true` a skip is a failure.
+//! The async stacks are the backends' native ones (`unisock-posix`'s `AsyncIoStack`;
+//! `&unisock_smoltcp::Stack`, driven by `StdStack`'s driver thread) under `async_io::block_on`;
+//! the leak check counts on the same backend's blocking stack. Without python3 (or root, for
+//! TAP) the tests skip with a notice; with `CI=true` a skip is a failure.
 #![cfg(feature = "async")]
-
-mod polled;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -26,12 +25,23 @@ use unisock_conformance::netns::{configure_kernel_side, enter_private_netns};
 use unisock_conformance::util::{LeakCheck, counter, is_root, serial, skip};
 use unisock_nal::asynch::AsyncNalStack;
 
-use polled::{PolledStack, block_on};
-
 /// The size of the file served: 8 MiB plus an odd tail.
 const FILE_LEN: usize = (8 << 20) + 12345;
 /// The bound on waiting for the server.
 const LIMIT: Duration = Duration::from_secs(20);
+/// The bound on the whole transfer.
+const BOUND: Duration = Duration::from_secs(60);
+
+/// Run `f` to completion on this thread (async-io's executor); panics after [`BOUND`], so a
+/// lost wake-up fails instead of hanging.
+#[track_caller]
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    async fn expire<T>() -> T {
+        async_io::Timer::after(BOUND).await;
+        panic!("future not done within {BOUND:?}")
+    }
+    async_io::block_on(futures_lite::future::or(f, expire()))
+}
 
 /// Kills (by PID) and reaps the server, and removes its directory, when dropped.
 struct Server {
@@ -101,12 +111,18 @@ fn start_server(at: SocketAddr, file: &[u8]) -> Option<Server> {
     Some(server)
 }
 
-/// GET the file through reqwless over the adapter and check its length and SHA-256.
-fn fetch_and_check<S: unisock::Stack + Clone>(stack: &S, at: SocketAddr, file: &[u8]) {
+/// GET the file through reqwless over the adapter on `native` and check its length and
+/// SHA-256; `stack` (the same backend, blocking) counts the open sockets.
+fn fetch_and_check<S: unisock::Stack, A: unisock::asynch::Stack>(
+    stack: &S,
+    native: A,
+    at: SocketAddr,
+    file: &[u8],
+) {
     let count = counter(stack);
     let leaks = LeakCheck::new(&[("stack", &count)]);
     let want: [u8; 32] = Sha256::digest(file).into();
-    let net = AsyncNalStack::new(PolledStack(stack.clone()));
+    let net = AsyncNalStack::new(native);
     let url = format!("http://{at}/blob.bin");
     let (len, got) = block_on(async {
         let mut client = HttpClient::new(&net, &net);
@@ -159,7 +175,12 @@ fn posix_loopback() {
     let Some(_server) = start_server(at, &file) else {
         return;
     };
-    fetch_and_check(&unisock_posix::PosixStack, at, &file);
+    fetch_and_check(
+        &unisock_posix::PosixStack,
+        unisock_posix::asynch::AsyncIoStack::new(),
+        at,
+        &file,
+    );
 }
 
 #[test]
@@ -188,5 +209,5 @@ fn smoltcp_tap() {
         return;
     };
     let stack = &*net;
-    fetch_and_check(&stack, at, &file);
+    fetch_and_check(&stack, stack, at, &file);
 }

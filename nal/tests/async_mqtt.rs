@@ -8,13 +8,13 @@
 //!
 //! Each test: subscribe, publish and receive our own message back; receive one from
 //! `mosquitto_pub`; publish one (QoS 1, retained, acknowledged) that `mosquitto_sub` receives;
-//! disconnect; leak check. The async stack is the `polled/` scaffolding until the backends
-//! implement `unisock::asynch`. Without mosquitto (or root, for TAP) the tests skip with a
+//! disconnect; leak check. The async stacks are the backends' native ones (`unisock-posix`'s
+//! `AsyncIoStack`; `&unisock_smoltcp::Stack`, driven by `StdStack`'s driver thread) under
+//! `async_io::block_on`. Without mosquitto (or root, for TAP) the tests skip with a
 //! notice; with `CI=true` a skip is a failure.
 #![cfg(feature = "async")]
 
 mod mosquitto;
-mod polled;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -34,20 +34,39 @@ use unisock_conformance::util::{LeakCheck, counter, is_root, serial, skip};
 use unisock_nal::asynch::AsyncNalStack;
 
 use mosquitto::{LIMIT, Mosquitto, Proc, free_port, tools};
-use polled::{PolledStack, block_on};
+
+/// The bound on the whole scenario.
+const BOUND: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Run `f` to completion on this thread (async-io's executor); panics after [`BOUND`], so a
+/// lost wake-up fails instead of hanging.
+#[track_caller]
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    async fn expire<T>() -> T {
+        async_io::Timer::after(BOUND).await;
+        panic!("future not done within {BOUND:?}")
+    }
+    async_io::block_on(futures_lite::future::or(f, expire()))
+}
 
 fn topic_name(s: &str) -> TopicName<'_> {
     TopicName::new(MqttString::try_from(s).expect("MQTT string")).expect("topic name")
 }
 
-/// The scenario against the broker at `at`.
-fn round_trip<S: unisock::Stack + Clone>(stack: &S, at: SocketAddr, tools: &[PathBuf; 3]) {
+/// The scenario against the broker at `at`, over the adapter on `native`; `stack` (the same
+/// backend, blocking) counts the open sockets.
+fn round_trip<S: unisock::Stack, A: unisock::asynch::Stack>(
+    stack: &S,
+    native: A,
+    at: SocketAddr,
+    tools: &[PathBuf; 3],
+) {
     let [_, sub_bin, pub_bin] = tools;
     let host = at.ip().to_string();
     let port = at.port().to_string();
     let count = counter(stack);
     let leaks = LeakCheck::new(&[("stack", &count)]);
-    let net = AsyncNalStack::new(PolledStack(stack.clone()));
+    let net = AsyncNalStack::new(native);
     block_on(async {
         let mut buffer = AllocBuffer;
         let mut client = Client::<'_, '_, _, _, 1, 1, 1, 1, 16, 0, 1>::new(&mut buffer);
@@ -165,7 +184,12 @@ fn posix_loopback() {
     let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let at = SocketAddr::new(ip, free_port(ip));
     let _broker = Mosquitto::start(&tools[0], at);
-    round_trip(&unisock_posix::PosixStack, at, &tools);
+    round_trip(
+        &unisock_posix::PosixStack,
+        unisock_posix::asynch::AsyncIoStack::new(),
+        at,
+        &tools,
+    );
 }
 
 #[test]
@@ -191,5 +215,5 @@ fn smoltcp_tap() {
     let at = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 7, 0, 1)), 1883);
     let _broker = Mosquitto::start(&tools[0], at);
     let stack = &*net;
-    round_trip(&stack, at, &tools);
+    round_trip(&stack, stack, at, &tools);
 }
