@@ -1,10 +1,10 @@
 //! The embedded-nal-async adapter's contract over both backends (kernel loopback, smoltcp
 //! in-process loopback): TCP round trip, end of stream as `Ok(0)`, reset, refused; UDP
 //! connected and bound sockets with truncation reported by length and the local-address
-//! check; DNS. Leak check after each. The async stacks are the backends' native ones: `unisock-posix`'s
-//! `AsyncIoStack` and `&unisock_smoltcp::Stack` (driven by `StdStack`'s driver thread), under
-//! `async_io::block_on`. The TCP listener and the leak count are the same backend's blocking
-//! stack.
+//! check; DNS. Leak check after each. The async stacks are the backends' native ones:
+//! `unisock-posix`'s `AsyncIoStack` and `&unisock_smoltcp::Stack` (driven by `StdStack`'s
+//! driver thread), under `async_io::block_on`. The TCP listener and the leak count are the
+//! same backend's blocking stack.
 #![cfg(feature = "async")]
 
 use std::future::Future;
