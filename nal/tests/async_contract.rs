@@ -51,8 +51,8 @@ fn kind_of<T, E: unisock::Error>(r: Result<T, Error<E>>) -> ErrorKind {
     }
 }
 
-/// TCP (the blocking `stack` listens, the async `native` connects): bytes both ways, end of stream is `Ok(0)` (embedded-io), reset and refused keep their
-/// kinds.
+/// TCP (the blocking `stack` listens, the async `native` connects): bytes both ways, end of
+/// stream is `Ok(0)` (embedded-io), reset and refused keep their kinds.
 pub fn tcp<S: Stack, A: unisock::asynch::Stack>(stack: &S, native: A) {
     checked(stack, || {
         let net = AsyncNalStack::new(native);
@@ -189,8 +189,8 @@ mod posix {
     #[test]
     fn stale_descriptor() {
         checked(&PosixStack, || {
-            // A pipe, not /dev/null: epoll refuses regular files and character devices like
-            // it, and the stream must be registered with the reactor.
+            // A pipe (not a socket either), not /dev/null: the stream must be registered with
+            // the reactor, and epoll refuses descriptors that cannot be polled (EPERM).
             let (reader, _writer) = std::io::pipe().expect("pipe");
             let stream = unisock_posix::TcpStream::from(OwnedFd::from(reader))
                 .into_async::<AsyncIo>()
