@@ -24,12 +24,13 @@ const SEEDS: [u64; 3] = [1, 2, 3];
 /// promise for unisock; no mismatch for plain smoltcp): the times are reported, not asserted.
 fn check(runs: &[RunConfig]) -> Vec<Outcome> {
     let mut table = vec![format!(
-        "{} | {:>10} {:>10} {:<8} {:<12} | {:>10} {:<8} {:<12}",
+        "{} | {:>10} {:>10} {:<8} {:<12} {:>6} | {:>10} {:<8} {:<12}",
         Outcome::header(),
         "t unisock",
         "t plain",
         "plain",
         "plain end",
+        "retx",
         "t plain10",
         "plain10",
         "plain10 end"
@@ -41,11 +42,12 @@ fn check(runs: &[RunConfig]) -> Vec<Outcome> {
         let plain = plain_run(cfg, AckDelay::AsUnisock);
         let plain10 = plain_run(cfg, AckDelay::SmoltcpDefault);
         table.push(format!(
-            "{out} | {:>9.3}s {:>9.3}s {:<8} {:<12} | {:>9.3}s {:<8} {:<12}",
+            "{out} | {:>9.3}s {:>9.3}s {:<8} {:<12} {:>6} | {:>9.3}s {:<8} {:<12}",
             out.transfer_time.as_secs_f64(),
             plain.transfer_time.as_secs_f64(),
             digest(&plain.report),
             format!("{:?}", plain.stop),
+            plain.retransmissions(),
             plain10.transfer_time.as_secs_f64(),
             digest(&plain10.report),
             format!("{:?}", plain10.stop),

@@ -11,7 +11,7 @@ use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr};
 use unisock_smoltcp::{Config as UnisockConfig, PoolConfig};
 
 use super::integrity::RunConfig;
-use super::{FaultConfig, Faulty, Report, Source, Verifier, Wire};
+use super::{FaultConfig, FaultStats, Faulty, Report, Source, Verifier, Wire};
 
 /// How a plain transfer ended: bytes received, whether the FIN arrived, the client's state,
 /// virtual time.
@@ -56,9 +56,18 @@ pub struct PlainOutcome {
     pub wall_time: std::time::Duration,
     /// The client's TCP state at the end.
     pub client_state: tcp::State,
+    /// The client end's counters.
+    pub client: FaultStats,
+    /// The server end's counters.
+    pub server: FaultStats,
 }
 
 impl PlainOutcome {
+    /// Retransmitted segments seen on the wire (both directions).
+    pub fn retransmissions(&self) -> u64 {
+        self.client.tx_retransmissions + self.server.tx_retransmissions
+    }
+
     /// Integrity: the whole stream if complete, else a correct prefix (never a mismatch).
     pub fn integrity_kept(&self) -> bool {
         match self.stop {
@@ -99,6 +108,8 @@ struct Plan {
 
 struct Ran {
     stop: PlainStop,
+    server: FaultStats,
+    client: FaultStats,
     report: Report,
     client_state: tcp::State,
     now: Instant,
@@ -171,6 +182,8 @@ pub fn plain_run(config: &RunConfig, ack_delay: AckDelay) -> PlainOutcome {
         transfer_time: std::time::Duration::from_micros(r.now.total_micros().max(0) as u64),
         wall_time: wall.elapsed(),
         client_state: r.client_state,
+        client: r.client,
+        server: r.server,
     }
 }
 
@@ -281,6 +294,8 @@ fn drive(plan: &Plan) -> Ran {
     };
     Ran {
         stop,
+        server: da.control().stats(),
+        client: db.control().stats(),
         client_state: sb.get::<tcp::Socket>(hc).state(),
         report: ver.finish(src.digest()),
         now,
