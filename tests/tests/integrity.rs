@@ -4,33 +4,162 @@
 //!
 //! Every run prints one table row: bytes, seed, fault rates, digest (match / prefix /
 //! MISMATCH), how it ended, virtual and wall time, faults injected, retransmitted segments
-//! seen on the wire, frames received.
+//! seen on the wire, frames received; then the virtual time to complete of the unisock run and
+//! of the same transfer with plain smoltcp on both ends (`faults::plain::plain_run`, with
+//! unisock's and with smoltcp's default delayed ACK), with the plain runs' digest and end.
+//! Each matrix cell ends with the medians over its seeds. Times are reported, not asserted.
 
 use std::time::Duration;
 
-use unisock_conformance::faults::FaultConfig;
 use unisock_conformance::faults::integrity::{End, Outcome, RunConfig, run};
+use unisock_conformance::faults::plain::{AckDelay, PlainOutcome, PlainStop, plain_run};
+use unisock_conformance::faults::{FaultConfig, Report};
 
 const MIB: u64 = 1024 * 1024;
 const SEEDS: [u64; 3] = [1, 2, 3];
 
+/// Run each configuration through unisock and, as a reference, with plain smoltcp on both ends
+/// (same wire, faults, seeds and payload); print one row per run with both virtual times to
+/// complete, then per fault setting the medians over its seeds. Asserts integrity only (the
+/// promise for unisock; no mismatch for plain smoltcp): the times are reported, not asserted.
 fn check(runs: &[RunConfig]) -> Vec<Outcome> {
-    let mut table = vec![Outcome::header().to_string()];
+    let mut table = vec![format!(
+        "{} | {:>10} {:>10} {:<8} {:<12} {:>6} | {:>10} {:<8} {:<12}",
+        Outcome::header(),
+        "t unisock",
+        "t plain",
+        "plain",
+        "plain end",
+        "retx",
+        "t plain10",
+        "plain10",
+        "plain10 end"
+    )];
     let mut outs = Vec::new();
+    let mut plains = Vec::new();
     for cfg in runs {
         let out = run(cfg);
-        table.push(out.to_string());
+        let plain = plain_run(cfg, AckDelay::AsUnisock);
+        let plain10 = plain_run(cfg, AckDelay::SmoltcpDefault);
+        table.push(format!(
+            "{out} | {:>9.3}s {:>9.3}s {:<8} {:<12} {:>6} | {:>9.3}s {:<8} {:<12}",
+            out.transfer_time.as_secs_f64(),
+            plain.transfer_time.as_secs_f64(),
+            digest(&plain.report),
+            format!("{:?}", plain.stop),
+            plain.retransmissions(),
+            plain10.transfer_time.as_secs_f64(),
+            digest(&plain10.report),
+            format!("{:?}", plain10.stop),
+        ));
         outs.push(out);
+        plains.push((plain, plain10));
     }
+    table.extend(medians(&outs, &plains));
     // One block per test, so parallel tests do not interleave rows.
     eprintln!("{}", table.join("\n"));
-    let broken: Vec<String> = outs
+    let mut broken: Vec<String> = outs
         .iter()
         .filter(|o| !o.promise_kept())
         .map(|o| format!("{o}\n    {}", o.report))
         .collect();
+    broken.extend(
+        outs.iter()
+            .zip(&plains)
+            .flat_map(|(o, (p, p10))| [(o, p), (o, p10)])
+            .filter(|(_, p)| !p.integrity_kept())
+            .map(|(o, p)| {
+                format!(
+                    "plain smoltcp, {:?}: {:?}\n    {}",
+                    o.config, p.stop, p.report
+                )
+            }),
+    );
     assert!(broken.is_empty(), "promise broken:\n{}", broken.join("\n"));
     outs
+}
+
+fn digest(r: &Report) -> &'static str {
+    if r.intact() {
+        "match"
+    } else if r.clean_prefix() {
+        "prefix"
+    } else {
+        "MISMATCH"
+    }
+}
+
+/// The median of virtual times to complete, a run that did not complete counting as longer
+/// than any that did (so it is `None` when at least half did not complete).
+fn median(times: &mut [Option<Duration>]) -> Option<Duration> {
+    if times.is_empty() {
+        return None;
+    }
+    times.sort_by_key(|t| (t.is_none(), *t));
+    let n = times.len();
+    if n % 2 == 1 {
+        times[n / 2]
+    } else {
+        Some((times[n / 2 - 1]? + times[n / 2]?) / 2)
+    }
+}
+
+fn show(t: Option<Duration>) -> String {
+    t.map_or("incomplete".to_string(), |t| {
+        format!("{:.3}s", t.as_secs_f64())
+    })
+}
+
+/// One line per fault setting (the runs that differ only in their seed): median virtual time
+/// to complete, unisock / plain smoltcp, and how many of the seeds completed.
+fn medians(outs: &[Outcome], plains: &[(PlainOutcome, PlainOutcome)]) -> Vec<String> {
+    let key = |o: &Outcome| {
+        let c = FaultConfig {
+            seed: 0,
+            ..o.config.server_faults
+        };
+        format!("{} bytes {c:?}", o.config.bytes)
+    };
+    let mut keys: Vec<String> = outs.iter().map(key).collect();
+    keys.dedup();
+    keys.into_iter()
+        .map(|k| {
+            let mut u = Vec::new();
+            let mut p = Vec::new();
+            let mut p10 = Vec::new();
+            let done =
+                |pl: &PlainOutcome| (pl.stop == PlainStop::Complete).then_some(pl.transfer_time);
+            for (o, (pl, pl10)) in outs.iter().zip(plains).filter(|(o, _)| key(o) == k) {
+                u.push((o.end == End::Complete).then_some(o.transfer_time));
+                p.push(done(pl));
+                p10.push(done(pl10));
+            }
+            let (n, cu, cp, cp10) = (
+                u.len(),
+                u.iter().flatten().count(),
+                p.iter().flatten().count(),
+                p10.iter().flatten().count(),
+            );
+            let o = outs
+                .iter()
+                .find(|o| key(o) == k)
+                .expect("a run of this key");
+            let c = &o.config.server_faults;
+            format!(
+                "median of {n} seeds, drop {}% corrupt {}% dup {}% reorder {}% delay {}ms: \
+                 virtual time to complete unisock {} ({cu}/{n} complete) / plain smoltcp {} \
+                 ({cp}/{n} complete) / plain smoltcp, default delayed ACK {} ({cp10}/{n} complete)",
+                c.drop_pct,
+                c.corrupt_pct,
+                c.duplicate_pct,
+                c.reorder_pct,
+                c.delay.as_millis(),
+                show(median(&mut u)),
+                show(median(&mut p)),
+                show(median(&mut p10)),
+            )
+        })
+        .collect()
 }
 
 fn faults(seed: u64, drop: u8, corrupt: u8, dup: u8, reorder: u8) -> FaultConfig {

@@ -93,7 +93,10 @@ pub struct Outcome {
     pub end: End,
     /// The receiver's check.
     pub report: Report,
-    /// Virtual time taken.
+    /// Virtual time from the start (before the connect) to the end of the transfer: the
+    /// server's end of stream, or the error or limit that ended it.
+    pub transfer_time: Duration,
+    /// Virtual time taken, including letting the closing connections drain afterwards.
     pub virtual_time: Duration,
     /// Wall time taken.
     pub wall_time: Duration,
@@ -235,6 +238,7 @@ pub fn run(config: &RunConfig) -> Outcome {
         &mut verifier,
         wall,
     );
+    let transfer_time = world.elapsed();
     // Let closing connections finish so the pools drain (bounded: orphans are aborted after
     // `unisock_smoltcp::ORPHAN_LIMIT`).
     let drain_until = world.elapsed() + Duration::from_secs(300);
@@ -248,6 +252,7 @@ pub fn run(config: &RunConfig) -> Outcome {
         config: *config,
         end,
         report: verifier.finish(source.digest()),
+        transfer_time,
         virtual_time: world.elapsed(),
         wall_time: wall.elapsed(),
         client: client_ctl.stats(),
