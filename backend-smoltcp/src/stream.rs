@@ -552,7 +552,10 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
             return Ok(0);
         }
         let r = if peek {
-            s.peek_slice(buf)
+            // smoltcp's `peek_slice` skips the state check `recv_slice` makes, so a peek at end
+            // of stream or on a closed connection would look like "no data yet": ask
+            // `recv_slice` first with an empty buffer (it consumes nothing).
+            s.recv_slice(&mut []).and_then(|_| s.peek_slice(buf))
         } else {
             s.recv_slice(buf)
         };

@@ -448,7 +448,18 @@ where
         let mut all = [0u8; 8];
         let n = ok(server.recv(&mut all, RecvFlags::WAITALL), "recv(WAITALL)");
         assert_eq!(&all[..n], b"12345678");
-        let _client = writer.join().expect("writer thread");
+        let mut client = writer.join().expect("writer thread");
+        // peek_at_end_of_stream_is_zero: after the peer's FIN, PEEK reports end of stream
+        // (Ok(0)) as a read does, not "no data yet" (smoltcp's peek skipped its state check).
+        ok(client.shutdown(Shutdown::Write), "shutdown(Write)");
+        let eof = crate::util::wait_until(GUARD, || {
+            matches!(server.try_recv(&mut buf, RecvFlags::PEEK), Ok(0))
+        });
+        assert!(
+            eof,
+            "PEEK never reported end of stream after the peer's FIN"
+        );
+        assert_eq!(ok(server.recv(&mut buf, RecvFlags::NONE), "recv"), 0);
     });
 }
 
