@@ -640,7 +640,7 @@ pub fn run(cx: &mut crate::Ctx) {
                 );
             }
             cx.push(Row {
-                workload: "8 reference: kernel over veth".into(),
+                workload: "9 reference: kernel over veth".into(),
                 case: format!("kernel→kernel, {loss} % loss"),
                 unit: "s",
                 subject: "std::net".into(),

@@ -326,6 +326,11 @@ fn main() {
             Workload::Lossy => lossy::run(&mut cx),
             Workload::Asyncposix => asyncposix::run_all(&mut cx),
         }
+        // Workloads 6 to 8 leave their TAP device up with the kernel's address on it; a later
+        // workload on another device with the same network (lossy) would be routed to it.
+        if cx.netns {
+            plain::remove_tap("ubtap0");
+        }
     }
     println!("{settings}\n");
     print!("{}", harness::markdown(&cx.rows));

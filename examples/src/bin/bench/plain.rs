@@ -222,13 +222,18 @@ pub const TAP_MAC: [u8; 6] = [0x02, 0, 0, 0, 0x77, 0x02];
 /// Create (or recreate) TAP device `name` with MTU `mtu`, the kernel's address on it, up. Must
 /// be called in the benchmark's private network namespace.
 pub fn setup_tap(name: &str, mtu: usize) -> BenchResult<()> {
-    let _ = std::process::Command::new("ip")
-        .args(["link", "del", name])
-        .output();
+    remove_tap(name);
     sys::ip(&["tuntap", "add", "dev", name, "mode", "tap"])?;
     sys::ip(&["link", "set", name, "mtu", &mtu.to_string(), "up"])?;
     sys::ip(&["addr", "add", &format!("{TAP_KERNEL}/24"), "dev", name])?;
     Ok(())
+}
+
+/// Delete TAP device `name` if it exists (inside the benchmark's own namespace).
+pub fn remove_tap(name: &str) {
+    let _ = std::process::Command::new("ip")
+        .args(["link", "del", name])
+        .output();
 }
 
 /// The kernel side of a TAP transfer: a listener on the TAP network. Accepts one connection;
