@@ -327,6 +327,7 @@ pub use stack::{CONNECT_TIMEOUT, DEFAULT_MAC, ORPHAN_LIMIT, RST_GRACE, Stack};
 pub use std_stack::{
     Capture, LoopbackOptions, LoopbackStack, Notify, PcapFile, StdLoopback, StdStack,
 };
+pub use asynch::{TcpReadHalf, TcpWriteHalf};
 pub use stream::{KEEPALIVE_PROBES, TcpSocket, TcpStream};
 #[cfg(all(feature = "std", target_os = "linux"))]
 pub use tap::{TapDevice, TapOptions, TapStack, TapWait};

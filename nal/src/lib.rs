@@ -88,6 +88,8 @@
 
 #[cfg(feature = "async")]
 pub mod asynch;
+#[cfg(feature = "edge-nal")]
+pub mod edge;
 mod dns;
 mod error;
 mod tcp;
