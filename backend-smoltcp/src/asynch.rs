@@ -271,20 +271,30 @@ impl<D: Device, C: Clock, W: Wait> embedded_io_async::Write for TcpWriteHalf<'_,
     }
 }
 
-impl<'s, 'a, D: Device, C: Clock, W: Wait> unisock::asynch::SplitStream for TcpStream<'s, 'a, D, C, W>
-where
-    Self: unisock::asynch::StreamSocket<Error = crate::Error>,
-{
-    type ReadHalf<'r>
-        = TcpReadHalf<'r, 's, 'a, D, C, W>
-    where
-        Self: 'r;
-    type WriteHalf<'r>
-        = TcpWriteHalf<'r, 's, 'a, D, C, W>
-    where
-        Self: 'r;
+macro_rules! split_impl {
+    ($($bounds:tt)*) => {
+        impl<'s, 'a, D, C, W> unisock::asynch::SplitStream for TcpStream<'s, 'a, D, C, W>
+        where
+            $($bounds)*
+        {
+            type ReadHalf<'r>
+                = TcpReadHalf<'r, 's, 'a, D, C, W>
+            where
+                Self: 'r;
+            type WriteHalf<'r>
+                = TcpWriteHalf<'r, 's, 'a, D, C, W>
+            where
+                Self: 'r;
 
-    fn split(&mut self) -> (Self::ReadHalf<'_>, Self::WriteHalf<'_>) {
-        (TcpReadHalf(self), TcpWriteHalf(self))
-    }
+            fn split(&mut self) -> (Self::ReadHalf<'_>, Self::WriteHalf<'_>) {
+                (TcpReadHalf(self), TcpWriteHalf(self))
+            }
+        }
+    };
 }
+
+#[cfg(feature = "std")]
+split_impl!(D: Device + Send, C: Clock + Sync, W: Wait + Sync);
+
+#[cfg(not(feature = "std"))]
+split_impl!(D: Device, C: Clock, W: Wait);

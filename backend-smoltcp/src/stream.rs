@@ -552,7 +552,13 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
             return Ok(0);
         }
         let r = if peek {
-            s.peek_slice(buf)
+            // smoltcp's `peek_slice` does not report the end of the stream (it reads the
+            // buffer only): with nothing queued, `peek(0)` gives the state's error
+            // (`Finished` after the peer's FIN), as `recv_slice` does.
+            match s.peek_slice(buf) {
+                Ok(0) => s.peek(0).map(|_| 0),
+                r => r,
+            }
         } else {
             s.recv_slice(buf)
         };

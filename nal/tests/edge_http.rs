@@ -133,6 +133,96 @@ fn edge_http_server_answers_curl_posix() {
     leaks.finish(LIMIT);
 }
 
+/// The contract cases through the edge-nal traits on any unisock async stack whose streams
+/// split; `ip` is an address of the stack's own (the listener binds it, connects go to it).
+async fn contract<S>(net: &EdgeNalStack<S>, ip: std::net::IpAddr)
+where
+    S: unisock::asynch::Stack,
+    S::TcpStream: unisock::asynch::SplitStream,
+{
+    // Connection refused: nothing listens on that port.
+    let Err(err) = net.connect(SocketAddr::new(ip, 9)).await else {
+        panic!("connected to a closed port")
+    };
+    assert_eq!(unisock::Error::socket_kind(&err), ErrorKind::ConnectionRefused);
+
+    let acceptor = net.bind(SocketAddr::new(ip, 0)).await.unwrap();
+    let at = SocketAddr::new(ip, acceptor.local_addr().unwrap().unwrap().port());
+
+    // Split: the read half waits while the write half sends (one task, both futures).
+    let (client, (peer, mut server)) =
+        futures_join(net.connect(at), async { acceptor.accept().await.unwrap() }).await;
+    let mut client = client.unwrap();
+    assert_eq!(peer.ip(), ip);
+    {
+        let (mut r, mut w) = client.split();
+        let mut buf = [0u8; 5];
+        let reading = async {
+            edge_nal::Readable::readable(&mut r).await.unwrap();
+            r.read_exact(&mut buf).await.unwrap();
+        };
+        let echoing = async {
+            let mut got = [0u8; 5];
+            server.read_exact(&mut got).await.unwrap();
+            server.write_all(&got).await.unwrap();
+        };
+        tokio::time::timeout(LIMIT, async {
+            tokio::join!(reading, echoing, async { w.write_all(b"hello").await.unwrap() })
+        })
+        .await
+        .unwrap();
+        assert_eq!(&buf, b"hello");
+    }
+
+    // End of stream: the server half-closes, the client reads Ok(0), readable says ready.
+    server.close(Close::Write).await.unwrap();
+    tokio::time::timeout(LIMIT, edge_nal::Readable::readable(&mut client))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut buf = [0u8; 8];
+    assert_eq!(client.read(&mut buf).await.unwrap(), 0);
+    drop((client, server));
+
+    // Reset: the server aborts, the client's read fails with ConnectionReset.
+    let (client, (_, mut server)) =
+        futures_join(net.connect(at), async { acceptor.accept().await.unwrap() }).await;
+    let mut client = client.unwrap();
+    server.abort().await.unwrap();
+    drop(server);
+    let err = tokio::time::timeout(LIMIT, client.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(unisock::Error::socket_kind(&err), ErrorKind::ConnectionReset);
+    drop(client);
+
+    // accept(&self) from several futures at once: each gets one connection.
+    let (a, b, c1, c2) = tokio::time::timeout(LIMIT, async {
+        tokio::join!(
+            acceptor.accept(),
+            acceptor.accept(),
+            net.connect(at),
+            net.connect(at)
+        )
+    })
+    .await
+    .unwrap();
+    drop((a.unwrap(), b.unwrap(), c1.unwrap(), c2.unwrap()));
+    drop(acceptor);
+}
+
+/// Both futures to completion (bounded).
+async fn futures_join<A: std::future::Future, B: std::future::Future>(
+    a: A,
+    b: B,
+) -> (A::Output, B::Output) {
+    let (a, b) = tokio::time::timeout(LIMIT, async { tokio::join!(a, b) })
+        .await
+        .expect("connect/accept timed out");
+    (a, b)
+}
+
 #[test]
 fn contract_refused_eof_reset_split_posix() {
     let _serial = serial();
@@ -140,86 +230,26 @@ fn contract_refused_eof_reset_split_posix() {
     let count = counter(&blocking);
     let leaks = LeakCheck::new(&[("posix", &count)]);
     let rt = runtime();
-    rt.block_on(async {
-        let net = EdgeNalStack::new(TokioStack::new());
-        // Connection refused: nothing listens on a freshly released port.
-        let port = free_port();
-        let err = net
-            .connect(SocketAddr::from(([127, 0, 0, 1], port)))
-            .await
-            .unwrap_err();
-        assert_eq!(unisock::Error::socket_kind(&err), ErrorKind::ConnectionRefused);
+    rt.block_on(contract(
+        &EdgeNalStack::new(TokioStack::new()),
+        std::net::Ipv4Addr::LOCALHOST.into(),
+    ));
+    drop(rt);
+    leaks.finish(LIMIT);
+}
 
-        let acceptor = net
-            .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-            .await
-            .unwrap();
-        let at = SocketAddr::from(([127, 0, 0, 1], acceptor.local_addr().unwrap().unwrap().port()));
-
-        // Split: the read half waits while the write half sends (one task, both futures).
-        let (mut client, (peer, mut server)) =
-            tokio::join!(async { net.connect(at).await.unwrap() }, async {
-                acceptor.accept().await.unwrap()
-            });
-        assert_eq!(peer.ip(), at.ip());
-        {
-            let (mut r, mut w) = client.split();
-            let mut buf = [0u8; 5];
-            let reading = async {
-                edge_nal::Readable::readable(&mut r).await.unwrap();
-                r.read_exact(&mut buf).await.unwrap();
-            };
-            let echoing = async {
-                let mut got = [0u8; 5];
-                server.read_exact(&mut got).await.unwrap();
-                server.write_all(&got).await.unwrap();
-            };
-            tokio::time::timeout(LIMIT, async {
-                tokio::join!(reading, echoing, async { w.write_all(b"hello").await.unwrap() })
-            })
-            .await
-            .unwrap();
-            assert_eq!(&buf, b"hello");
-        }
-
-        // End of stream: the server half-closes, the client reads Ok(0), readable says ready.
-        server.close(Close::Write).await.unwrap();
-        edge_nal::Readable::readable(&mut client).await.unwrap();
-        let mut buf = [0u8; 8];
-        assert_eq!(client.read(&mut buf).await.unwrap(), 0);
-        drop((client, server));
-
-        // Reset: the server aborts, the client's read fails with ConnectionReset.
-        let (mut client, (_, mut server)) =
-            tokio::join!(async { net.connect(at).await.unwrap() }, async {
-                acceptor.accept().await.unwrap()
-            });
-        server.abort().await.unwrap();
-        drop(server);
-        let err = tokio::time::timeout(LIMIT, client.read(&mut buf))
-            .await
-            .unwrap()
-            .unwrap_err();
-        assert_eq!(unisock::Error::socket_kind(&err), ErrorKind::ConnectionReset);
-        drop(client);
-
-        // accept(&self) from several futures at once: each gets one connection.
-        let (a, b, c1, c2) = tokio::time::timeout(
-            LIMIT,
-            async {
-                tokio::join!(
-                    acceptor.accept(),
-                    acceptor.accept(),
-                    net.connect(at),
-                    net.connect(at)
-                )
-            },
-        )
-        .await
-        .unwrap();
-        drop((a.unwrap(), b.unwrap(), c1.unwrap(), c2.unwrap()));
-        drop(acceptor);
-    });
+#[test]
+fn contract_refused_eof_reset_split_smoltcp_loopback() {
+    let _serial = serial();
+    let owner = unisock_smoltcp::StdStack::loopback(unisock_smoltcp::Config::loopback()).unwrap();
+    let stack = &*owner;
+    let count = counter(&stack);
+    let leaks = LeakCheck::new(&[("smoltcp", &count)]);
+    let rt = runtime();
+    rt.block_on(contract(
+        &EdgeNalStack::new(stack),
+        std::net::Ipv4Addr::LOCALHOST.into(),
+    ));
     drop(rt);
     leaks.finish(LIMIT);
 }
