@@ -3,8 +3,9 @@
 //! system's `curl`, and the contract cases (connect refused, end of stream, reset), each with
 //! the leak check.
 //!
-//! Posix (the kernel backend, tokio reactor) over loopback only: the smoltcp-over-TAP case is
-//! not written yet. Without `curl` the HTTP test skips with a notice (`CI=true`: a failure).
+//! The server runs on posix (kernel backend, tokio reactor) over loopback and on smoltcp over
+//! a TAP device in a network namespace the test creates (needs root); the contract cases on
+//! posix and on smoltcp's in-process loopback. Without `curl` the HTTP test skips with a notice (`CI=true`: a failure).
 #![cfg(feature = "edge-nal")]
 
 use std::fmt::{Debug, Display};
@@ -18,7 +19,8 @@ use edge_http::Method;
 use edge_nal::{Close, TcpAccept, TcpBind, TcpConnect, TcpShutdown, TcpSplit};
 use unisock::asynch::embedded_io_async::{Read, Write};
 use unisock::ErrorKind;
-use unisock_conformance::util::{LeakCheck, counter, serial, skip};
+use unisock_conformance::netns::{configure_kernel_side, enter_private_netns};
+use unisock_conformance::util::{LeakCheck, counter, is_root, serial, skip};
 use unisock_nal::edge::EdgeNalStack;
 use unisock_posix::asynch::TokioStack;
 use unisock_posix::PosixStack;
@@ -80,48 +82,51 @@ fn curl(args: Vec<String>) -> std::process::Output {
         .expect("curl")
 }
 
-#[test]
-fn edge_http_server_answers_curl_posix() {
-    if Command::new("curl").arg("--version").output().is_err() {
-        return skip("curl not installed");
-    }
-    let _serial = serial();
-    let blocking = PosixStack;
-    let count = counter(&blocking);
-    let leaks = LeakCheck::new(&[("posix", &count)]);
-    let port = free_port();
+/// Serve with edge-http on `net` at `at` (an address of the stack's) and fetch from it with
+/// `curl` run from this thread (so in this thread's network namespace): one request, and two
+/// on one kept-alive connection at the same time.
+fn serve_and_curl<S>(net: EdgeNalStack<S>, at: SocketAddr)
+where
+    S: unisock::asynch::Stack,
+    S::TcpStream: unisock::asynch::SplitStream,
+{
+    let url = format!("http://{at}/hello");
+    let missing = format!("http://{at}/nope");
+    let a = std::thread::spawn({
+        let url = url.clone();
+        move || {
+            // Let the server bind first; curl retries a refused connection within its bound.
+            curl(vec!["--retry".into(), "5".into(), "--retry-connrefused".into(), url])
+        }
+    });
+    let b = std::thread::spawn(move || {
+        curl(vec![
+            "--retry".into(),
+            "5".into(),
+            "--retry-connrefused".into(),
+            "-w".into(),
+            " %{http_code}\n".into(),
+            url,
+            missing,
+        ])
+    });
     let rt = runtime();
-    let (one, two) = rt.block_on(async {
-        let net = EdgeNalStack::new(TokioStack::new());
-        let acceptor = net
-            .bind(SocketAddr::from(([127, 0, 0, 1], port)))
-            .await
-            .unwrap();
+    rt.block_on(async {
+        let acceptor = net.bind(at).await.unwrap();
         let mut server = DefaultServer::new();
         let run = server.run(Some(2_000), acceptor, Hello);
-        let url = format!("http://127.0.0.1:{port}/hello");
-        let missing = format!("http://127.0.0.1:{port}/nope");
         let clients = async {
-            // One request, then two on one kept-alive connection, concurrently.
-            let a = tokio::task::spawn_blocking({
-                let url = url.clone();
-                move || curl(vec![url])
-            });
-            let b = tokio::task::spawn_blocking(move || {
-                curl(vec![
-                    "-w".into(),
-                    " %{http_code}\n".into(),
-                    url,
-                    missing,
-                ])
-            });
-            (a.await.unwrap(), b.await.unwrap())
+            while !(a.is_finished() && b.is_finished()) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
         };
         tokio::select! {
             r = run => panic!("server ended: {r:?}"),
-            out = tokio::time::timeout(LIMIT * 2, clients) => out.expect("curl timed out"),
+            out = tokio::time::timeout(LIMIT * 3, clients) => out.expect("curl timed out"),
         }
     });
+    drop(rt);
+    let (one, two) = (a.join().unwrap(), b.join().unwrap());
     assert!(one.status.success(), "{one:?}");
     assert_eq!(String::from_utf8_lossy(&one.stdout), "Hello from unisock");
     assert!(two.status.success(), "{two:?}");
@@ -129,7 +134,57 @@ fn edge_http_server_answers_curl_posix() {
         String::from_utf8_lossy(&two.stdout),
         "Hello from unisock 200\n 404\n"
     );
-    drop(rt);
+}
+
+fn have_curl() -> bool {
+    if Command::new("curl").arg("--version").output().is_err() {
+        skip("curl not installed");
+        return false;
+    }
+    true
+}
+
+#[test]
+fn edge_http_server_answers_curl_posix() {
+    if !have_curl() {
+        return;
+    }
+    let _serial = serial();
+    let blocking = PosixStack;
+    let count = counter(&blocking);
+    let leaks = LeakCheck::new(&[("posix", &count)]);
+    let at = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    serve_and_curl(EdgeNalStack::new(TokioStack::new()), at);
+    leaks.finish(LIMIT);
+}
+
+#[test]
+fn edge_http_server_answers_curl_smoltcp_tap() {
+    if !have_curl() {
+        return;
+    }
+    let _serial = serial();
+    if !is_root() {
+        return skip("the TAP test needs root (network namespace and TAP device)");
+    }
+    if let Err(e) = enter_private_netns() {
+        return skip(&format!("cannot make a private network namespace: {e}"));
+    }
+    const TAP: &str = "usknal3";
+    let owner = unisock_smoltcp::StdStack::tap(unisock_smoltcp::TapOptions {
+        name: TAP.into(),
+        ips: vec![unisock_smoltcp::Cidr::parse("10.7.0.2/24").expect("cidr")],
+        ..Default::default()
+    })
+    .unwrap_or_else(|e| panic!("TAP stack: {e}"));
+    configure_kernel_side(TAP, "10.7.0.1/24", None).unwrap_or_else(|e| panic!("{e}"));
+    let stack = &*owner;
+    let count = counter(&stack);
+    let leaks = LeakCheck::new(&[("smoltcp", &count)]);
+    serve_and_curl(
+        EdgeNalStack::new(stack),
+        SocketAddr::from(([10, 7, 0, 2], 8080)),
+    );
     leaks.finish(LIMIT);
 }
 
