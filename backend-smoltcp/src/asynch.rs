@@ -236,11 +236,15 @@ impl<D: Device, C: Clock, W: Wait> core::fmt::Debug for TcpWriteHalf<'_, '_, '_,
     }
 }
 
-impl<D: Device, C: Clock, W: Wait> embedded_io_async::ErrorType for TcpReadHalf<'_, '_, '_, D, C, W> {
+impl<D: Device, C: Clock, W: Wait> embedded_io_async::ErrorType
+    for TcpReadHalf<'_, '_, '_, D, C, W>
+{
     type Error = crate::Error;
 }
 
-impl<D: Device, C: Clock, W: Wait> embedded_io_async::ErrorType for TcpWriteHalf<'_, '_, '_, D, C, W> {
+impl<D: Device, C: Clock, W: Wait> embedded_io_async::ErrorType
+    for TcpWriteHalf<'_, '_, '_, D, C, W>
+{
     type Error = crate::Error;
 }
 

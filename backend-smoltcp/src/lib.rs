@@ -305,6 +305,7 @@ mod tap;
 mod wait;
 mod wake;
 
+pub use asynch::{TcpReadHalf, TcpWriteHalf};
 #[cfg(feature = "std")]
 pub use clock::StdClock;
 pub use clock::{Clock, ClockFn, ManualClock};
@@ -327,7 +328,6 @@ pub use stack::{CONNECT_TIMEOUT, DEFAULT_MAC, ORPHAN_LIMIT, RST_GRACE, Stack};
 pub use std_stack::{
     Capture, LoopbackOptions, LoopbackStack, Notify, PcapFile, StdLoopback, StdStack,
 };
-pub use asynch::{TcpReadHalf, TcpWriteHalf};
 pub use stream::{KEEPALIVE_PROBES, TcpSocket, TcpStream};
 #[cfg(all(feature = "std", target_os = "linux"))]
 pub use tap::{TapDevice, TapOptions, TapStack, TapWait};

@@ -24,9 +24,7 @@ use core::time::Duration;
 
 use edge_nal::{Close, Readable, TcpAccept, TcpBind, TcpConnect, TcpShutdown, TcpSplit};
 use unisock::asynch::embedded_io_async::{self, ErrorType, Read, Write};
-use unisock::asynch::{
-    SplitStream, Stack,
-};
+use unisock::asynch::{SplitStream, Stack};
 use unisock::{Shutdown, SockOpt};
 
 /// How many tasks can wait for the accept lock with a waker of their own; more are woken
@@ -232,11 +230,7 @@ impl<L> EdgeAcceptor<L> {
                 return Poll::Ready(Guard(self));
             }
             let mut waiters = self.waiters.borrow_mut();
-            if waiters
-                .iter()
-                .flatten()
-                .any(|w| w.will_wake(cx.waker()))
-            {
+            if waiters.iter().flatten().any(|w| w.will_wake(cx.waker())) {
                 return Poll::Pending;
             }
             match waiters.iter_mut().find(|w| w.is_none()) {

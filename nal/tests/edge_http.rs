@@ -13,17 +13,17 @@ use std::net::{SocketAddr, TcpListener};
 use std::process::Command;
 use std::time::Duration;
 
-use edge_http::io::server::{Connection, DefaultServer, Handler};
-use edge_http::io::Error as HttpError;
 use edge_http::Method;
+use edge_http::io::Error as HttpError;
+use edge_http::io::server::{Connection, DefaultServer, Handler};
 use edge_nal::{Close, TcpAccept, TcpBind, TcpConnect, TcpShutdown, TcpSplit};
-use unisock::asynch::embedded_io_async::{Read, Write};
 use unisock::ErrorKind;
+use unisock::asynch::embedded_io_async::{Read, Write};
 use unisock_conformance::netns::{configure_kernel_side, enter_private_netns};
 use unisock_conformance::util::{LeakCheck, counter, is_root, serial, skip};
 use unisock_nal::edge::EdgeNalStack;
-use unisock_posix::asynch::TokioStack;
 use unisock_posix::PosixStack;
+use unisock_posix::asynch::TokioStack;
 
 const LIMIT: Duration = Duration::from_secs(10);
 
@@ -96,7 +96,12 @@ where
         let url = url.clone();
         move || {
             // Let the server bind first; curl retries a refused connection within its bound.
-            curl(vec!["--retry".into(), "5".into(), "--retry-connrefused".into(), url])
+            curl(vec![
+                "--retry".into(),
+                "5".into(),
+                "--retry-connrefused".into(),
+                url,
+            ])
         }
     });
     let b = std::thread::spawn(move || {
@@ -199,7 +204,10 @@ where
     let Err(err) = net.connect(SocketAddr::new(ip, 9)).await else {
         panic!("connected to a closed port")
     };
-    assert_eq!(unisock::Error::socket_kind(&err), ErrorKind::ConnectionRefused);
+    assert_eq!(
+        unisock::Error::socket_kind(&err),
+        ErrorKind::ConnectionRefused
+    );
 
     let acceptor = net.bind(SocketAddr::new(ip, 0)).await.unwrap();
     let at = SocketAddr::new(ip, acceptor.local_addr().unwrap().unwrap().port());
@@ -222,7 +230,9 @@ where
             server.write_all(&got).await.unwrap();
         };
         tokio::time::timeout(LIMIT, async {
-            tokio::join!(reading, echoing, async { w.write_all(b"hello").await.unwrap() })
+            tokio::join!(reading, echoing, async {
+                w.write_all(b"hello").await.unwrap()
+            })
         })
         .await
         .unwrap();
@@ -249,7 +259,10 @@ where
         .await
         .unwrap()
         .unwrap_err();
-    assert_eq!(unisock::Error::socket_kind(&err), ErrorKind::ConnectionReset);
+    assert_eq!(
+        unisock::Error::socket_kind(&err),
+        ErrorKind::ConnectionReset
+    );
     drop(client);
 
     // accept(&self) from several futures at once: each gets one connection.

@@ -419,13 +419,17 @@ pub struct WriteHalf<'a, R: Reactor, F: Family>(&'a Registered<R, Stream<F>>);
 
 impl<R: Reactor, F: Family> core::fmt::Debug for ReadHalf<'_, R, F> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("ReadHalf").field("fd", &self.0.as_raw_fd()).finish()
+        f.debug_struct("ReadHalf")
+            .field("fd", &self.0.as_raw_fd())
+            .finish()
     }
 }
 
 impl<R: Reactor, F: Family> core::fmt::Debug for WriteHalf<'_, R, F> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("WriteHalf").field("fd", &self.0.as_raw_fd()).finish()
+        f.debug_struct("WriteHalf")
+            .field("fd", &self.0.as_raw_fd())
+            .finish()
     }
 }
 
