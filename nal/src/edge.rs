@@ -286,6 +286,10 @@ where
     where
         Self: 'a;
 
+    #[allow(
+        clippy::await_holding_refcell_ref,
+        reason = "only the holder of the accept lock borrows the listener mutably"
+    )]
     async fn accept(&self) -> Result<(SocketAddr, Self::Socket<'_>), Self::Error> {
         let _guard = self.lock().await;
         // Only the holder of the lock borrows the listener, and it is released after.
