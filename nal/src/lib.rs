@@ -80,7 +80,7 @@
 //! - Socket options through embedded-nal (it has none): set them on the unisock socket
 //!   before handing it over with [`TcpSocket::from_stream`].
 //! - `edge-nal` 0.7 `UdpBind`/`UdpConnect`: their sockets must split (`UdpSplit`, with
-//!   multicast), which unisock's datagram traits do not offer. The TCP side is in [`edge`]
+//!   multicast), which unisock's datagram traits do not offer. The TCP side is in the `edge` module
 //!   (feature `edge-nal`), over [`unisock::asynch::SplitStream`].
 #![no_std]
 #![forbid(unsafe_code)]

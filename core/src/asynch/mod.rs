@@ -43,6 +43,14 @@
 //! trait says nothing of it): generic `Send` code uses [`SendStreamSocket::recv`] and
 //! [`SendStreamSocket::send`] (and `send_all`) instead.
 //!
+//! ## Reading and writing at once ([`SplitStream`])
+//!
+//! The stream traits take `&mut self`, so one future uses a stream at a time. Streams that can
+//! wait on their two directions independently also implement the optional [`SplitStream`]:
+//! `split(&mut self)` borrows a read half and a write half, each usable from its own future
+//! (a reader task and a writer task, as `edge-nal`'s `TcpSplit` expects). Both backends' TCP
+//! streams implement it; generic code asks for it with `S::TcpStream: SplitStream`.
+//!
 //! ## Cancellation
 //!
 //! Every future here may be dropped before it completes (a timeout, a `select!` that took
