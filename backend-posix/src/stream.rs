@@ -232,6 +232,16 @@ impl<F: Family> Stream<F> {
         })
     }
 
+    /// Non-blocking `recv` through a shared reference (the async read half).
+    pub(crate) fn try_recv_shared(&self, buf: &mut [u8], flags: RecvFlags) -> Result<usize, Error> {
+        self.recv_with(buf, recv_flags(flags, true)? | libc::MSG_DONTWAIT, false)
+    }
+
+    /// Non-blocking `send` through a shared reference (the async write half).
+    pub(crate) fn try_send_shared(&self, buf: &[u8], flags: SendFlags) -> Result<usize, Error> {
+        self.send_with(buf, send_flags(flags, true)? | libc::MSG_DONTWAIT, false)
+    }
+
     /// Where a non-blocking connect stands: `WouldBlock` while the handshake goes on, then
     /// `Ok` or the error it failed with (`SO_ERROR`).
     pub(crate) fn connect_status(&self) -> Result<(), Error> {

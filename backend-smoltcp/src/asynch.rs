@@ -216,3 +216,89 @@ async_impls!(
     Stack, TcpSocket, StreamListener, StreamSocket, DatagramSocket, RawSocket;
     D: Device, C: Clock, W: Wait
 );
+
+/// The read half of a split TCP stream ([`unisock::asynch::SplitStream`]): registers its
+/// waker on the socket's receive direction only, so it runs alongside the write half.
+pub struct TcpReadHalf<'r, 's, 'a, D: Device, C: Clock, W: Wait>(&'r TcpStream<'s, 'a, D, C, W>);
+
+/// The write half of a split TCP stream: registers on the send direction only.
+pub struct TcpWriteHalf<'r, 's, 'a, D: Device, C: Clock, W: Wait>(&'r TcpStream<'s, 'a, D, C, W>);
+
+impl<D: Device, C: Clock, W: Wait> core::fmt::Debug for TcpReadHalf<'_, '_, '_, D, C, W> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("TcpReadHalf").field(&self.0.handle).finish()
+    }
+}
+
+impl<D: Device, C: Clock, W: Wait> core::fmt::Debug for TcpWriteHalf<'_, '_, '_, D, C, W> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("TcpWriteHalf").field(&self.0.handle).finish()
+    }
+}
+
+impl<D: Device, C: Clock, W: Wait> embedded_io_async::ErrorType
+    for TcpReadHalf<'_, '_, '_, D, C, W>
+{
+    type Error = crate::Error;
+}
+
+impl<D: Device, C: Clock, W: Wait> embedded_io_async::ErrorType
+    for TcpWriteHalf<'_, '_, '_, D, C, W>
+{
+    type Error = crate::Error;
+}
+
+impl<D: Device, C: Clock, W: Wait> embedded_io_async::Read for TcpReadHalf<'_, '_, '_, D, C, W> {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
+        self.0.recv_async(buf, RecvFlags::NONE).await
+    }
+}
+
+impl<D: Device, C: Clock, W: Wait> unisock::asynch::Readable for TcpReadHalf<'_, '_, '_, D, C, W> {
+    /// A one-byte peek: ready on data, on end of stream and on an error (which the next
+    /// `read` reports).
+    async fn readable(&mut self) -> Result<()> {
+        let mut one = [0u8; 1];
+        let _ = self.0.recv_async(&mut one, RecvFlags::PEEK).await;
+        Ok(())
+    }
+}
+
+impl<D: Device, C: Clock, W: Wait> embedded_io_async::Write for TcpWriteHalf<'_, '_, '_, D, C, W> {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize> {
+        self.0.send_async(buf, SendFlags::NONE).await
+    }
+
+    async fn flush(&mut self) -> Result<()> {
+        // Written data is already queued to smoltcp.
+        Ok(())
+    }
+}
+
+macro_rules! split_impl {
+    ($($bounds:tt)*) => {
+        impl<'s, 'a, D, C, W> unisock::asynch::SplitStream for TcpStream<'s, 'a, D, C, W>
+        where
+            $($bounds)*
+        {
+            type ReadHalf<'r>
+                = TcpReadHalf<'r, 's, 'a, D, C, W>
+            where
+                Self: 'r;
+            type WriteHalf<'r>
+                = TcpWriteHalf<'r, 's, 'a, D, C, W>
+            where
+                Self: 'r;
+
+            fn split(&mut self) -> (Self::ReadHalf<'_>, Self::WriteHalf<'_>) {
+                (TcpReadHalf(self), TcpWriteHalf(self))
+            }
+        }
+    };
+}
+
+#[cfg(feature = "std")]
+split_impl!(D: Device + Send, C: Clock + Sync, W: Wait + Sync);
+
+#[cfg(not(feature = "std"))]
+split_impl!(D: Device, C: Clock, W: Wait);

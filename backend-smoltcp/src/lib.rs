@@ -305,6 +305,7 @@ mod tap;
 mod wait;
 mod wake;
 
+pub use asynch::{TcpReadHalf, TcpWriteHalf};
 #[cfg(feature = "std")]
 pub use clock::StdClock;
 pub use clock::{Clock, ClockFn, ManualClock};

@@ -712,7 +712,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
 impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
     /// Async receive (flags as the blocking `recv`). Cancellation-safe: data is only taken
     /// in the poll that completes (with `WAITALL`, each completed chunk is kept in `buf`).
-    pub(crate) async fn recv_async(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<usize> {
+    pub(crate) async fn recv_async(&self, buf: &mut [u8], flags: RecvFlags) -> Result<usize> {
         let h = self.handle;
         let stack = self.stack;
         let peek = flags.contains(RecvFlags::PEEK);
@@ -754,7 +754,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
     }
 
     /// Async send: completes once at least one byte is queued. Cancellation-safe.
-    pub(crate) async fn send_async(&mut self, buf: &[u8], flags: SendFlags) -> Result<usize> {
+    pub(crate) async fn send_async(&self, buf: &[u8], flags: SendFlags) -> Result<usize> {
         let h = self.handle;
         let stack = self.stack;
         core::future::poll_fn(|cx| {

@@ -17,7 +17,8 @@
 //!
 //! **One waiter per direction per socket.** smoltcp stores a single waker per direction and a
 //! second registration replaces the first without waking it. Through the API two waiters on
-//! one direction cannot arise for async code (every waiting call takes the socket by `&mut`),
+//! one direction cannot arise for async code (every waiting call takes the socket by `&mut`, and
+//! a split stream's two halves, borrowed by `&mut` together, wait on one direction each),
 //! nor for one blocking thread; they can for blocking code that mixes `poll_sockets` on a
 //! socket with a blocking call on the same socket from another thread. So a parked thread
 //! never sleeps longer than [`RECHECK`] without retrying its operation: a displaced waiter is

@@ -79,9 +79,9 @@
 //!   is `Copy`, `&smoltcp::Stack` is shared).
 //! - Socket options through embedded-nal (it has none): set them on the unisock socket
 //!   before handing it over with [`TcpSocket::from_stream`].
-//! - `edge-nal` 0.7: its sockets split into a read half and a write half used concurrently
-//!   (`TcpSplit`, `UdpSplit`), which unisock's `&mut self` stream traits cannot provide without
-//!   a `split` in `unisock::asynch`.
+//! - `edge-nal` 0.7 `UdpBind`/`UdpConnect`: their sockets must split (`UdpSplit`, with
+//!   multicast), which unisock's datagram traits do not offer. The TCP side is in the `edge` module
+//!   (feature `edge-nal`), over [`unisock::asynch::SplitStream`].
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -89,6 +89,8 @@
 #[cfg(feature = "async")]
 pub mod asynch;
 mod dns;
+#[cfg(feature = "edge-nal")]
+pub mod edge;
 mod error;
 mod tcp;
 mod udp;

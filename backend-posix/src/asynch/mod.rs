@@ -410,6 +410,97 @@ impl<R: Reactor, F: Family> embedded_io::WriteReady for Registered<R, Stream<F>>
     }
 }
 
+/// The read half of a split async stream ([`unisock::asynch::SplitStream`]): waits on the
+/// descriptor's read readiness only, so it runs alongside the write half.
+pub struct ReadHalf<'a, R: Reactor, F: Family>(&'a Registered<R, Stream<F>>);
+
+/// The write half of a split async stream: waits on write readiness only.
+pub struct WriteHalf<'a, R: Reactor, F: Family>(&'a Registered<R, Stream<F>>);
+
+impl<R: Reactor, F: Family> core::fmt::Debug for ReadHalf<'_, R, F> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ReadHalf")
+            .field("fd", &self.0.as_raw_fd())
+            .finish()
+    }
+}
+
+impl<R: Reactor, F: Family> core::fmt::Debug for WriteHalf<'_, R, F> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("WriteHalf")
+            .field("fd", &self.0.as_raw_fd())
+            .finish()
+    }
+}
+
+impl<R: Reactor, F: Family> unisock::asynch::embedded_io_async::ErrorType for ReadHalf<'_, R, F> {
+    type Error = Error;
+}
+
+impl<R: Reactor, F: Family> unisock::asynch::embedded_io_async::ErrorType for WriteHalf<'_, R, F> {
+    type Error = Error;
+}
+
+impl<R: Reactor, F: Family> unisock::asynch::embedded_io_async::Read for ReadHalf<'_, R, F> {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        let s = self.0;
+        poll_fn(|cx| {
+            R::poll_io(&s.reg, cx, Direction::Read, || {
+                s.inner.try_recv_shared(buf, RecvFlags::NONE)
+            })
+        })
+        .await
+    }
+}
+
+impl<R: Reactor, F: Family> unisock::asynch::Readable for ReadHalf<'_, R, F> {
+    /// A one-byte `MSG_PEEK`: ready on data, on end of stream (`Ok(0)`) and on an error.
+    async fn readable(&mut self) -> Result<(), Error> {
+        let s = self.0;
+        let mut one = [0u8; 1];
+        let r = poll_fn(|cx| {
+            R::poll_io(&s.reg, cx, Direction::Read, || {
+                s.inner.try_recv_shared(&mut one, RecvFlags::PEEK)
+            })
+        })
+        .await;
+        match r {
+            Ok(_) => Ok(()),
+            // The error is the next read's: report readiness, the read reports the error.
+            Err(_) => Ok(()),
+        }
+    }
+}
+
+impl<R: Reactor, F: Family> unisock::asynch::embedded_io_async::Write for WriteHalf<'_, R, F> {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, Error> {
+        let s = self.0;
+        poll_fn(|cx| {
+            R::poll_io(&s.reg, cx, Direction::Write, || {
+                s.inner.try_send_shared(buf, SendFlags::NONE)
+            })
+        })
+        .await
+    }
+
+    /// Nothing to do: writes go straight to the kernel.
+    async fn flush(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+impl<R: Reactor, F: Family> unisock::asynch::SplitStream for Registered<R, Stream<F>>
+where
+    Self: unisock::asynch::StreamSocket<Error = Error>,
+{
+    type ReadHalf<'a> = ReadHalf<'a, R, F>;
+    type WriteHalf<'a> = WriteHalf<'a, R, F>;
+
+    fn split(&mut self) -> (ReadHalf<'_, R, F>, WriteHalf<'_, R, F>) {
+        (ReadHalf(self), WriteHalf(self))
+    }
+}
+
 impl<R: Reactor, F: Family> SendStreamSocket for Registered<R, Stream<F>> {
     fn peer_addr(&self) -> Result<F, Error> {
         self.inner.peer_addr()

@@ -43,6 +43,14 @@
 //! trait says nothing of it): generic `Send` code uses [`SendStreamSocket::recv`] and
 //! [`SendStreamSocket::send`] (and `send_all`) instead.
 //!
+//! ## Reading and writing at once ([`SplitStream`])
+//!
+//! The stream traits take `&mut self`, so one future uses a stream at a time. Streams that can
+//! wait on their two directions independently also implement the optional [`SplitStream`]:
+//! `split(&mut self)` borrows a read half and a write half, each usable from its own future
+//! (a reader task and a writer task, as `edge-nal`'s `TcpSplit` expects). Both backends' TCP
+//! streams implement it; generic code asks for it with `S::TcpStream: SplitStream`.
+//!
 //! ## Cancellation
 //!
 //! Every future here may be dropped before it completes (a timeout, a `select!` that took
@@ -210,6 +218,34 @@ pub trait StreamSocket:
 
     /// Reset the connection (RST) and release the socket.
     fn abort(self) -> Result<(), Self::Error>;
+}
+
+/// Waiting until a stream has data to read (or has ended) without taking any.
+pub trait Readable: embedded_io_async::ErrorType {
+    /// Complete once a `read` would not wait: data is queued, the peer closed, or the
+    /// connection failed (then `read` reports it). Cancellation-safe; consumes nothing.
+    fn readable(&mut self) -> impl Future<Output = Result<(), Self::Error>>;
+}
+
+/// A connected stream whose two directions can be used at the same time: [`split`] borrows it
+/// as a read half and a write half, each usable from its own future (one task reading while
+/// another writes, as `edge-nal`'s `TcpSplit` needs). Optional: implemented by the TCP
+/// streams of `unisock-posix` (each half waits on its own readiness of the descriptor) and of
+/// `unisock-smoltcp` (each half registers its waker on its own direction of the socket).
+///
+/// [`split`]: SplitStream::split
+pub trait SplitStream: StreamSocket {
+    /// The read half: `read` and [`Readable::readable`].
+    type ReadHalf<'a>: embedded_io_async::Read<Error = Self::Error> + Readable<Error = Self::Error>
+    where
+        Self: 'a;
+    /// The write half: `write` and `flush`.
+    type WriteHalf<'a>: embedded_io_async::Write<Error = Self::Error>
+    where
+        Self: 'a;
+
+    /// Borrow the stream as a read half and a write half.
+    fn split(&mut self) -> (Self::ReadHalf<'_>, Self::WriteHalf<'_>);
 }
 
 /// A datagram socket (as [`crate::DatagramSocket`], without the batch calls).
