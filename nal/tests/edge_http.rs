@@ -265,6 +265,29 @@ where
     );
     drop(client);
 
+    // Closed socket: after our close(Both) a write fails with BrokenPipe and a read reports
+    // end of stream (Ok(0)), on both backends; the peer reads end of stream.
+    let (client, (_, mut server)) =
+        futures_join(net.connect(at), async { acceptor.accept().await.unwrap() }).await;
+    let mut client = client.unwrap();
+    client.close(Close::Both).await.unwrap();
+    let err = tokio::time::timeout(LIMIT, client.write_all(b"after close"))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(unisock::Error::socket_kind(&err), ErrorKind::BrokenPipe);
+    let n = tokio::time::timeout(LIMIT, client.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, 0, "a read after our close(Both)");
+    let n = tokio::time::timeout(LIMIT, server.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, 0, "the peer's read after our close");
+    drop((client, server));
+
     // accept(&self) from several futures at once: each gets one connection.
     let (a, b, c1, c2) = tokio::time::timeout(LIMIT, async {
         tokio::join!(
@@ -318,6 +341,43 @@ fn contract_refused_eof_reset_split_smoltcp_loopback() {
         &EdgeNalStack::new(stack),
         std::net::Ipv4Addr::LOCALHOST.into(),
     ));
+    drop(rt);
+    leaks.finish(LIMIT);
+}
+
+/// A stale descriptor under the edge-nal socket (posix): a pipe, not a socket, registered with
+/// the reactor; `StaleHandle` comes through read, write, readable and the split halves,
+/// nothing panics.
+#[test]
+fn contract_stale_descriptor_posix() {
+    use std::os::fd::OwnedFd;
+    use unisock_posix::asynch::AsyncIo;
+    let _serial = serial();
+    let blocking = PosixStack;
+    let count = counter(&blocking);
+    let leaks = LeakCheck::new(&[("posix", &count)]);
+    let rt = runtime();
+    rt.block_on(async {
+        let (reader, _writer) = std::io::pipe().expect("pipe");
+        let stream = unisock_posix::TcpStream::from(OwnedFd::from(reader))
+            .into_async::<AsyncIo>()
+            .expect("register");
+        let mut socket = unisock_nal::edge::EdgeTcpSocket::new(stream);
+        let mut buf = [0u8; 4];
+        let kind = |e: &dyn unisock::Error| e.socket_kind();
+        let e = socket.read(&mut buf).await.unwrap_err();
+        assert_eq!(kind(&e), ErrorKind::StaleHandle);
+        let e = socket.write(b"x").await.unwrap_err();
+        assert_eq!(kind(&e), ErrorKind::StaleHandle);
+        {
+            let (mut r, mut w) = socket.split();
+            let e = r.read(&mut buf).await.unwrap_err();
+            assert_eq!(kind(&e), ErrorKind::StaleHandle);
+            let e = w.write(b"x").await.unwrap_err();
+            assert_eq!(kind(&e), ErrorKind::StaleHandle);
+        }
+        drop(socket);
+    });
     drop(rt);
     leaks.finish(LIMIT);
 }
