@@ -57,3 +57,44 @@ pub fn configure_kernel_side(name: &str, v4: &str, v6: Option<&str>) -> Result<(
     }
     ip(&["link", "set", name, "up"])
 }
+
+/// A private network namespace with TAP device `tap`: smoltcp (a
+/// [`TapStack`](unisock_smoltcp::TapStack) with its driver thread) at `smol_v4`/24 and
+/// `smol_v6`/64, the kernel side at `kernel_v4` and `kernel_v6` (CIDR strings). Moves the
+/// calling thread into the namespace. `None`, after a skip notice (a failure under
+/// `CI=true`), without root or namespaces.
+pub fn tap_stack(
+    tap: &str,
+    smol_v4: std::net::Ipv4Addr,
+    smol_v6: std::net::Ipv6Addr,
+    kernel_v4: &str,
+    kernel_v6: &str,
+) -> Option<unisock_smoltcp::TapStack> {
+    use std::net::IpAddr;
+    use unisock_smoltcp::{Cidr, StdStack, TapOptions};
+    if !crate::util::is_root() {
+        crate::util::skip("TAP tests need root (network namespace and TAP device)");
+        return None;
+    }
+    if let Err(e) = enter_private_netns() {
+        crate::util::skip(&format!("cannot make a private network namespace: {e}"));
+        return None;
+    }
+    let stack = StdStack::tap(TapOptions {
+        name: tap.into(),
+        ips: vec![
+            Cidr::new(IpAddr::V4(smol_v4), 24).expect("cidr"),
+            Cidr::new(IpAddr::V6(smol_v6), 64).expect("cidr"),
+        ],
+        gateway: vec![],
+        dns: vec![],
+        mtu: None,
+        pcap: None,
+        mac: None,
+        dhcpv4: false,
+        pool: None,
+    })
+    .unwrap_or_else(|e| panic!("TAP stack: {e}"));
+    configure_kernel_side(tap, kernel_v4, Some(kernel_v6)).unwrap_or_else(|e| panic!("{e}"));
+    Some(stack)
+}

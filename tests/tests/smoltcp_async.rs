@@ -136,11 +136,10 @@ mod inproc_runner {
 /// Across a TAP device against the kernel, in a private network namespace.
 mod tap {
     use super::*;
-    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-    use unisock_conformance::netns::{configure_kernel_side, enter_private_netns};
-    use unisock_conformance::util::{is_root, skip};
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    use unisock_conformance::netns::tap_stack;
     use unisock_posix::asynch::TokioStack;
-    use unisock_smoltcp::{Capture, Cidr, StdClock, StdStack, TapDevice, TapOptions, TapWait};
+    use unisock_smoltcp::{Capture, StdClock, TapDevice, TapWait};
 
     const TAP: &str = "unisock1";
     const KERNEL_V4: Ipv4Addr = Ipv4Addr::new(10, 8, 0, 1);
@@ -153,32 +152,7 @@ mod tap {
 
     /// The namespace, the TAP and the smoltcp stack; `None` (after a notice) without root.
     fn setup() -> Option<unisock_smoltcp::TapStack> {
-        if !is_root() {
-            skip("TAP tests need root (network namespace and TAP device)");
-            return None;
-        }
-        if let Err(e) = enter_private_netns() {
-            skip(&format!("cannot make a private network namespace: {e}"));
-            return None;
-        }
-        let stack = StdStack::tap(TapOptions {
-            name: TAP.into(),
-            ips: vec![
-                Cidr::new(IpAddr::V4(SMOL_V4), 24).expect("cidr"),
-                Cidr::new(IpAddr::V6(SMOL_V6), 64).expect("cidr"),
-            ],
-            gateway: vec![],
-            dns: vec![],
-            mtu: None,
-            pcap: None,
-            mac: None,
-            dhcpv4: false,
-            pool: None,
-        })
-        .unwrap_or_else(|e| panic!("TAP stack: {e}"));
-        configure_kernel_side(TAP, "10.8.0.1/24", Some("fd00:8::1/64"))
-            .unwrap_or_else(|e| panic!("{e}"));
-        Some(stack)
+        tap_stack(TAP, SMOL_V4, SMOL_V6, "10.8.0.1/24", "fd00:8::1/64")
     }
 
     fn run<S, C>(

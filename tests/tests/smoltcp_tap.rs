@@ -7,15 +7,15 @@
 //! (10.7.0.2/24, fd00:7::2/64). Nothing leaves the namespace. Needs root; without it the tests
 //! skip with a notice (fail with `CI=true`).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use unisock::ErrorKind;
-use unisock_conformance::netns::{configure_kernel_side, enter_private_netns};
+use unisock_conformance::netns::tap_stack;
 use unisock_conformance::scenarios::{Env, Profile};
-use unisock_conformance::util::{is_root, serial, skip};
+use unisock_conformance::util::serial;
 use unisock_posix::PosixStack;
-use unisock_smoltcp::{Capture, Cidr, StdClock, StdStack, TapDevice, TapOptions, TapWait};
+use unisock_smoltcp::{Capture, StdClock, TapDevice, TapWait};
 
 const TAP: &str = "unisock0";
 const KERNEL_V4: Ipv4Addr = Ipv4Addr::new(10, 7, 0, 1);
@@ -28,32 +28,7 @@ type Net<'a> = &'a unisock_smoltcp::Stack<'static, Capture<TapDevice>, StdClock,
 /// Build the namespace, the TAP and the smoltcp stack; `None` (after a skip notice) without
 /// privileges.
 fn setup() -> Option<unisock_smoltcp::TapStack> {
-    if !is_root() {
-        skip("TAP tests need root (network namespace and TAP device)");
-        return None;
-    }
-    if let Err(e) = enter_private_netns() {
-        skip(&format!("cannot make a private network namespace: {e}"));
-        return None;
-    }
-    let stack = StdStack::tap(TapOptions {
-        name: TAP.into(),
-        ips: vec![
-            Cidr::new(IpAddr::V4(SMOL_V4), 24).expect("cidr"),
-            Cidr::new(IpAddr::V6(SMOL_V6), 64).expect("cidr"),
-        ],
-        gateway: vec![],
-        dns: vec![],
-        mtu: None,
-        pcap: None,
-        mac: None,
-        dhcpv4: false,
-        pool: None,
-    })
-    .unwrap_or_else(|e| panic!("TAP stack: {e}"));
-    configure_kernel_side(TAP, "10.7.0.1/24", Some("fd00:7::1/64"))
-        .unwrap_or_else(|e| panic!("{e}"));
-    Some(stack)
+    tap_stack(TAP, SMOL_V4, SMOL_V6, "10.7.0.1/24", "fd00:7::1/64")
 }
 
 /// How long the stacks get to close everything after a scenario.
