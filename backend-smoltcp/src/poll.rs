@@ -32,6 +32,19 @@ pub enum Source {
     },
 }
 
+/// Readiness of a datagram or raw socket: a datagram queued, room for one.
+#[cfg_attr(not(any(feature = "udp", feature = "raw")), allow(dead_code))]
+fn datagram_ready(can_recv: bool, can_send: bool) -> Ready {
+    let mut r = Ready::EMPTY;
+    if can_recv {
+        r |= Ready::READABLE;
+    }
+    if can_send {
+        r |= Ready::WRITABLE;
+    }
+    r
+}
+
 impl<'a, D: Device> Inner<'a, D> {
     /// What `source` is ready for now. `StaleHandle` for a closed socket or another stack's.
     pub(crate) fn readiness(&mut self, source: Source) -> Result<Ready> {
@@ -40,13 +53,12 @@ impl<'a, D: Device> Inner<'a, D> {
                 if stack != self.id || id == 0 {
                     return Err(Error::stale());
                 }
-                let mut armed = false;
+                // A listener whose pool ran out may have no armed socket: it is idle, not stale.
                 let mut ready = Ready::EMPTY;
                 for slot in self.slots.iter() {
                     if slot.kind != Kind::Tcp || slot.use_ == Use::Free || slot.listener != id {
                         continue;
                     }
-                    armed = true;
                     let Some(h) = slot.handle else { continue };
                     let s = self.sockets.get::<tcp::Socket>(h);
                     if !matches!(
@@ -56,9 +68,6 @@ impl<'a, D: Device> Inner<'a, D> {
                         ready |= Ready::READABLE;
                     }
                 }
-                // A listener always keeps at least one armed socket unless the pool is
-                // exhausted; with none it is still a valid (idle) listener.
-                let _ = armed;
                 Ok(ready)
             }
             Source::Socket(h) => {
@@ -97,14 +106,7 @@ impl<'a, D: Device> Inner<'a, D> {
     #[cfg(feature = "udp")]
     fn udp_readiness(&mut self, h: Handle) -> Result<Ready> {
         let (_, s) = self.udp(h)?;
-        let mut r = Ready::EMPTY;
-        if s.can_recv() {
-            r |= Ready::READABLE;
-        }
-        if s.can_send() {
-            r |= Ready::WRITABLE;
-        }
-        Ok(r)
+        Ok(datagram_ready(s.can_recv(), s.can_send()))
     }
 
     #[cfg(not(feature = "udp"))]
@@ -115,14 +117,7 @@ impl<'a, D: Device> Inner<'a, D> {
     #[cfg(feature = "raw")]
     fn raw_readiness(&mut self, h: Handle) -> Result<Ready> {
         let (_, s) = self.raw(h)?;
-        let mut r = Ready::EMPTY;
-        if s.can_recv() {
-            r |= Ready::READABLE;
-        }
-        if s.can_send() {
-            r |= Ready::WRITABLE;
-        }
-        Ok(r)
+        Ok(datagram_ready(s.can_recv(), s.can_send()))
     }
 
     #[cfg(not(feature = "raw"))]
