@@ -91,6 +91,35 @@ impl TcpSocket {
             sock: inet_socket(domain, libc::SOCK_STREAM, 0)?,
         })
     }
+
+    /// A new TCP socket created non-blocking (`SOCK_NONBLOCK`), for the async API: its
+    /// connect needs no mode switch. [`TcpSocket::listen_blocking`] and
+    /// [`TcpSocket::connect_started`] are its only ways out.
+    pub(crate) fn new_nonblocking(domain: Domain) -> Result<TcpSocket, Error> {
+        Ok(TcpSocket {
+            sock: inet_socket(domain, libc::SOCK_STREAM | libc::SOCK_NONBLOCK, 0)?,
+        })
+    }
+
+    /// `listen` on a socket of [`TcpSocket::new_nonblocking`]: the listener starts in blocking
+    /// mode, as every listener of this crate does (its `try_accept` switches it when needed).
+    pub(crate) fn listen_blocking(self, backlog: usize) -> Result<TcpListener, Error> {
+        self.sock
+            .set_nonblocking(false)
+            .map_err(|e| Error::os(Op::Listen, e))?;
+        Listener::from_bound(self.sock, backlog)
+    }
+
+    /// Start connecting a socket of [`TcpSocket::new_nonblocking`]: one `connect`, no mode
+    /// switch; the stream stays non-blocking (the async wrapper restores blocking mode when
+    /// the stream leaves it).
+    pub(crate) fn connect_started(self, remote: SocketAddr) -> Result<TcpStream, Error> {
+        check_remote(remote)?;
+        self.sock
+            .connect_in_progress(&SockAddr::from_inet(&remote))
+            .map_err(|e| Error::os(Op::Connect, e).at(remote))?;
+        Ok(Stream::from_socket(self.sock))
+    }
 }
 
 impl ErrorType for TcpSocket {

@@ -54,3 +54,44 @@ fn stack_listener() -> unisock_posix::TcpListener {
     assert_ne!(l.local_addr().unwrap().port(), 0);
     l
 }
+
+/// The async connect uses a socket created non-blocking; the stream it gives is blocking
+/// again once it leaves the async wrapper: a read with nothing to read waits for its timeout
+/// (`TimedOut`) instead of failing at once with `WouldBlock`, and a later write of data
+/// arrives. The async listener, back to blocking too, accepts with a blocking call.
+#[test]
+fn async_connected_stream_is_blocking_after_into_inner() {
+    use std::time::{Duration, Instant};
+    use unisock::SockOpt;
+    use unisock::asynch::SendStack as _;
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
+    let stack = TokioStack::new();
+    let (client, listener) = rt.block_on(async {
+        let listener = stack.listen("127.0.0.1:0".parse().unwrap(), 4).unwrap();
+        let at = listener.local_addr().unwrap();
+        let client = stack.connect(at).await.unwrap();
+        (client.into_inner(), listener.into_inner())
+    });
+    let mut client = client;
+    let mut listener = listener;
+    let (mut server, _) = listener.accept().unwrap();
+    client
+        .set_option(SockOpt::ReadTimeout(Some(Duration::from_millis(150))))
+        .unwrap();
+    let start = Instant::now();
+    let mut buf = [0u8; 4];
+    let e = client.read(&mut buf).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
+    assert!(
+        start.elapsed() >= Duration::from_millis(100),
+        "{:?}",
+        start.elapsed()
+    );
+    server.write_all(b"late").unwrap();
+    client.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"late");
+}

@@ -155,7 +155,39 @@ pub type UnixListener<R> = Registered<R, crate::UnixListener>;
 /// An async UNIX-domain datagram socket.
 pub type UnixDatagram<R> = Registered<R, crate::UnixDatagram>;
 
-impl<R: Reactor, T: AsRawFd> Registered<R, T> {
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A socket type of this crate that [`Registered`] can hold (sealed: the crate's streams,
+/// listeners, datagram and raw sockets).
+pub trait Descriptor: AsRawFd + sealed::Sealed {
+    /// Put the descriptor back in the state the blocking type expects, as it leaves
+    /// [`Registered::into_inner`].
+    #[doc(hidden)]
+    fn leave_async(&mut self) {}
+}
+
+impl<F: Family> sealed::Sealed for Stream<F> {}
+/// A stream made by the async connect is non-blocking; the blocking type's calls expect
+/// blocking mode.
+impl<F: Family> Descriptor for Stream<F> {
+    fn leave_async(&mut self) {
+        // F_GETFL/F_SETFL fail only on a descriptor that is not open; an owned one is.
+        let _ = self.sock.set_nonblocking(false);
+    }
+}
+impl<F: Family> sealed::Sealed for Listener<F> {}
+/// Listeners track their mode themselves (`try_accept`).
+impl<F: Family> Descriptor for Listener<F> {}
+impl<F: Family> sealed::Sealed for Datagram<F> {}
+/// Datagram sockets stay blocking: every async call passes `MSG_DONTWAIT`.
+impl<F: Family> Descriptor for Datagram<F> {}
+impl sealed::Sealed for crate::RawSocket {}
+/// Raw sockets stay blocking: every async call passes `MSG_DONTWAIT`.
+impl Descriptor for crate::RawSocket {}
+
+impl<R: Reactor, T: Descriptor> Registered<R, T> {
     /// Register a socket of this crate with the reactor. A listener is switched to
     /// non-blocking mode on its first accept; other descriptors are left as they are (every
     /// async call is non-blocking by itself). Fails with `Unsupported` on the tokio reactor outside a
@@ -173,8 +205,9 @@ impl<R: Reactor, T: AsRawFd> Registered<R, T> {
     /// Deregister and return the socket (a blocking one again, as far as this crate's calls
     /// go).
     pub fn into_inner(self) -> T {
-        let Registered { reg, inner } = self;
+        let Registered { reg, mut inner } = self;
         drop(reg);
+        inner.leave_async();
         inner
     }
 
@@ -268,9 +301,10 @@ impl<R: Reactor> SendStack for AsyncStack<R> {
     type UdpSocket = UdpSocket<R>;
     type RawSocket = RawSocket<R>;
 
+    /// Created non-blocking (`SOCK_NONBLOCK`), so that its connect is one `connect` call.
     fn tcp_socket(&self, domain: Domain) -> Result<TcpSocket<R>, Error> {
         Ok(TcpSocket {
-            inner: crate::TcpSocket::new(domain)?,
+            inner: crate::TcpSocket::new_nonblocking(domain)?,
             _reactor: PhantomData,
         })
     }
@@ -352,13 +386,13 @@ impl<R: Reactor> SendTcpSocket for TcpSocket<R> {
     }
 
     fn listen(self, backlog: usize) -> Result<TcpListener<R>, Error> {
-        Registered::new(self.inner.listen(backlog)?)
+        Registered::new(self.inner.listen_blocking(backlog)?)
     }
 
-    /// Non-blocking `connect`, wait for writability, then `SO_ERROR`. Dropping the future
-    /// closes the socket.
+    /// Non-blocking `connect` (the socket was created non-blocking: no `fcntl`), wait for
+    /// writability, then `SO_ERROR`. Dropping the future closes the socket.
     async fn connect(self, remote: SocketAddr) -> Result<TcpStream<R>, Error> {
-        let stream = self.inner.connect_nonblocking(remote)?;
+        let stream = self.inner.connect_started(remote)?;
         let mut stream: TcpStream<R> = Registered::new(stream)?;
         stream
             .poll_op(Direction::Write, |s| s.connect_status())

@@ -250,14 +250,20 @@ impl Socket {
     /// `SO_ERROR` for the next call to report.
     pub(crate) fn start_connect(&self, addr: &SockAddr) -> Result<()> {
         self.set_nonblocking(true)?;
-        // SAFETY: `addr` points to `addr.len()` initialised bytes of a sockaddr.
-        let r = unsafe { libc::connect(self.raw(), addr.as_ptr(), addr.len()) };
-        let result = match (r, errno()) {
-            (0, _) | (_, libc::EINPROGRESS | libc::EINTR) => Ok(()),
-            (_, e) => Err(e),
-        };
+        let result = self.connect_in_progress(addr);
         let restore = self.set_nonblocking(false);
         result.and(restore)
+    }
+
+    /// `connect` on a descriptor that is already non-blocking: `EINPROGRESS` (and `EINTR`)
+    /// taken as success, the handshake's outcome left in `SO_ERROR`.
+    pub(crate) fn connect_in_progress(&self, addr: &SockAddr) -> Result<()> {
+        // SAFETY: `addr` points to `addr.len()` initialised bytes of a sockaddr.
+        let r = unsafe { libc::connect(self.raw(), addr.as_ptr(), addr.len()) };
+        match (r, errno()) {
+            (0, _) | (_, libc::EINPROGRESS | libc::EINTR) => Ok(()),
+            (_, e) => Err(e),
+        }
     }
 
     fn connect_nonblocking(&self, addr: &SockAddr, timeout: Duration) -> Result<()> {
