@@ -57,6 +57,14 @@
 //! bytes are queued, polls again at every reactor turn (async-io's readiness is
 //! level-triggered) instead of sleeping until more data arrives; on tokio it sleeps.
 //!
+//! Known limitation (tokio reactor): on a connected UDP socket, the `ConnectionRefused` that an
+//! ICMP port unreachable leaves pending is reported by the next send, but does not wake a
+//! receive (or a split receive half's `readable`) that waits: the kernel raises `EPOLLERR`
+//! alone, which `AsyncFd::poll_read_ready` does not include (tokio's own `UdpSocket` had the
+//! same defect, tokio-rs/tokio#8000, fixed inside tokio with an `ERROR` interest that
+//! `AsyncFd`'s poll methods do not offer). On async-io, whose readable readiness includes
+//! `EPOLLERR`, the receive reports it.
+//!
 //! Not supported: the blocking-only calls (timeouts through `SockOpt::ReadTimeout` do not
 //! bound async calls: use the executor's timer), batched datagrams, async UNIX-domain
 //! connect (wrap a connected [`crate::UnixStream`] with [`Registered::new`] instead).
