@@ -378,6 +378,9 @@ impl<U: SplitDatagram<Addr = SocketAddr>> UdpSend for EdgeUdpSocket<U> {
     }
 }
 
+/// edge-nal's marker for a socket that both receives and sends.
+impl<U: SplitDatagram<Addr = SocketAddr>> edge_nal::UdpSocket for EdgeUdpSocket<U> {}
+
 impl<U: SplitDatagram<Addr = SocketAddr>> Readable for EdgeUdpSocket<U> {
     async fn readable(&mut self) -> Result<(), Self::Error> {
         self.split().0.readable().await

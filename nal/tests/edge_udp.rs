@@ -53,6 +53,9 @@ async fn bounded<F: std::future::Future>(f: F) -> F::Output {
     tokio::time::timeout(LIMIT, f).await.expect("timed out")
 }
 
+/// Compiles only if the socket is edge-nal's `UdpSocket` (receive + send).
+fn is_udp_socket<T: edge_nal::UdpSocket>(_: &T) {}
+
 /// The local address of an edge-nal UDP socket.
 fn local<U: SplitDatagram<Addr = SocketAddr>>(s: &mut EdgeUdpSocket<U>) -> SocketAddr {
     s.socket().local_addr().expect("local_addr")
@@ -85,6 +88,7 @@ where
     // Round trip: bound server, connected client. The client's `send` ignores its remote
     // (edge-nal: "in case the socket is connected, the provided remote address is ignored").
     let mut server = UdpBind::bind(net, SocketAddr::new(ip, 0)).await.unwrap();
+    is_udp_socket(&server);
     let at = local(&mut server);
     assert_ne!(at.port(), 0);
     let mut client = UdpConnect::connect(net, SocketAddr::new(ip, 0), at)
