@@ -10,7 +10,7 @@ need=()
 for pair in curl:curl dnsmasq:dnsmasq socat:socat tshark:tshark ping:iputils-ping \
     qemu-system-arm:qemu-system-arm ip:iproute2 python3:python3 nft:nftables \
     mosquitto:mosquitto mosquitto_sub:mosquitto-clients mosquitto_pub:mosquitto-clients \
-    ethtool:ethtool tcpdump:tcpdump; do
+    ethtool:ethtool tcpdump:tcpdump dig:bind9-dnsutils; do
     PATH="$PATH:/usr/sbin:/sbin" command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair##*:}")
 done
 if ((${#need[@]})); then

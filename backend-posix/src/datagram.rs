@@ -139,14 +139,27 @@ impl<F: Family> Datagram<F> {
         flags: RecvFlags,
         extra: libc::c_int,
     ) -> Result<RecvMeta<F>, Error> {
+        Self::recv_on(&self.sock, self.gro.as_deref_mut(), buf, flags, extra)
+    }
+
+    /// A receive on `sock`, through the coalesced datagrams `gro` when there are any (or GRO
+    /// is on). Apart from `self` so that the async receive half can hold the socket shared.
+    #[inline]
+    fn recv_on(
+        sock: &sys::Socket,
+        gro: Option<&mut Coalesced<F>>,
+        buf: &mut [u8],
+        flags: RecvFlags,
+        extra: libc::c_int,
+    ) -> Result<RecvMeta<F>, Error> {
         let bits = recv_flags(flags, false)? | libc::MSG_TRUNC | extra;
         let blocking = extra & libc::MSG_DONTWAIT == 0;
-        if let Some(g) = self.gro.as_deref_mut()
+        if let Some(g) = gro
             && (g.pending() || g.on)
         {
-            return Self::recv_coalesced(&self.sock, g, buf, bits, blocking);
+            return Self::recv_coalesced(sock, g, buf, bits, blocking);
         }
-        let (full_len, from) = self.sock.recv_from(buf, bits).map_err(|e| {
+        let (full_len, from) = sock.recv_from(buf, bits).map_err(|e| {
             if blocking {
                 Error::blocking(Op::Recv, e)
             } else {
@@ -195,17 +208,92 @@ impl<F: Family> Datagram<F> {
         flags: SendFlags,
         extra: libc::c_int,
     ) -> Result<usize, Error> {
+        Self::send_on(&self.sock, buf, to, flags, extra)
+    }
+
+    #[inline]
+    fn send_on(
+        sock: &sys::Socket,
+        buf: &[u8],
+        to: F,
+        flags: SendFlags,
+        extra: libc::c_int,
+    ) -> Result<usize, Error> {
         let bits = send_flags(flags, false)? | extra;
         let blocking = extra & libc::MSG_DONTWAIT == 0;
+        sock.send_to(buf, bits, &to.to_sockaddr()).map_err(|e| {
+            if blocking {
+                Error::blocking(Op::Send, e).at(to)
+            } else {
+                Error::os(Op::Send, e).at(to)
+            }
+        })
+    }
+}
+
+/// The receiving side of a datagram socket, borrowed apart from its sending side (the async
+/// receive half): the descriptor shared, the coalesced-datagram buffer exclusively.
+#[derive(Debug)]
+pub(crate) struct RecvSide<'a, F: Family> {
+    sock: &'a sys::Socket,
+    gro: Option<&'a mut Coalesced<F>>,
+}
+
+impl<F: Family> RecvSide<'_, F> {
+    /// Non-blocking receive, as [`DatagramSocket::try_recv_from`].
+    #[inline]
+    pub(crate) fn try_recv_from(
+        &mut self,
+        buf: &mut [u8],
+        flags: RecvFlags,
+    ) -> Result<RecvMeta<F>, Error> {
+        Datagram::recv_on(
+            self.sock,
+            self.gro.as_deref_mut(),
+            buf,
+            flags,
+            libc::MSG_DONTWAIT,
+        )
+    }
+}
+
+/// The sending side of a datagram socket (the async send half): the descriptor, shared.
+#[derive(Debug)]
+pub(crate) struct SendSide<'a, F: Family> {
+    sock: &'a sys::Socket,
+    _family: PhantomData<F>,
+}
+
+impl<F: Family> SendSide<'_, F> {
+    /// Non-blocking send to `to`, as [`DatagramSocket::try_send_to`].
+    #[inline]
+    pub(crate) fn try_send_to(&self, buf: &[u8], to: F, flags: SendFlags) -> Result<usize, Error> {
+        Datagram::send_on(self.sock, buf, to, flags, libc::MSG_DONTWAIT)
+    }
+
+    /// Non-blocking send to the connected peer (`NotConnected` if there is none).
+    #[inline]
+    pub(crate) fn try_send(&self, buf: &[u8], flags: SendFlags) -> Result<usize, Error> {
+        let bits = send_flags(flags, false)? | libc::MSG_DONTWAIT;
         self.sock
-            .send_to(buf, bits, &to.to_sockaddr())
-            .map_err(|e| {
-                if blocking {
-                    Error::blocking(Op::Send, e).at(to)
-                } else {
-                    Error::os(Op::Send, e).at(to)
-                }
-            })
+            .send(buf, bits)
+            .map_err(|e| Error::os(Op::Send, e))
+    }
+}
+
+impl<F: Family> Datagram<F> {
+    /// Borrow the socket as its receiving and sending sides (the async split).
+    pub(crate) fn sides(&mut self) -> (RecvSide<'_, F>, SendSide<'_, F>) {
+        (
+            RecvSide {
+                sock: &self.sock,
+                gro: self.gro.as_deref_mut(),
+            },
+            SendSide {
+                sock: &self.sock,
+                _family: PhantomData,
+            },
+        )
     }
 }
 

@@ -217,36 +217,37 @@ async_impls!(
     D: Device, C: Clock, W: Wait
 );
 
-/// The read half of a split TCP stream ([`unisock::asynch::SplitStream`]): registers its
-/// waker on the socket's receive direction only, so it runs alongside the write half.
-pub struct TcpReadHalf<'r, 's, 'a, D: Device, C: Clock, W: Wait>(&'r TcpStream<'s, 'a, D, C, W>);
+/// A half of a split socket: a struct over a shared borrow of the socket, its `Debug` (the
+/// handle) and its error type.
+macro_rules! half {
+    ($(#[$doc:meta])* $Half:ident over $Sock:ident) => {
+        $(#[$doc])*
+        pub struct $Half<'r, 's, 'a, D: Device, C: Clock, W: Wait>(&'r $Sock<'s, 'a, D, C, W>);
 
-/// The write half of a split TCP stream: registers on the send direction only.
-pub struct TcpWriteHalf<'r, 's, 'a, D: Device, C: Clock, W: Wait>(&'r TcpStream<'s, 'a, D, C, W>);
+        impl<D: Device, C: Clock, W: Wait> core::fmt::Debug for $Half<'_, '_, '_, D, C, W> {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.debug_tuple(stringify!($Half)).field(&self.0.handle()).finish()
+            }
+        }
 
-impl<D: Device, C: Clock, W: Wait> core::fmt::Debug for TcpReadHalf<'_, '_, '_, D, C, W> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_tuple("TcpReadHalf").field(&self.0.handle).finish()
-    }
+        impl<D: Device, C: Clock, W: Wait> embedded_io_async::ErrorType
+            for $Half<'_, '_, '_, D, C, W>
+        {
+            type Error = crate::Error;
+        }
+    };
 }
 
-impl<D: Device, C: Clock, W: Wait> core::fmt::Debug for TcpWriteHalf<'_, '_, '_, D, C, W> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_tuple("TcpWriteHalf").field(&self.0.handle).finish()
-    }
-}
+half!(
+    /// The read half of a split TCP stream ([`unisock::asynch::SplitStream`]): registers its
+    /// waker on the socket's receive direction only, so it runs alongside the write half.
+    TcpReadHalf over TcpStream
+);
 
-impl<D: Device, C: Clock, W: Wait> embedded_io_async::ErrorType
-    for TcpReadHalf<'_, '_, '_, D, C, W>
-{
-    type Error = crate::Error;
-}
-
-impl<D: Device, C: Clock, W: Wait> embedded_io_async::ErrorType
-    for TcpWriteHalf<'_, '_, '_, D, C, W>
-{
-    type Error = crate::Error;
-}
+half!(
+    /// The write half of a split TCP stream: registers on the send direction only.
+    TcpWriteHalf over TcpStream
+);
 
 impl<D: Device, C: Clock, W: Wait> embedded_io_async::Read for TcpReadHalf<'_, '_, '_, D, C, W> {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
@@ -275,30 +276,93 @@ impl<D: Device, C: Clock, W: Wait> embedded_io_async::Write for TcpWriteHalf<'_,
     }
 }
 
+/// `SplitStream` / `SplitDatagram` for one socket type: the two halves borrow the socket.
 macro_rules! split_impl {
-    ($($bounds:tt)*) => {
-        impl<'s, 'a, D, C, W> unisock::asynch::SplitStream for TcpStream<'s, 'a, D, C, W>
+    ($Trait:ident, $Sock:ident, $A:ident, $B:ident, $HalfA:ident, $HalfB:ident; $($bounds:tt)*) => {
+        impl<'s, 'a, D, C, W> unisock::asynch::$Trait for $Sock<'s, 'a, D, C, W>
         where
             $($bounds)*
         {
-            type ReadHalf<'r>
-                = TcpReadHalf<'r, 's, 'a, D, C, W>
+            type $A<'r>
+                = $HalfA<'r, 's, 'a, D, C, W>
             where
                 Self: 'r;
-            type WriteHalf<'r>
-                = TcpWriteHalf<'r, 's, 'a, D, C, W>
+            type $B<'r>
+                = $HalfB<'r, 's, 'a, D, C, W>
             where
                 Self: 'r;
 
-            fn split(&mut self) -> (Self::ReadHalf<'_>, Self::WriteHalf<'_>) {
-                (TcpReadHalf(self), TcpWriteHalf(self))
+            fn split(&mut self) -> (Self::$A<'_>, Self::$B<'_>) {
+                ($HalfA(self), $HalfB(self))
             }
         }
     };
 }
 
+half!(
+    /// The receive half of a split UDP socket ([`unisock::asynch::SplitDatagram`]): registers
+    /// its waker on the socket's receive direction only, so it runs alongside the send half.
+    UdpRecvHalf over UdpSocket
+);
+
+half!(
+    /// The send half of a split UDP socket: registers on the send direction only.
+    UdpSendHalf over UdpSocket
+);
+
+impl<D: Device, C: Clock, W: Wait> unisock::asynch::Readable for UdpRecvHalf<'_, '_, '_, D, C, W> {
+    /// An empty peek: ready once a datagram (from the connected peer, if connected) is
+    /// queued; a stale handle is reported.
+    async fn readable(&mut self) -> Result<()> {
+        self.0
+            .recv_from_async(&mut [], RecvFlags::PEEK)
+            .await
+            .map(|_| ())
+    }
+}
+
+impl<D: Device, C: Clock, W: Wait> unisock::asynch::DatagramRecvHalf
+    for UdpRecvHalf<'_, '_, '_, D, C, W>
+{
+    type Addr = SocketAddr;
+
+    async fn recv_from(
+        &mut self,
+        buf: &mut [u8],
+        flags: RecvFlags,
+    ) -> Result<RecvMeta<SocketAddr>> {
+        self.0.recv_from_async(buf, flags).await
+    }
+}
+
+impl<D: Device, C: Clock, W: Wait> unisock::asynch::DatagramSendHalf
+    for UdpSendHalf<'_, '_, '_, D, C, W>
+{
+    type Addr = SocketAddr;
+
+    async fn send_to(&mut self, buf: &[u8], to: SocketAddr, flags: SendFlags) -> Result<usize> {
+        self.0.send_to_async(buf, to, flags).await
+    }
+
+    async fn send(&mut self, buf: &[u8], flags: SendFlags) -> Result<usize> {
+        self.0.send_connected_async(buf, flags).await
+    }
+}
+
+/// Both splits (`SplitStream` for TCP, `SplitDatagram` for UDP) under one set of bounds.
+macro_rules! split_impls {
+    ($($bounds:tt)*) => {
+        split_impl!(
+            SplitStream, TcpStream, ReadHalf, WriteHalf, TcpReadHalf, TcpWriteHalf; $($bounds)*
+        );
+        split_impl!(
+            SplitDatagram, UdpSocket, RecvHalf, SendHalf, UdpRecvHalf, UdpSendHalf; $($bounds)*
+        );
+    };
+}
+
 #[cfg(feature = "std")]
-split_impl!(D: Device + Send, C: Clock + Sync, W: Wait + Sync);
+split_impls!(D: Device + Send, C: Clock + Sync, W: Wait + Sync);
 
 #[cfg(not(feature = "std"))]
-split_impl!(D: Device, C: Clock, W: Wait);
+split_impls!(D: Device, C: Clock, W: Wait);

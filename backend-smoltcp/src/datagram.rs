@@ -213,29 +213,54 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> UdpSocket<'s, 'a, D, C, W> {
 impl<D: Device, C: Clock, W: Wait> UdpSocket<'_, '_, D, C, W> {
     /// Async `send_to`: waits while the send buffer is full. Cancellation-safe.
     pub(crate) async fn send_to_async(
-        &mut self,
+        &self,
         buf: &[u8],
         to: SocketAddr,
         flags: SendFlags,
     ) -> Result<usize> {
         self.check_family(&to)?;
+        self.send_async(buf, Some(to), flags).await
+    }
+
+    /// Async send to the connected peer (`NotConnected` if there is none), waiting while the
+    /// send buffer is full. Cancellation-safe.
+    pub(crate) async fn send_connected_async(&self, buf: &[u8], flags: SendFlags) -> Result<usize> {
+        self.send_async(buf, None, flags).await
+    }
+
+    /// Send to `to`, or to the connected peer when `None`.
+    async fn send_async(
+        &self,
+        buf: &[u8],
+        to: Option<SocketAddr>,
+        flags: SendFlags,
+    ) -> Result<usize> {
         let (h, v6) = (self.handle, self.v6);
         let stack = self.stack;
         core::future::poll_fn(|cx| {
             stack.poll_op(
                 cx,
                 |g, w| g.register(h, Dir::Send, w),
-                |g, _| Self::try_send_in(g, h, v6, buf, to, flags),
+                |g, _| {
+                    let to = match to {
+                        Some(to) => to,
+                        None => g.slot(h)?.peer.ok_or(Error::new(
+                            ErrorKind::NotConnected,
+                            "send: the UDP socket is not connected",
+                        ))?,
+                    };
+                    Self::try_send_in(g, h, v6, buf, to, flags)
+                        .map_err(|e| if e.is_would_block() { e } else { e.at(to) })
+                },
             )
         })
         .await
-        .map_err(|e| e.at(to))
     }
 
     /// Async `recv_from`. Cancellation-safe: a datagram is only taken in the poll that
     /// completes.
     pub(crate) async fn recv_from_async(
-        &mut self,
+        &self,
         buf: &mut [u8],
         flags: RecvFlags,
     ) -> Result<RecvMeta<SocketAddr>> {

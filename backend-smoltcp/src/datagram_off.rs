@@ -42,7 +42,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> UdpSocket<'s, 'a, D, C, W> {
     }
 
     pub(crate) async fn send_to_async(
-        &mut self,
+        &self,
         _: &[u8],
         _: SocketAddr,
         _: SendFlags,
@@ -51,10 +51,14 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> UdpSocket<'s, 'a, D, C, W> {
     }
 
     pub(crate) async fn recv_from_async(
-        &mut self,
+        &self,
         _: &mut [u8],
         _: RecvFlags,
     ) -> Result<RecvMeta<SocketAddr>> {
+        match self.never {}
+    }
+
+    pub(crate) async fn send_connected_async(&self, _: &[u8], _: SendFlags) -> Result<usize> {
         match self.never {}
     }
 }

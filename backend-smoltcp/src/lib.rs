@@ -305,7 +305,7 @@ mod tap;
 mod wait;
 mod wake;
 
-pub use asynch::{TcpReadHalf, TcpWriteHalf};
+pub use asynch::{TcpReadHalf, TcpWriteHalf, UdpRecvHalf, UdpSendHalf};
 #[cfg(feature = "std")]
 pub use clock::StdClock;
 pub use clock::{Clock, ClockFn, ManualClock};

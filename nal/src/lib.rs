@@ -79,9 +79,8 @@
 //!   is `Copy`, `&smoltcp::Stack` is shared).
 //! - Socket options through embedded-nal (it has none): set them on the unisock socket
 //!   before handing it over with [`TcpSocket::from_stream`].
-//! - `edge-nal` 0.7 `UdpBind`/`UdpConnect`: their sockets must split (`UdpSplit`, with
-//!   multicast), which unisock's datagram traits do not offer. The TCP side is in the `edge` module
-//!   (feature `edge-nal`), over [`unisock::asynch::SplitStream`].
+//! - `edge-nal` 0.7 (the `edge` module, feature `edge-nal`): multicast membership (every join and
+//!   leave fails with `Unsupported`); see the module for its mapping of TCP and UDP.
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

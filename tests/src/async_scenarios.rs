@@ -24,7 +24,10 @@ use std::time::Duration;
 
 use futures_lite::future;
 use unisock::asynch::embedded_io_async::{Read, Write};
-use unisock::asynch::{DatagramSocket, Stack, StreamListener, StreamSocket, TcpSocket};
+use unisock::asynch::{
+    DatagramRecvHalf, DatagramSendHalf, DatagramSocket, Readable, SplitDatagram, Stack,
+    StreamListener, StreamSocket, TcpSocket,
+};
 use unisock::{Domain, ErrorKind, Protocol, RecvFlags, SendFlags, Shutdown, Socket};
 
 use crate::scenarios::Profile;
@@ -464,6 +467,52 @@ pub async fn udp_connected_filtering<S: Stack, C: Stack, T: Sleep>(env: &AsyncEn
     ok(a.send(b"reply", SendFlags::NONE).await, "send to the peer");
     let back = ok(b.recv_from(&mut buf, RecvFlags::NONE).await, "recv_from");
     assert_eq!((&buf[..back.len], back.from), (&b"reply"[..], at));
+}
+
+/// A split datagram socket ([`SplitDatagram`]): the receive half waits (`readable`, then
+/// `recv_from`) while the send half sends, and what it waits for is the peer's echo of that
+/// send, so the two halves must run at once. The send half's `send` reaches a connected
+/// socket's peer, and is `NotConnected` on a socket without one.
+pub async fn udp_split<S: Stack, C: Stack, T: Sleep>(env: &AsyncEnv<'_, S, C, T>)
+where
+    S::UdpSocket: SplitDatagram,
+    C::UdpSocket: SplitDatagram,
+{
+    let Some((mut a, mut b)) = udp_pair(env, false).await else {
+        return;
+    };
+    let at = ok(a.local_addr(), "local_addr");
+    let b_addr = ok(b.local_addr(), "local_addr");
+    ok(b.connect(at), "connect");
+    let mut got = [0u8; 16];
+    let (mut rx, mut tx) = a.split();
+    assert_kind(
+        tx.send(b"x", SendFlags::NONE).await,
+        ErrorKind::NotConnected,
+    );
+    let receiving = async {
+        ok(rx.readable().await, "readable");
+        ok(rx.recv_from(&mut got, RecvFlags::NONE).await, "recv_from")
+    };
+    let sending = async {
+        ok(
+            tx.send_to(b"hello", b_addr, SendFlags::NONE).await,
+            "send_to",
+        )
+    };
+    let echoing = async {
+        let (mut b_rx, mut b_tx) = b.split();
+        let mut buf = [0u8; 16];
+        let m = ok(b_rx.recv_from(&mut buf, RecvFlags::NONE).await, "echo recv");
+        assert_eq!(m.from, at);
+        ok(
+            b_tx.send(&buf[..m.len], SendFlags::NONE).await,
+            "echo send to the peer",
+        );
+    };
+    let ((meta, sent), ()) = future::zip(future::zip(receiving, sending), echoing).await;
+    assert_eq!(sent, 5);
+    assert_eq!((&got[..meta.len], meta.from), (&b"hello"[..], b_addr));
 }
 
 /// `localhost` resolves to loopback addresses; literals come back unchanged.

@@ -195,6 +195,10 @@ macro_rules! async_conformance_tests {
             $with_env(async |env| $crate::async_scenarios::udp_connected_filtering(env).await)
         }
         #[test]
+        fn udp_split() {
+            $with_env(async |env| $crate::async_scenarios::udp_split(env).await)
+        }
+        #[test]
         fn resolve_localhost() {
             $with_env(async |env| $crate::async_scenarios::resolve_localhost(env).await)
         }

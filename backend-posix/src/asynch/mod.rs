@@ -57,6 +57,14 @@
 //! bytes are queued, polls again at every reactor turn (async-io's readiness is
 //! level-triggered) instead of sleeping until more data arrives; on tokio it sleeps.
 //!
+//! Known limitation (tokio reactor): on a connected UDP socket, the `ConnectionRefused` that an
+//! ICMP port unreachable leaves pending is reported by the next send, but does not wake a
+//! receive (or a split receive half's `readable`) that waits: the kernel raises `EPOLLERR`
+//! alone, which `AsyncFd::poll_read_ready` does not include (tokio's own `UdpSocket` had the
+//! same defect, tokio-rs/tokio#8000, fixed inside tokio with an `ERROR` interest that
+//! `AsyncFd`'s poll methods do not offer). On async-io, whose readable readiness includes
+//! `EPOLLERR`, the receive reports it.
+//!
 //! Not supported: the blocking-only calls (timeouts through `SockOpt::ReadTimeout` do not
 //! bound async calls: use the executor's timer), batched datagrams, async UNIX-domain
 //! connect (wrap a connected [`crate::UnixStream`] with [`Registered::new`] instead).
@@ -619,6 +627,102 @@ impl<R: Reactor, F: Family + Send> SendDatagramSocket for Registered<R, Datagram
     async fn recv_from(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<RecvMeta<F>, Error> {
         self.poll_op(Direction::Read, |s| s.try_recv_from(buf, flags))
             .await
+    }
+}
+
+/// The receive half of a split async datagram socket ([`unisock::asynch::SplitDatagram`]):
+/// waits on the descriptor's read readiness only, so it runs alongside the send half.
+pub struct RecvHalf<'a, R: Reactor, F: Family> {
+    reg: &'a R::Registration,
+    side: crate::datagram::RecvSide<'a, F>,
+}
+
+/// The send half of a split async datagram socket: waits on write readiness only.
+pub struct SendHalf<'a, R: Reactor, F: Family> {
+    reg: &'a R::Registration,
+    side: crate::datagram::SendSide<'a, F>,
+}
+
+impl<R: Reactor, F: Family> core::fmt::Debug for RecvHalf<'_, R, F> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RecvHalf")
+            .field("side", &self.side)
+            .finish()
+    }
+}
+
+impl<R: Reactor, F: Family> core::fmt::Debug for SendHalf<'_, R, F> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SendHalf")
+            .field("side", &self.side)
+            .finish()
+    }
+}
+
+impl<R: Reactor, F: Family> unisock::asynch::embedded_io_async::ErrorType for RecvHalf<'_, R, F> {
+    type Error = Error;
+}
+
+impl<R: Reactor, F: Family> unisock::asynch::embedded_io_async::ErrorType for SendHalf<'_, R, F> {
+    type Error = Error;
+}
+
+impl<R: Reactor, F: Family> unisock::asynch::Readable for RecvHalf<'_, R, F> {
+    /// An empty `MSG_PEEK | MSG_TRUNC` receive: ready once a datagram is queued. A pending
+    /// socket error (`ConnectionRefused` after an ICMP port unreachable on a connected
+    /// socket) is returned here: the kernel clears it when it reports it, so the next
+    /// receive would not see it again.
+    async fn readable(&mut self) -> Result<(), Error> {
+        unisock::asynch::DatagramRecvHalf::recv_from(self, &mut [], RecvFlags::PEEK)
+            .await
+            .map(|_| ())
+    }
+}
+
+impl<R: Reactor, F: Family> unisock::asynch::DatagramRecvHalf for RecvHalf<'_, R, F> {
+    type Addr = F;
+
+    #[inline]
+    async fn recv_from(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<RecvMeta<F>, Error> {
+        let RecvHalf { reg, side } = self;
+        poll_fn(|cx| R::poll_io(reg, cx, Direction::Read, || side.try_recv_from(buf, flags))).await
+    }
+}
+
+impl<R: Reactor, F: Family> unisock::asynch::DatagramSendHalf for SendHalf<'_, R, F> {
+    type Addr = F;
+
+    #[inline]
+    async fn send_to(&mut self, buf: &[u8], to: F, flags: SendFlags) -> Result<usize, Error> {
+        let SendHalf { reg, side } = self;
+        poll_fn(|cx| {
+            R::poll_io(reg, cx, Direction::Write, || {
+                side.try_send_to(buf, to, flags)
+            })
+        })
+        .await
+    }
+
+    /// One `send` (no address) to the connected peer: `NotConnected` without one, and a
+    /// pending `ConnectionRefused` is reported here as on a receive.
+    #[inline]
+    async fn send(&mut self, buf: &[u8], flags: SendFlags) -> Result<usize, Error> {
+        let SendHalf { reg, side } = self;
+        poll_fn(|cx| R::poll_io(reg, cx, Direction::Write, || side.try_send(buf, flags))).await
+    }
+}
+
+impl<R: Reactor, F: Family + Send> unisock::asynch::SplitDatagram for Registered<R, Datagram<F>>
+where
+    Self: unisock::asynch::DatagramSocket<Addr = F, Error = Error>,
+{
+    type RecvHalf<'a> = RecvHalf<'a, R, F>;
+    type SendHalf<'a> = SendHalf<'a, R, F>;
+
+    fn split(&mut self) -> (RecvHalf<'_, R, F>, SendHalf<'_, R, F>) {
+        let Registered { reg, inner } = self;
+        let (recv, send) = inner.sides();
+        (RecvHalf { reg, side: recv }, SendHalf { reg, side: send })
     }
 }
 

@@ -51,6 +51,15 @@
 //! (a reader task and a writer task, as `edge-nal`'s `TcpSplit` expects). Both backends' TCP
 //! streams implement it; generic code asks for it with `S::TcpStream: SplitStream`.
 //!
+//! Datagram sockets have the same option, [`SplitDatagram`]: `split(&mut self)` borrows a
+//! receive half ([`DatagramRecvHalf`]: `recv_from` and [`Readable::readable`], which completes
+//! once a datagram is queued) and a send half ([`DatagramSendHalf`]: `send_to`, and `send` to
+//! the connected peer), one task receiving while another sends (as `edge-nal`'s `UdpSplit`
+//! expects). Both backends' UDP sockets implement it; generic code asks for it with
+//! `S::UdpSocket: SplitDatagram`. The halves keep the socket's semantics (truncation reported
+//! in [`RecvMeta`], a connected socket's peer filter, errors such as `ConnectionRefused` where
+//! the backend reports them).
+//!
 //! ## Cancellation
 //!
 //! Every future here may be dropped before it completes (a timeout, a `select!` that took
@@ -220,7 +229,8 @@ pub trait StreamSocket:
     fn abort(self) -> Result<(), Self::Error>;
 }
 
-/// Waiting until a stream has data to read (or has ended) without taking any.
+/// Waiting until a stream has data to read (or has ended), or a datagram socket has a
+/// datagram queued, without taking any.
 pub trait Readable: embedded_io_async::ErrorType {
     /// Complete once a `read` would not wait: data is queued, the peer closed, or the
     /// connection failed (then `read` reports it). Cancellation-safe; consumes nothing.
@@ -246,6 +256,64 @@ pub trait SplitStream: StreamSocket {
 
     /// Borrow the stream as a read half and a write half.
     fn split(&mut self) -> (Self::ReadHalf<'_>, Self::WriteHalf<'_>);
+}
+
+/// A datagram socket whose receiving and sending can run at the same time: [`split`] borrows
+/// it as a receive half and a send half, each usable from its own future (a receiver task and
+/// a sender task, as `edge-nal`'s `UdpSplit` needs). Optional: implemented by the UDP sockets
+/// of `unisock-posix` (each half waits on its own readiness of the descriptor) and of
+/// `unisock-smoltcp` (each half registers its waker on its own direction of the socket).
+///
+/// [`split`]: SplitDatagram::split
+pub trait SplitDatagram: DatagramSocket {
+    /// The receive half: [`DatagramRecvHalf::recv_from`] and [`Readable::readable`].
+    type RecvHalf<'a>: DatagramRecvHalf<Addr = Self::Addr, Error = Self::Error>
+    where
+        Self: 'a;
+    /// The send half: [`DatagramSendHalf::send_to`] and [`DatagramSendHalf::send`].
+    type SendHalf<'a>: DatagramSendHalf<Addr = Self::Addr, Error = Self::Error>
+    where
+        Self: 'a;
+
+    /// Borrow the socket as a receive half and a send half.
+    fn split(&mut self) -> (Self::RecvHalf<'_>, Self::SendHalf<'_>);
+}
+
+/// The receive half of a split datagram socket ([`SplitDatagram`]). Its
+/// [`readable`](Readable::readable) completes once a datagram is queued (consuming nothing),
+/// or with the error the next receive would report.
+pub trait DatagramRecvHalf: Readable {
+    /// The endpoint type (the socket's [`Socket::Addr`]).
+    type Addr;
+
+    /// Receive one datagram, as [`DatagramSocket::recv_from`]. Cancellation-safe.
+    fn recv_from(
+        &mut self,
+        buf: &mut [u8],
+        flags: RecvFlags,
+    ) -> impl Future<Output = Result<RecvMeta<Self::Addr>, Self::Error>>;
+}
+
+/// The send half of a split datagram socket ([`SplitDatagram`]).
+pub trait DatagramSendHalf: embedded_io_async::ErrorType {
+    /// The endpoint type (the socket's [`Socket::Addr`]).
+    type Addr;
+
+    /// Send one datagram to `to`, as [`DatagramSocket::send_to`]. Cancellation-safe.
+    fn send_to(
+        &mut self,
+        buf: &[u8],
+        to: Self::Addr,
+        flags: SendFlags,
+    ) -> impl Future<Output = Result<usize, Self::Error>>;
+
+    /// Send one datagram to the connected peer, as [`DatagramSocket::send`]; `NotConnected` if
+    /// the socket has none. Cancellation-safe.
+    fn send(
+        &mut self,
+        buf: &[u8],
+        flags: SendFlags,
+    ) -> impl Future<Output = Result<usize, Self::Error>>;
 }
 
 /// A datagram socket (as [`crate::DatagramSocket`], without the batch calls).
