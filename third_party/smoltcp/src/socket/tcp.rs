@@ -1741,7 +1741,18 @@ impl<'a> Socket<'a> {
 
         let window_start = self.remote_seq_no + self.rx_buffer.len();
         let window_end = if let Some(last_ack) = self.remote_last_ack {
-            last_ack + ((self.remote_last_win as usize) << self.remote_win_shift)
+            // unisock patch 8: the window field is rounded down to a multiple of
+            // `1 << remote_win_shift`, so an advertisement that follows received data can move
+            // the right edge left by up to `(1 << shift) - 1` octets (RFC 9293 SHLD-14: a
+            // receiver should not shrink the window). A peer that had already sent up to the
+            // earlier edge saw its segment dropped ("zero receive window") and waited for a
+            // retransmission timeout. Every edge advertised earlier lies at most that far
+            // beyond the current one and inside the buffer (the end of the free space only
+            // moves right), so accept up to there; without scaling nothing changes.
+            let advertised = last_ack + ((self.remote_last_win as usize) << self.remote_win_shift);
+            let slack = (1usize << self.remote_win_shift) - 1;
+            let buffer_end = window_start + self.rx_buffer.window();
+            advertised.max(buffer_end.min(advertised + slack))
         } else {
             window_start
         };
@@ -8653,6 +8664,56 @@ mod test {
                 ..RECV_TEMPL
             }]
         );
+    }
+
+    // unisock patch 8: the window field is rounded down to a multiple of 1 << shift, so the
+    // advertisement after 33 received octets (31 free, window field 0) moves the right edge left
+    // from +65 to +34. The 31 octets the earlier advertisement allowed fit in the buffer and are
+    // accepted, not dropped as "non-zero-length segment with zero receive window" (which left
+    // the sender waiting for a retransmission timeout).
+    #[test]
+    fn test_data_inside_an_earlier_window_edge_is_accepted() {
+        let mut s = socket_established();
+        s.remote_win_shift = 5;
+        s.remote_last_win = s.scaled_window();
+        assert_eq!(s.remote_last_win, 2);
+        send!(
+            s,
+            TcpRepr {
+                seq_number: REMOTE_SEQ + 1,
+                ack_number: Some(LOCAL_SEQ + 1),
+                payload: &[0xaa; 33][..],
+                ..SEND_TEMPL
+            }
+        );
+        recv!(
+            s,
+            [TcpRepr {
+                seq_number: LOCAL_SEQ + 1,
+                ack_number: Some(REMOTE_SEQ + 1 + 33),
+                window_len: 0,
+                ..RECV_TEMPL
+            }]
+        );
+        send!(
+            s,
+            TcpRepr {
+                seq_number: REMOTE_SEQ + 1 + 33,
+                ack_number: Some(LOCAL_SEQ + 1),
+                payload: &[0xbb; 31][..],
+                ..SEND_TEMPL
+            }
+        );
+        recv!(
+            s,
+            [TcpRepr {
+                seq_number: LOCAL_SEQ + 1,
+                ack_number: Some(REMOTE_SEQ + 1 + 64),
+                window_len: 0,
+                ..RECV_TEMPL
+            }]
+        );
+        assert_eq!(s.rx_buffer.len(), 64);
     }
 
     #[test]
