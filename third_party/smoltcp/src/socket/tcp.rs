@@ -1741,12 +1741,28 @@ impl<'a> Socket<'a> {
 
         let window_start = self.remote_seq_no + self.rx_buffer.len();
         let window_end = if let Some(last_ack) = self.remote_last_ack {
-            last_ack + ((self.remote_last_win as usize) << self.remote_win_shift)
+            // unisock patch 8: the window field is rounded down to a multiple of
+            // `1 << remote_win_shift`, so an advertisement that follows received data can move
+            // the right edge left by up to `(1 << shift) - 1` octets (RFC 9293 SHLD-14: a
+            // receiver should not shrink the window). A peer that had already sent up to the
+            // earlier edge saw its segment dropped ("zero receive window") and waited for a
+            // retransmission timeout. Every edge advertised earlier lies at most that far
+            // beyond the current one and inside the buffer (the end of the free space only
+            // moves right), so accept up to there; without scaling nothing changes.
+            let advertised = last_ack + ((self.remote_last_win as usize) << self.remote_win_shift);
+            let slack = (1usize << self.remote_win_shift) - 1;
+            let buffer_end = window_start + self.rx_buffer.window();
+            advertised.max(buffer_end.min(advertised + slack))
         } else {
             window_start
         };
         let segment_start = repr.seq_number;
         let segment_end = repr.seq_number + repr.payload.len();
+        // unisock patch 9: a FIN occupies sequence space. A retransmitted segment whose data
+        // was all received already but whose FIN was not (the FIN is the next octet expected)
+        // is acceptable (RFC 9293 3.10.7.4 counts SEG.LEN with the FIN); it was dropped as
+        // "not in receive window", and end of stream waited for a second timeout.
+        let fin_is_next = repr.control == TcpControl::Fin && segment_end == window_start;
 
         let (payload, payload_offset) = match self.state {
             // In LISTEN and SYN-SENT states, we have not yet synchronized with the remote end.
@@ -1781,6 +1797,7 @@ impl<'a> Socket<'a> {
                             false
                         }
                     }
+                    (false, true) if fin_is_next => true,
                     (false, true) => {
                         net_debug!(
                             "non-zero-length segment with zero receive window, will only send an ACK"
@@ -1790,6 +1807,7 @@ impl<'a> Socket<'a> {
                     (false, false) => {
                         if (window_start <= segment_start && segment_start < window_end)
                             || (window_start < segment_end && segment_end <= window_end)
+                            || fin_is_next
                         {
                             true
                         } else {
@@ -1914,7 +1932,9 @@ impl<'a> Socket<'a> {
 
         // If a FIN is received at the end of the current segment, but
         // we have a hole in the assembler before the current segment, disregard this FIN.
-        if control == TcpControl::Fin && window_start < segment_start {
+        // unisock patch 9: nor a FIN after data cut off at the right edge of the window.
+        if control == TcpControl::Fin && (window_start < segment_start || window_end < segment_end)
+        {
             tcp_trace!(
                 "ignoring FIN because we don't have full data yet. window_start={} segment_start={}",
                 window_start,
@@ -8653,6 +8673,124 @@ mod test {
                 ..RECV_TEMPL
             }]
         );
+    }
+
+    // unisock patch 8: the window field is rounded down to a multiple of 1 << shift, so the
+    // advertisement after 33 received octets (31 free, window field 0) moves the right edge left
+    // from +65 to +34. The 31 octets the earlier advertisement allowed fit in the buffer and are
+    // accepted, not dropped as "non-zero-length segment with zero receive window" (which left
+    // the sender waiting for a retransmission timeout).
+    #[test]
+    fn test_data_inside_an_earlier_window_edge_is_accepted() {
+        let mut s = socket_established();
+        s.remote_win_shift = 5;
+        s.remote_last_win = s.scaled_window();
+        assert_eq!(s.remote_last_win, 2);
+        send!(
+            s,
+            TcpRepr {
+                seq_number: REMOTE_SEQ + 1,
+                ack_number: Some(LOCAL_SEQ + 1),
+                payload: &[0xaa; 33][..],
+                ..SEND_TEMPL
+            }
+        );
+        recv!(
+            s,
+            [TcpRepr {
+                seq_number: LOCAL_SEQ + 1,
+                ack_number: Some(REMOTE_SEQ + 1 + 33),
+                window_len: 0,
+                ..RECV_TEMPL
+            }]
+        );
+        send!(
+            s,
+            TcpRepr {
+                seq_number: REMOTE_SEQ + 1 + 33,
+                ack_number: Some(LOCAL_SEQ + 1),
+                payload: &[0xbb; 31][..],
+                ..SEND_TEMPL
+            }
+        );
+        recv!(
+            s,
+            [TcpRepr {
+                seq_number: LOCAL_SEQ + 1,
+                ack_number: Some(REMOTE_SEQ + 1 + 64),
+                window_len: 0,
+                ..RECV_TEMPL
+            }]
+        );
+        assert_eq!(s.rx_buffer.len(), 64);
+    }
+
+    // unisock patch 9: a retransmission of data already received, now carrying the FIN (the FIN
+    // is the next octet expected), delivers the FIN instead of being dropped as "not in receive
+    // window" with a challenge ACK.
+    #[test]
+    fn test_fin_after_already_received_data_is_accepted() {
+        let mut s = socket_established();
+        send!(
+            s,
+            TcpRepr {
+                seq_number: REMOTE_SEQ + 1,
+                ack_number: Some(LOCAL_SEQ + 1),
+                payload: &b"abcdef"[..],
+                ..SEND_TEMPL
+            }
+        );
+        recv!(
+            s,
+            [TcpRepr {
+                seq_number: LOCAL_SEQ + 1,
+                ack_number: Some(REMOTE_SEQ + 1 + 6),
+                window_len: 58,
+                ..RECV_TEMPL
+            }]
+        );
+        send!(
+            s,
+            TcpRepr {
+                control: TcpControl::Fin,
+                seq_number: REMOTE_SEQ + 1,
+                ack_number: Some(LOCAL_SEQ + 1),
+                payload: &b"abcdef"[..],
+                ..SEND_TEMPL
+            }
+        );
+        assert_eq!(s.state, State::CloseWait);
+        recv!(
+            s,
+            [TcpRepr {
+                seq_number: LOCAL_SEQ + 1,
+                ack_number: Some(REMOTE_SEQ + 1 + 6 + 1),
+                window_len: 58,
+                ..RECV_TEMPL
+            }]
+        );
+    }
+
+    // unisock patch 9: a FIN behind data cut off at the right edge of the window is not
+    // taken: the octets before it were not received.
+    #[test]
+    fn test_fin_after_data_beyond_the_window_is_ignored() {
+        let mut s = socket_established();
+        s.rx_buffer = SocketBuffer::new(vec![0; 6]);
+        s.assembler = Assembler::new();
+        s.remote_last_win = s.scaled_window();
+        send!(
+            s,
+            TcpRepr {
+                control: TcpControl::Fin,
+                seq_number: REMOTE_SEQ + 1,
+                ack_number: Some(LOCAL_SEQ + 1),
+                payload: &b"abcdefgh"[..],
+                ..SEND_TEMPL
+            }
+        );
+        assert_eq!(s.state, State::Established);
+        assert_eq!(s.rx_buffer.len(), 6);
     }
 
     #[test]
