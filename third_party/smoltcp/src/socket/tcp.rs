@@ -2744,7 +2744,14 @@ impl<'a> Socket<'a> {
         } else if self.timer.should_close(cx.now()) {
             // If we have spent enough time in the TIME-WAIT state, close the socket.
             tcp_trace!("TIME-WAIT timer expired");
-            self.reset();
+            // unisock patch 10: close without `reset()`, which also cleared the receive
+            // buffer and the FIN flag: data the application had not read yet was lost and
+            // `recv` failed with `InvalidState` instead of returning the rest and then
+            // `Finished` (the connection ended cleanly both ways). `listen` and `connect`
+            // still reset the socket before it is used again.
+            self.set_state(State::Closed);
+            self.tuple = None;
+            self.timer = Timer::new();
             return Ok(());
         } else {
             return Ok(());
@@ -6086,6 +6093,44 @@ mod test {
         assert_eq!(s.state, State::TimeWait);
         recv_nothing!(s, time 60_000);
         assert_eq!(s.state, State::Closed);
+    }
+
+    // unisock patch 10: when the TIME-WAIT timer expires, data the application has not read
+    // yet stays readable and is followed by end of stream (it was cleared, and `recv` failed
+    // with `InvalidState`).
+    #[test]
+    fn test_time_wait_timeout_keeps_unread_data_and_eof() {
+        let mut s = socket_fin_wait_2();
+        send!(
+            s,
+            TcpRepr {
+                control: TcpControl::Fin,
+                seq_number: REMOTE_SEQ + 1,
+                ack_number: Some(LOCAL_SEQ + 1 + 1),
+                payload: &b"abcdef"[..],
+                ..SEND_TEMPL
+            }
+        );
+        assert_eq!(s.state, State::TimeWait);
+        recv!(
+            s,
+            [TcpRepr {
+                seq_number: LOCAL_SEQ + 1 + 1,
+                ack_number: Some(REMOTE_SEQ + 1 + 6 + 1),
+                window_len: 58,
+                ..RECV_TEMPL
+            }]
+        );
+        recv_nothing!(s, time 60_000);
+        assert_eq!(s.state, State::Closed);
+        let mut buf = [0u8; 16];
+        assert_eq!(s.recv_slice(&mut buf), Ok(6));
+        assert_eq!(&buf[..6], b"abcdef");
+        assert_eq!(s.recv_slice(&mut buf), Err(RecvError::Finished));
+        // The socket is reusable: `listen` resets it.
+        s.listen(LOCAL_END).unwrap();
+        assert_eq!(s.state, State::Listen);
+        assert_eq!(s.rx_buffer.len(), 0);
     }
 
     // =========================================================================================//
