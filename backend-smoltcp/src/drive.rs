@@ -316,6 +316,7 @@ impl<'a, D: Device> Inner<'a, D> {
             if slot.kind != Kind::Tcp
                 || slot.use_ != Use::Open
                 || slot.closed_by.is_some()
+                || slot.finished
                 || slot.peer.is_none()
             {
                 continue;
@@ -351,6 +352,9 @@ impl<'a, D: Device> Inner<'a, D> {
                 {
                     slot.established = true;
                 }
+                if s.state() == tcp::State::TimeWait {
+                    slot.finished = true;
+                }
                 if slot.shut_rd && s.can_recv() {
                     let _ = s.recv(|b| (b.len(), ()));
                     changed = true;
@@ -361,6 +365,13 @@ impl<'a, D: Device> Inner<'a, D> {
             if s.can_recv() {
                 let _ = s.recv(|b| (b.len(), ()));
             }
+            // The orphan limit counts from the last progress: a peer that is still reading
+            // what was queued before the close keeps the connection.
+            let queued = s.send_queue();
+            if queued < slot.queued {
+                slot.since = now;
+            }
+            slot.queued = queued;
             match s.state() {
                 tcp::State::Closed if s.local_endpoint().is_none() => {
                     debug!("slot freed");

@@ -163,6 +163,7 @@ impl<'a, D: Device> Inner<'a, D> {
         slot.use_ = Use::Closing;
         slot.listener = 0;
         slot.since = now;
+        slot.queued = s.send_queue();
     }
 
     /// Free a UDP or raw slot at once.

@@ -94,6 +94,11 @@ pub(crate) struct Slot {
     pub shut_wr: bool,
     pub aborted: bool,
     pub established: bool,
+    /// The connection ended cleanly both ways (it was seen in TIME-WAIT): a later CLOSED (the
+    /// TIME-WAIT timer, or an RST answering a late segment) is end of stream, not an error.
+    pub finished: bool,
+    /// Closing: the send queue when the peer last acknowledged data (see `ORPHAN_LIMIT`).
+    pub queued: usize,
     pub closed_by: Option<CloseCause>,
 }
 
@@ -113,6 +118,8 @@ impl Slot {
         shut_wr: false,
         aborted: false,
         established: false,
+        finished: false,
+        queued: 0,
         closed_by: None,
     };
 
@@ -127,6 +134,8 @@ impl Slot {
         self.shut_wr = false;
         self.aborted = false;
         self.established = false;
+        self.finished = false;
+        self.queued = 0;
         self.closed_by = None;
     }
 }

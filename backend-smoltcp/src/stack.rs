@@ -21,7 +21,7 @@
 //! ([`TIME_WAIT_ENTRIES`](crate::TIME_WAIT_ENTRIES) entries, [`TIME_WAIT`](crate::TIME_WAIT)
 //! long) that ephemeral port selection avoids, and its socket is released at once (smoltcp
 //! then sends one RST for the finished connection, which peers ignore). Orphaned connections
-//! still closing after [`ORPHAN_LIMIT`] are aborted, so [`Stack::open_sockets`] always returns
+//! still closing after [`ORPHAN_LIMIT`] without progress are aborted, so [`Stack::open_sockets`] always returns
 //! to zero.
 
 use core::net::IpAddr;
@@ -54,7 +54,8 @@ use crate::ports::{EPHEMERAL_PORTS, TIME_WAIT_ENTRIES};
 use crate::resources::{Borrowed, Memory, Resources};
 use crate::slot::{Handle, Kind, Slot, SocketInfo, Use, stack_id};
 use crate::wait::Wait;
-/// How long a dropped connection may take to close gracefully before it is aborted.
+/// How long a dropped connection may go without progress (the peer acknowledging data queued
+/// before the close, counted from the close) before it is aborted.
 pub const ORPHAN_LIMIT: Duration = Duration::from_secs(30);
 /// How long an aborted connection's slot waits for its RST to be sent before it is freed
 /// anyway.

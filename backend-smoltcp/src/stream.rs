@@ -63,13 +63,16 @@ pub(crate) fn listen_ep(local: SocketAddr) -> IpListenEndpoint {
 }
 
 /// Remember that a connection reached the synchronized states (so a later CLOSED is a reset,
-/// not a refusal).
+/// not a refusal), and that it reached TIME-WAIT (so a later CLOSED is end of stream).
 fn note_state(slot: &mut Slot, s: &tcp::Socket<'_>) {
     if !matches!(
         s.state(),
         tcp::State::Closed | tcp::State::Listen | tcp::State::SynSent | tcp::State::SynReceived
     ) {
         slot.established = true;
+    }
+    if s.state() == tcp::State::TimeWait {
+        slot.finished = true;
     }
 }
 
@@ -564,6 +567,9 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
             Ok(n) => Ok(n),
             Err(tcp::RecvError::Finished) => Ok(0),
             Err(tcp::RecvError::InvalidState) => match s.state() {
+                // smoltcp 0.14.0 without unisock's patch 10 forgets the FIN when the
+                // TIME-WAIT timer expires; the connection still ended cleanly.
+                tcp::State::Closed if slot.finished && !slot.aborted => Ok(0),
                 tcp::State::Closed => Err(closed_error(slot)),
                 tcp::State::SynSent | tcp::State::SynReceived => Err(Error::would_block()),
                 tcp::State::Listen => {

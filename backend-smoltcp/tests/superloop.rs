@@ -103,6 +103,144 @@ fn superloop_tcp_and_udp_with_manual_clock() {
     assert_eq!(stack.open_sockets(), 0);
 }
 
+/// A connection that ended cleanly both ways stays readable after smoltcp's TIME-WAIT timer
+/// (10 s) has closed it: the data the application had not read yet, then end of stream. It was
+/// lost, and `recv` failed with a made-up cause ("the retransmission or keep-alive timer gave
+/// up", or "the peer sent RST" when the close was noticed after a received frame): smoltcp
+/// patch 10 and the backend's note of TIME-WAIT.
+#[test]
+fn unread_data_and_end_of_stream_survive_the_time_wait_timer() {
+    let clock = ManualClock::new();
+    let mut frames = vec![0u8; 8 * 1500];
+    let device = Loopback::new(&mut frames, 1500, Medium::Ip).unwrap();
+    let config = Config::loopback().with_pool(PoolConfig::SMALL);
+    let mut resources = Box::new(Resources::<SOCKETS, BYTES, PACKETS>::new());
+    let stack = Stack::new(device, &clock, Spin, &config, &mut resources).unwrap();
+    let net = &stack;
+    let at = addr("127.0.0.1:81");
+    let mut listener = net.listen(at, 2).unwrap();
+    let mut client = net
+        .tcp_socket(Domain::Ipv4)
+        .unwrap()
+        .connect_nonblocking(at)
+        .unwrap();
+    let mut now = Instant::from_millis(0);
+    let mut step = |ms: u64| {
+        now += smoltcp::time::Duration::from_millis(ms);
+        clock.set(now);
+        stack.poll_at(now);
+    };
+    let mut server = None;
+    for _ in 0..1_000 {
+        step(1);
+        if let Ok((s, _)) = listener.try_accept() {
+            server = Some(s);
+            break;
+        }
+    }
+    let mut server = server.expect("accepted");
+    // The client finishes first (FIN-WAIT-2), the server answers and finishes: the client
+    // reaches TIME-WAIT holding unread data.
+    client.shutdown(Shutdown::Write).unwrap();
+    step(1);
+    let mut buf = [0u8; 64];
+    assert_eq!(server.try_recv(&mut buf, RecvFlags::NONE).unwrap(), 0);
+    assert_eq!(server.try_send(b"tail", SendFlags::NONE).unwrap(), 4);
+    server.shutdown(Shutdown::Write).unwrap();
+    for _ in 0..100 {
+        step(1);
+    }
+    assert_eq!(
+        client.state().unwrap(),
+        smoltcp::socket::tcp::State::TimeWait
+    );
+    // Past smoltcp's TIME-WAIT timer.
+    for _ in 0..30 {
+        step(1_000);
+    }
+    assert_eq!(client.state().unwrap(), smoltcp::socket::tcp::State::Closed);
+    assert_eq!(client.try_recv(&mut buf, RecvFlags::NONE).unwrap(), 4);
+    assert_eq!(&buf[..4], b"tail");
+    assert_eq!(client.try_recv(&mut buf, RecvFlags::NONE).unwrap(), 0);
+    assert_eq!(client.try_recv(&mut buf, RecvFlags::NONE).unwrap(), 0);
+    assert_eq!(
+        client.try_send(b"x", SendFlags::NONE).unwrap_err().kind(),
+        ErrorKind::BrokenPipe
+    );
+    drop((client, server, listener));
+    for _ in 0..100 {
+        if stack.open_sockets() == 0 {
+            break;
+        }
+        step(100);
+    }
+    assert_eq!(stack.open_sockets(), 0);
+}
+
+/// A dropped connection whose peer is still reading what was queued before the close is not
+/// aborted at `ORPHAN_LIMIT` (30 s) while it makes progress: the limit counts from the last
+/// acknowledgement. It was counted from the close, and a slow reader got an RST mid-stream.
+#[test]
+fn an_orphan_that_makes_progress_outlives_the_orphan_limit() {
+    let clock = ManualClock::new();
+    let mut frames = vec![0u8; 8 * 1500];
+    let device = Loopback::new(&mut frames, 1500, Medium::Ip).unwrap();
+    let config = Config::loopback().with_pool(PoolConfig::SMALL);
+    let mut resources = Box::new(Resources::<SOCKETS, BYTES, PACKETS>::new());
+    let stack = Stack::new(device, &clock, Spin, &config, &mut resources).unwrap();
+    let net = &stack;
+    let at = addr("127.0.0.1:82");
+    let mut listener = net.listen(at, 2).unwrap();
+    let mut client = net
+        .tcp_socket(Domain::Ipv4)
+        .unwrap()
+        .connect_nonblocking(at)
+        .unwrap();
+    let mut now = Instant::from_millis(0);
+    let mut step = |ms: u64| {
+        now += smoltcp::time::Duration::from_millis(ms);
+        clock.set(now);
+        stack.poll_at(now);
+    };
+    let mut server = None;
+    for _ in 0..1_000 {
+        step(1);
+        if let Ok((s, _)) = listener.try_accept() {
+            server = Some(s);
+            break;
+        }
+    }
+    let mut server = server.expect("accepted");
+    // Fill the client's receive buffer and the server's send buffer, then drop the server.
+    let payload: Vec<u8> = (0..4096u32).map(|i| (i * 7) as u8).collect();
+    let mut sent = 0;
+    for _ in 0..100 {
+        if let Ok(n) = server.try_send(&payload[sent..], SendFlags::NONE) {
+            sent += n;
+        }
+        step(1);
+    }
+    assert!(
+        sent > 2048,
+        "the server queued beyond the client's window ({sent})"
+    );
+    drop(server);
+    // Read 64 bytes every 2 simulated seconds: about a minute for what was sent.
+    let mut got = Vec::new();
+    let mut buf = [0u8; 64];
+    for _ in 0..200 {
+        match client.try_recv(&mut buf, RecvFlags::NONE) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) => assert_eq!(e.kind(), ErrorKind::WouldBlock, "after {} bytes", got.len()),
+        }
+        step(2_000);
+    }
+    assert!(now > Instant::from_secs(60));
+    assert_eq!(got, &payload[..sent]);
+    drop((client, listener));
+}
+
 #[test]
 fn blocking_calls_in_simulation_time_out_by_the_manual_clock() {
     let clock = ManualClock::new();
