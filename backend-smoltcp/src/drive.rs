@@ -304,9 +304,15 @@ impl<'a, D: Device> Inner<'a, D> {
         // Rounds ran out with work left. One more receive attempt: a device that holds
         // transmissions until its receive queue is empty (the TAP device with offloads
         // merges TCP segments) then sends what it holds instead of waiting for the next poll.
-        let _ = self
+        if self
             .iface
-            .poll_ingress_single(now, &mut self.device, &mut self.sockets);
+            .poll_ingress_single(now, &mut self.device, &mut self.sockets)
+            == PollIngressSingleResult::SocketStateChanged
+        {
+            // Closed by what arrived (an RST), not by a timer: record it now, or the next
+            // egress pass would report it as a timeout.
+            self.note_closes(CloseCause::Peer);
+        }
         changed
     }
 

@@ -55,8 +55,14 @@ use crate::resources::{Borrowed, Memory, Resources};
 use crate::slot::{Handle, Kind, Slot, SocketInfo, Use, stack_id};
 use crate::wait::Wait;
 /// How long a dropped connection may go without progress (the peer acknowledging data queued
-/// before the close, counted from the close) before it is aborted.
-pub const ORPHAN_LIMIT: Duration = Duration::from_secs(30);
+/// before the close, counted from the close or the last acknowledgement) before it is aborted.
+///
+/// Two minutes, in line with what Linux gives an orphan (about 100 s of retransmissions to a
+/// silent peer, 60 s in FIN-WAIT-2): a live reader that is merely slow (a zero window while
+/// its application is busy) must not get an RST mid-stream. It was 30 s, and the 1,000-
+/// connection scale test lost connections whose client task had not read for that long on a
+/// loaded machine.
+pub const ORPHAN_LIMIT: Duration = Duration::from_secs(120);
 /// How long an aborted connection's slot waits for its RST to be sent before it is freed
 /// anyway.
 pub const RST_GRACE: Duration = Duration::from_secs(3);
