@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Print the flash/RAM figures of README.md's size tables: llvm-size of the unisock firmware
 # (nic, loopback, and clients: issue 12's MQTT + HTTP job through unisock-nal; aclients: the same
-# job with enet-clients' clients on the async API), of the
+# job with enet-clients' clients on the async API; ahttpd: edge-http's server), of the
 # direct-smoltcp baseline (with its own smoltcp features, and with unisock-smoltcp's) and of
 # the embassy firmware (embassy-net: enet, enet-clients; unisock-smoltcp's async API under
 # embassy-executor: anic; executor only: timers).
@@ -15,5 +15,5 @@ cargo build --release -q -p smoltcp-direct-firmware
 cargo build --release -q -p embassy-firmware
 cargo build --release -q -p smoltcp-direct-firmware --features backend-smoltcp-features \
     --target-dir target/sizes
-"$size" target/thumbv7em-none-eabihf/release/{direct,nic,loopback,clients,enet,anic,enet-clients,aclients,timers} \
+"$size" target/thumbv7em-none-eabihf/release/{direct,nic,loopback,clients,enet,anic,enet-clients,aclients,ahttpd,timers} \
     target/sizes/thumbv7em-none-eabihf/release/direct

@@ -19,7 +19,12 @@
 //!   that `mosquitto_sub` receives the firmware's message, that the firmware reports the page's
 //!   length and FNV-1a hash as computed here, and that QEMU exits 0; the same for `aclients`
 //!   (package `embassy-firmware`: rust-mqtt 0.6 and reqwless 0.14 over unisock-smoltcp's async
-//!   API, through `unisock-nal`'s embedded-nal-async adapter for reqwless).
+//!   API, through `unisock-nal`'s embedded-nal-async adapter for reqwless);
+//! - for the `ahttpd` firmware (issue 12's server side: edge-http 0.8's server over
+//!   `unisock-nal`'s edge-nal adapter, package `embassy-firmware`): in a new namespace with the
+//!   TAP, `curl` fetches a greeting, a 256 KiB page (SHA-256 checked) and a missing page on two
+//!   connections at once, then `/quit`, after which the firmware must have no socket open and
+//!   exit 0.
 //!
 //! Needs root (namespaces, TAP) and `qemu-system-arm` (the `clients` test also mosquitto,
 //! mosquitto-clients and python3). Without either the tests skip with a
@@ -560,5 +565,129 @@ fn run_clients_firmware(name: &'static str, message: &'static str) {
         let line = subscriber.wait_line(message);
         assert_eq!(line.trim(), message, "what mosquitto_sub received");
         subscriber.wait_success();
+    });
+}
+
+/// `curl` with `args`, bounded; returns its output.
+fn curl(args: &[&str]) -> std::process::Output {
+    let mut child = Command::new("curl")
+        .args([
+            "-sS",
+            "--max-time",
+            "60",
+            "--retry",
+            "5",
+            "--retry-connrefused",
+        ])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start curl");
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    if let Some(mut o) = child.stdout.take() {
+        let _ = o.read_to_end(&mut out);
+    }
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_end(&mut err);
+    }
+    let status = wait_bounded(&mut child, IO_LIMIT, "curl");
+    std::process::Output {
+        status,
+        stdout: out,
+        stderr: err,
+    }
+}
+
+/// The `ahttpd` firmware's page: its length and the xorshift32 stream it is made of (see
+/// `ahttpd.rs`; the same generator as [`echo_payload`], not cycled).
+const AHTTPD_PAGE_BYTES: usize = 256 * 1024;
+
+/// Issue 12's HTTP server on the MCU: edge-http 0.8's server, unmodified, over `unisock-nal`'s
+/// edge-nal adapter on unisock-smoltcp's async API under embassy-executor (`ahttpd`, package
+/// `embassy-firmware`). In a new namespace with the TAP: `curl` fetches `/hello`, the 256 KiB
+/// `/page.bin` (SHA-256 checked) while a second `curl` fetches `/hello` and a missing page on
+/// one kept-alive connection (both handler tasks busy at once), then `/quit`; the firmware
+/// must then drop its server (connections and listener), find no socket open, and exit 0.
+#[test]
+fn edge_http_server_firmware_answers_curl() {
+    use sha2::{Digest, Sha256};
+    if let Some(why) = missing_prerequisite(true) {
+        skip(&why);
+        return;
+    }
+    if Command::new("curl").arg("--version").output().is_err() {
+        skip("curl is not installed");
+        return;
+    }
+    build_embassy_firmware();
+    let _guard = NIC_RUNS.lock().unwrap_or_else(|e| e.into_inner());
+    let firmware = binary("ahttpd");
+    in_private_netns(move || {
+        let tap = "fwtap0";
+        ip_ok(&["link", "set", "lo", "up"]);
+        ip_ok(&["tuntap", "add", "dev", tap, "mode", "tap"]);
+        ip_ok(&["addr", "add", HOST_CIDR, "dev", tap]);
+        ip_ok(&["link", "set", tap, "up"]);
+        let nic = format!("tap,ifname={tap},script=no,downscript=no");
+        let mut qemu = Qemu::start(&firmware, &["-nic", &nic]);
+        qemu.expect_line("READY ahttpd", BOOT_LIMIT);
+        let base = format!("http://{DEVICE_IP}");
+
+        let hello = curl(&[&format!("{base}/hello")]);
+        if !hello.status.success()
+            || hello.stdout != b"hello from the unisock firmware over edge-http\n"
+        {
+            qemu.fail(&format!("GET /hello: {hello:?}"));
+        }
+
+        let page_url = format!("{base}/page.bin");
+        let second = {
+            let (hello, missing) = (format!("{base}/hello"), format!("{base}/nope"));
+            std::thread::spawn(move || curl(&["-w", " %{http_code}\n", &hello, &missing]))
+        };
+        let page = curl(&[&page_url]);
+        let second = second.join().expect("curl thread");
+        let mut x: u32 = 0x9e37_79b9;
+        let expected: Vec<u8> = (0..AHTTPD_PAGE_BYTES)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                (x >> 24) as u8
+            })
+            .collect();
+        if !page.status.success() || page.stdout.len() != expected.len() {
+            qemu.fail(&format!(
+                "GET /page.bin: {} bytes of {}, {:?}, {}",
+                page.stdout.len(),
+                expected.len(),
+                page.status,
+                String::from_utf8_lossy(&page.stderr)
+            ));
+        }
+        if Sha256::digest(&page.stdout) != Sha256::digest(&expected) {
+            qemu.fail("GET /page.bin: the SHA-256 of the page differs");
+        }
+        if !second.status.success()
+            || String::from_utf8_lossy(&second.stdout)
+                != "hello from the unisock firmware over edge-http\n 200\n 404\n"
+        {
+            qemu.fail(&format!(
+                "GET /hello then /nope on one connection: {second:?}"
+            ));
+        }
+
+        let bye = curl(&[&format!("{base}/quit")]);
+        if !bye.status.success() || bye.stdout != b"bye\n" {
+            qemu.fail(&format!("GET /quit: {bye:?}"));
+        }
+        qemu.expect_line("ahttpd: done", IO_LIMIT);
+        let status = qemu.finish(RUN_LIMIT);
+        if status.code() != Some(0) {
+            qemu.fail(&format!("QEMU exited with {status}"));
+        }
     });
 }

@@ -10,8 +10,8 @@
 //!    (`AsyncNalStack`: `TcpConnect` and `Dns`): `GET http://10.42.0.1:8080/page.bin`, stream the
 //!    body and print its length and FNV-1a hash (`http: got N bytes fnv1a XXXXXXXX`).
 //!
-//! The interface is driven by unisock-smoltcp's runner future (`Stack::run`) in its own task,
-//! as in `anic`. Answers ICMP echo throughout. Exit status 0 on success, 1 on an error, 2 on the
+//! The interface is driven by unisock-smoltcp's runner future (`Stack::run`) in its own task
+//! (`embassy_firmware::net_task`, shared with `anic` and `ahttpd`). Answers ICMP echo throughout. Exit status 0 on success, 1 on an error, 2 on the
 //! overall time limit, 3 if the core peripherals are gone.
 #![no_std]
 #![no_main]
@@ -20,10 +20,11 @@ use core::mem::MaybeUninit;
 use core::net::{Ipv4Addr, SocketAddr};
 
 use cortex_m_rt::entry;
-use embassy_executor::{Executor, SpawnError, SpawnToken, Spawner};
-use embassy_time::{Duration, Timer, with_timeout};
-use lan9118::{Buffers, Lan9118, Mmio};
-use mps2_board::net::{DEVICE_IP, HOST_IP, RUN_LIMIT_MS};
+use embassy_executor::Executor;
+use embassy_firmware::{NicStack, bring_up, net_task, spawn, wait_all_closed, watchdog};
+use embassy_time::{Duration, with_timeout};
+use lan9118::Buffers;
+use mps2_board::net::{DEVICE_IP, HOST_IP};
 use mps2_board::semihosting::println;
 use mps2_board::{exit, stack_used};
 use reqwless::client::HttpClient;
@@ -38,10 +39,11 @@ use rust_mqtt::types::{MqttString, TopicName};
 use unisock::Shutdown;
 use unisock::asynch::Stack as AsyncStack;
 use unisock::asynch::embedded_io_async::Read;
-use unisock_firmware::{BYTES, NicResources, SysTickClock, Wfi, configure};
+use unisock_firmware::{BYTES, NicResources, POOL};
 use unisock_nal::asynch::AsyncNalStack;
-use unisock_smoltcp::{Config, SleepFn, Stack};
 
+/// This firmware's name in what it prints.
+const NAME: &str = "aclients";
 /// The MQTT broker's port on the host.
 const MQTT_PORT: u16 = 1883;
 /// The topic published on.
@@ -58,45 +60,11 @@ const HTTP_HEAD: usize = 2048;
 const MQTT_BUFFER: usize = 1024;
 /// How long each network operation may take.
 const IO_LIMIT: Duration = Duration::from_secs(30);
-/// The longest the runner sleeps between polls (the NIC is polled, it raises no interrupt).
-const POLL_INTERVAL_US: u64 = 1_000;
 /// How long the closing handshakes may take at the end.
 const CLOSE_LIMIT_MS: u64 = 10_000;
 
-type NicStack = Stack<'static, Lan9118<'static, Mmio>, SysTickClock, Wfi>;
-
 fn fail(what: &str, e: impl core::fmt::Debug) -> ! {
-    println!("aclients: {what}: {e:?}");
-    exit(1)
-}
-
-/// Spawn `token`, or exit 1 if its task is already running (each task has one slot).
-fn spawn<S>(spawner: Spawner, token: Result<SpawnToken<S>, SpawnError>) {
-    match token {
-        Ok(token) => spawner.spawn(token),
-        Err(e) => fail("spawn", e),
-    }
-}
-
-/// unisock-smoltcp's runner: polls the interface, then sleeps until the next smoltcp deadline,
-/// at most [`POLL_INTERVAL_US`] (as in `anic`).
-#[embassy_executor::task]
-async fn net_task(stack: &'static NicStack) -> ! {
-    let sleep = SleepFn(|delay: Option<core::time::Duration>| {
-        let micros = delay.map_or(POLL_INTERVAL_US, |d| {
-            u64::try_from(d.as_micros()).map_or(POLL_INTERVAL_US, |us| us.min(POLL_INTERVAL_US))
-        });
-        Timer::after(Duration::from_micros(micros))
-    });
-    match stack.run(sleep).await {}
-}
-
-/// The overall time limit of the run.
-#[embassy_executor::task]
-async fn watchdog() {
-    Timer::after(Duration::from_millis(RUN_LIMIT_MS)).await;
-    println!("aclients: time limit reached");
-    exit(2)
+    embassy_firmware::fail(NAME, what, e)
 }
 
 /// Publish [`MESSAGE`] on [`TOPIC`] through the broker on the host.
@@ -198,18 +166,6 @@ async fn http(stack: &'static NicStack, head: &mut [u8], chunk: &mut [u8]) -> (u
     (len, hash)
 }
 
-/// Wait (bounded) until the stack has no socket open.
-async fn wait_all_closed(stack: &'static NicStack, limit_ms: u64) -> usize {
-    let deadline = mps2_board::now_ms() + limit_ms;
-    loop {
-        let open = stack.open_sockets();
-        if open == 0 || mps2_board::now_ms() > deadline {
-            return open;
-        }
-        Timer::after(Duration::from_millis(5)).await;
-    }
-}
-
 /// The clients' buffers (all zeros: a `static` of them is `.bss`).
 struct ClientBuffers {
     mqtt_bump: [u8; MQTT_BUFFER],
@@ -247,27 +203,6 @@ async fn job(stack: &'static NicStack, mac: [u8; 6], mem: &'static mut ClientBuf
     exit(0)
 }
 
-/// Start the driver and the stack, built in place (as in `nic` and `anic`).
-#[inline(never)]
-fn bring_up(
-    frames: &'static mut Buffers,
-    resources: &'static mut MaybeUninit<NicResources>,
-    buffers: &'static mut [u8],
-    slot: &'static mut Option<NicStack>,
-) -> (&'static NicStack, [u8; 6]) {
-    // SAFETY: the LAN9118 window of this board; this is its only user.
-    let bus = unsafe { Mmio::new(mps2_board::LAN9118_BASE) };
-    let nic = Lan9118::new(bus, frames).unwrap_or_else(|e| fail("lan9118", e));
-    let mac = nic.mac_address();
-    let mut config = Config::new();
-    configure(&mut config, mac).unwrap_or_else(|e| fail("config", e));
-    let resources = resources.write(NicResources::new());
-    match Stack::new_in(slot, nic, SysTickClock, Wfi, &config, resources, buffers) {
-        Ok(stack) => (stack, mac),
-        Err(e) => fail("stack", e),
-    }
-}
-
 #[entry]
 fn main() -> ! {
     static mut RESOURCES: MaybeUninit<NicResources> = MaybeUninit::uninit();
@@ -281,11 +216,11 @@ fn main() -> ! {
         exit(3)
     };
     mps2_board::start_clock(cp.SYST);
-    let (stack, mac) = bring_up(FRAMES, RESOURCES, SOCKET_BUFFERS, STACK);
+    let (stack, mac) = bring_up(NAME, POOL, FRAMES, RESOURCES, SOCKET_BUFFERS, STACK);
     let clients: &'static mut ClientBuffers = CLIENTS;
     EXECUTOR.insert(Executor::new()).run(move |spawner| {
-        spawn(spawner, net_task(stack));
-        spawn(spawner, watchdog());
-        spawn(spawner, job(stack, mac, clients));
+        spawn(NAME, spawner, net_task(stack));
+        spawn(NAME, spawner, watchdog(NAME));
+        spawn(NAME, spawner, job(stack, mac, clients));
     })
 }

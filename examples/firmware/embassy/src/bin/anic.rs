@@ -1,14 +1,15 @@
 //! The NIC firmware's job, async: `unisock-smoltcp`'s [`unisock::asynch`] API under
 //! embassy-executor with the board's embassy-time driver.
 //!
-//! Same board, driver (the plain `smoltcp::phy::Device` [`Lan9118`], polled), addresses,
+//! Same board, driver (the plain `smoltcp::phy::Device` `Lan9118`, polled), addresses,
 //! socket pool (two TCP sockets with 4 KiB each way), 1 KiB echo buffer and sequence as
 //! `unisock-firmware`'s blocking `nic` and embassy-net's `enet`. Four tasks:
 //!
-//! - `net_task`: the runner, [`Stack::run`], which polls the interface and sleeps with
+//! - `net_task` (`embassy_firmware::net_task`, shared with `aclients` and `ahttpd`): the
+//!   runner, `Stack::run`, which polls the interface and sleeps with
 //!   [`embassy_time::Timer`] between rounds. The LAN9118 is **polled**: its interrupt is not
 //!   wired, so nothing wakes the runner when a frame arrives. The runner therefore never sleeps
-//!   longer than [`POLL_INTERVAL_US`] (1 ms, one tick of the time driver): with no timer due
+//!   longer than `POLL_INTERVAL_US` (1 ms, one tick of the time driver): with no timer due
 //!   (`None`) it sleeps 1 ms, and a later deadline is cut to 1 ms too. A frame waits at most
 //!   1 ms, as with the blocking `nic`'s `WFI` wait and `enet`'s driver.
 //! - `echo_task`: listens on port 7, serves one connection with [`echo_once`] (accept, then
@@ -29,46 +30,31 @@ use core::mem::MaybeUninit;
 use core::net::{Ipv4Addr, SocketAddr};
 
 use cortex_m_rt::entry;
-use embassy_executor::{Executor, SpawnError, SpawnToken, Spawner};
+use embassy_executor::Executor;
+use embassy_firmware::{NicStack, bring_up, net_task, spawn, wait_all_closed, watchdog};
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::signal::Signal;
-use embassy_time::{Duration, Timer};
-use lan9118::{Buffers, Lan9118, Mmio};
-use mps2_board::net::{DEVICE_IP, ECHO_PORT, HOST_IP, REPORT_PORT, RUN_LIMIT_MS};
+use lan9118::Buffers;
+use mps2_board::net::{DEVICE_IP, ECHO_PORT, HOST_IP, REPORT_PORT};
 use mps2_board::semihosting::println;
 use mps2_board::{exit, stack_used};
 use unisock::Shutdown;
 use unisock::asynch::embedded_io_async::{Read, Write};
 use unisock::asynch::{Stack as AsyncStack, StreamListener, StreamSocket};
-use unisock_firmware::{BYTES, NicResources, SysTickClock, Wfi, configure};
-use unisock_smoltcp::{Config, SleepFn, Stack};
+use unisock_firmware::{BYTES, NicResources, POOL};
 
+/// This firmware's name in what it prints.
+const NAME: &str = "anic";
 /// The message sent to the host.
 const MESSAGE: &[u8] = b"hello from the async unisock firmware";
-/// The longest the runner sleeps: the LAN9118 is polled (no receive interrupt), so this is
-/// how late a received frame may be noticed.
-const POLL_INTERVAL_US: u64 = 1_000;
 /// How long the closing connections may take to finish their handshakes at the end.
 const CLOSE_LIMIT_MS: u64 = 10_000;
-
-/// The `Wait` type parameter ([`Wfi`]) is only used by blocking calls, which this firmware
-/// makes none of.
-type NicStack = Stack<'static, Lan9118<'static, Mmio>, SysTickClock, Wfi>;
 
 /// The echo task's result for the report task: bytes echoed.
 type EchoDone = Signal<NoopRawMutex, u64>;
 
-fn fail(what: &str, e: impl core::fmt::Display) -> ! {
-    println!("anic: {what}: {e}");
-    exit(1)
-}
-
-/// Spawn `token`, or exit 1 if its task is already running (each task has one slot).
-fn spawn<S>(spawner: Spawner, token: Result<SpawnToken<S>, SpawnError>) {
-    match token {
-        Ok(token) => spawner.spawn(token),
-        Err(e) => fail("spawn", e),
-    }
+fn fail(what: &str, e: impl core::fmt::Debug) -> ! {
+    embassy_firmware::fail(NAME, what, e)
 }
 
 /// Accept one connection on `listener` and echo everything it sends until it ends its stream,
@@ -107,44 +93,6 @@ async fn send_message<S: AsyncStack>(
     Ok(local)
 }
 
-/// Wait until `stack` has no socket open (closing connections finish their handshakes in the
-/// runner), at most `limit_ms`. Returns how many are still open then, or 0.
-async fn wait_all_closed<S: AsyncStack>(stack: &S, limit_ms: u64) -> usize {
-    let deadline = mps2_board::now_ms() + limit_ms;
-    loop {
-        let open = stack.open_sockets();
-        if open == 0 || mps2_board::now_ms() > deadline {
-            return open;
-        }
-        Timer::after(Duration::from_millis(5)).await;
-    }
-}
-
-/// The runner: drives the interface forever. See [`POLL_INTERVAL_US`] for why every sleep is
-/// at most 1 ms.
-#[embassy_executor::task]
-async fn net_task(stack: &'static NicStack) -> ! {
-    let sleep = SleepFn(|delay: Option<core::time::Duration>| {
-        // `None` (no timer due) and long deadlines alike: at most POLL_INTERVAL_US, since a
-        // received frame raises nothing that would end the sleep early. Capped before the
-        // conversion: embassy-time's `from_micros` rounds up with an addition that would
-        // overflow near `u64::MAX`.
-        let micros = delay.map_or(POLL_INTERVAL_US, |d| {
-            u64::try_from(d.as_micros()).map_or(POLL_INTERVAL_US, |us| us.min(POLL_INTERVAL_US))
-        });
-        Timer::after(Duration::from_micros(micros))
-    });
-    match stack.run(sleep).await {}
-}
-
-/// The overall time limit of the run.
-#[embassy_executor::task]
-async fn watchdog() {
-    Timer::after(Duration::from_millis(RUN_LIMIT_MS)).await;
-    println!("anic: time limit reached");
-    exit(2)
-}
-
 /// Serve one echo connection on port 7, then hand over to the report task.
 #[embassy_executor::task]
 async fn echo_task(
@@ -179,7 +127,7 @@ async fn report_task(stack: &'static NicStack, done: &'static EchoDone) {
     let local = send_message(&stack, host, MESSAGE)
         .await
         .unwrap_or_else(|e| fail("send_message", e));
-    let open = wait_all_closed(&stack, CLOSE_LIMIT_MS).await;
+    let open = wait_all_closed(stack, CLOSE_LIMIT_MS).await;
     if open != 0 {
         println!("anic: {open} sockets still open at the end");
         exit(1)
@@ -194,29 +142,6 @@ async fn report_task(stack: &'static NicStack, done: &'static EchoDone) {
     );
     println!("anic: stack high-water mark {} bytes", stack_used());
     exit(0)
-}
-
-/// Start the driver and the stack. Not inlined: the initialisation temporaries (the `Config`)
-/// live in this frame, gone before the executor runs. The stack is built straight into `slot`
-/// (`Stack::new_in`), its socket buffers carved from the zero-initialised `buffers`.
-#[inline(never)]
-fn bring_up(
-    frames: &'static mut Buffers,
-    resources: &'static mut MaybeUninit<NicResources>,
-    buffers: &'static mut [u8],
-    slot: &'static mut Option<NicStack>,
-) -> (&'static NicStack, [u8; 6]) {
-    // SAFETY: the LAN9118 window of this board; this is its only user.
-    let bus = unsafe { Mmio::new(mps2_board::LAN9118_BASE) };
-    let nic = Lan9118::new(bus, frames).unwrap_or_else(|e| fail("lan9118", e));
-    let mac = nic.mac_address();
-    let mut config = Config::new();
-    configure(&mut config, mac).unwrap_or_else(|e| fail("config", e));
-    let resources = resources.write(NicResources::new());
-    match Stack::new_in(slot, nic, SysTickClock, Wfi, &config, resources, buffers) {
-        Ok(stack) => (stack, mac),
-        Err(e) => fail("stack", e),
-    }
 }
 
 #[entry]
@@ -235,13 +160,13 @@ fn main() -> ! {
         exit(3)
     };
     mps2_board::start_clock(cp.SYST);
-    let (stack, mac) = bring_up(FRAMES, RESOURCES, SOCKET_BUFFERS, STACK);
+    let (stack, mac) = bring_up(NAME, POOL, FRAMES, RESOURCES, SOCKET_BUFFERS, STACK);
     let done: &'static EchoDone = DONE;
     let buf: &'static mut [u8; 1024] = BUF;
     EXECUTOR.insert(Executor::new()).run(move |spawner| {
-        spawn(spawner, net_task(stack));
-        spawn(spawner, watchdog());
-        spawn(spawner, echo_task(stack, mac, buf, done));
-        spawn(spawner, report_task(stack, done));
+        spawn(NAME, spawner, net_task(stack));
+        spawn(NAME, spawner, watchdog(NAME));
+        spawn(NAME, spawner, echo_task(stack, mac, buf, done));
+        spawn(NAME, spawner, report_task(stack, done));
     })
 }
