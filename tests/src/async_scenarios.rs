@@ -3,7 +3,10 @@
 //! on single-threaded and `no_std`-style stacks too), plus wake-up and cancellation checks.
 //!
 //! The scenarios never spawn: concurrency inside one is `futures_lite::future::zip`, so they
-//! run on any executor. Time comes from the instantiation through [`Sleep`] (used only for
+//! run on any executor. They need `alloc` but not `std` (the paths are `core`'s and `alloc`'s,
+//! the crate-level helpers come from [`crate::check`] and `crate::util::notice`), so the
+//! firmware `examples/firmware/ascen` includes this file by path and runs them on the MCU
+//! under embassy-executor. Time comes from the instantiation through [`Sleep`] (used only for
 //! short pauses and for bounding calls that must not complete); the instantiation bounds each
 //! whole scenario with its executor's timer (a lost wake-up then fails the test instead of
 //! hanging it).
@@ -18,9 +21,12 @@
 //! 3. `unisock_conformance::async_conformance_tests!(with_env);` instantiates every scenario
 //!    as one `#[test]` (see `tests/tests/posix_async.rs` for tokio and async-io).
 
-use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::time::Duration;
+use alloc::string::ToString;
+use alloc::vec::Vec;
+use alloc::{format, vec};
+use core::future::Future;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use core::time::Duration;
 
 use futures_lite::future;
 use unisock::asynch::embedded_io_async::{Read, Write};
@@ -30,8 +36,8 @@ use unisock::asynch::{
 };
 use unisock::{Domain, ErrorKind, Protocol, RecvFlags, SendFlags, Shutdown, Socket};
 
-use crate::scenarios::Profile;
-use crate::util::{LeakCheck, assert_kind, assert_kind_in, ok};
+use crate::check::{Profile, assert_kind, assert_kind_in, ok};
+use crate::util::notice;
 
 /// The executor's timer, as the scenarios need it.
 pub trait Sleep {
@@ -73,24 +79,13 @@ impl<'a, S: Stack, T: Sleep> AsyncEnv<'a, S, S, T> {
 }
 
 impl<S: Stack, C: Stack, T: Sleep> AsyncEnv<'_, S, C, T> {
-    /// Run one scenario (already turned into a future by the caller's executor: `run` drives
-    /// it to completion) under the leak check: both stacks' open-socket counts must come back
-    /// to their starting values within `settle` after it ends.
-    pub fn run_checked(&self, settle: Duration, run: impl FnOnce()) {
-        let server = || self.server.open_sockets();
-        let client = || self.client.open_sockets();
-        let leaks = LeakCheck::new(&[("server stack", &server), ("client stack", &client)]);
-        run();
-        leaks.finish(settle);
-    }
-
     /// The (server, client) IP pair of one family; `None` (with a notice) without IPv6.
     pub fn ips(&self, v6: bool) -> Option<(IpAddr, IpAddr)> {
         if v6 {
             match self.v6 {
                 Some((s, c)) => Some((IpAddr::V6(s), IpAddr::V6(c))),
                 None => {
-                    eprintln!("{}: no IPv6 in this setup", self.profile.name);
+                    notice(format_args!("{}: no IPv6 in this setup", self.profile.name));
                     None
                 }
             }
@@ -520,7 +515,10 @@ pub async fn resolve_localhost<S: Stack, C: Stack, T: Sleep>(env: &AsyncEnv<'_, 
     let lit = ok(env.client.resolve("192.0.2.7").await, "resolve a literal");
     assert_eq!(&lit[..], &[IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7))]);
     if !env.profile.resolves_localhost {
-        eprintln!("{}: no localhost in this setup", env.profile.name);
+        notice(format_args!(
+            "{}: no localhost in this setup",
+            env.profile.name
+        ));
         return;
     }
     let addrs = ok(env.client.resolve("localhost").await, "resolve localhost");
@@ -574,7 +572,7 @@ pub async fn make_connection_cases<S: Stack, C: Stack, T: Sleep>(env: &AsyncEnv<
 }
 
 /// Wake-up correctness: 5,000 one-byte ping-pong rounds between two concurrent futures, then
-/// 1 MiB each way at once (send buffers fill, so writers wait on writability). Strict
+/// 8 MiB one way and back (send buffers fill, so writers wait on writability). Strict
 /// alternation means a lost wake-up leaves both sides waiting: the test's timeout fails it.
 pub async fn wakeups_ping_pong<S: Stack, C: Stack, T: Sleep>(env: &AsyncEnv<'_, S, C, T>) {
     const ROUNDS: usize = 5_000;
@@ -607,17 +605,56 @@ pub async fn wakeups_ping_pong<S: Stack, C: Stack, T: Sleep>(env: &AsyncEnv<'_, 
     let (mut client, mut server) = future::zip(pinger, ponger).await;
 
     const BULK: usize = 8 << 20;
-    let data: Vec<u8> = (0..BULK).map(|i| (i * 7 % 253) as u8).collect();
-    let (_, got) = future::zip(send_chunks(&mut client, &data), read_n(&mut server, BULK)).await;
-    assert!(got == data, "server received corrupted data");
-    let (_, got) = future::zip(send_chunks(&mut server, &data), read_n(&mut client, BULK)).await;
-    assert!(got == data, "client received corrupted data");
+    future::zip(
+        send_pattern(&mut client, BULK),
+        expect_pattern(&mut server, BULK, "server"),
+    )
+    .await;
+    future::zip(
+        send_pattern(&mut server, BULK),
+        expect_pattern(&mut client, BULK, "client"),
+    )
+    .await;
 }
 
-/// Send `data` in 64 KiB writes (the writer waits on writability whenever the peer lags).
-async fn send_chunks<T: StreamSocket>(s: &mut T, data: &[u8]) {
-    for chunk in data.chunks(64 * 1024) {
-        ok(s.write_all(chunk).await, "write");
+/// Byte `i` of the bulk pattern of [`wakeups_ping_pong`].
+fn pattern(i: usize) -> u8 {
+    (i * 7 % 253) as u8
+}
+
+/// Send `n` bytes of [`pattern`] in 16 KiB writes (the writer waits on writability whenever
+/// the peer lags), generated as they go: no buffer of the whole transfer (the firmware that
+/// runs these scenarios has 4 MiB of RAM).
+async fn send_pattern<T: StreamSocket>(s: &mut T, n: usize) {
+    let mut chunk = vec![0u8; 16 * 1024];
+    let mut sent = 0;
+    while sent < n {
+        let k = chunk.len().min(n - sent);
+        for (j, b) in chunk[..k].iter_mut().enumerate() {
+            *b = pattern(sent + j);
+        }
+        ok(s.write_all(&chunk[..k]).await, "write");
+        sent += k;
+    }
+}
+
+/// Read exactly `n` bytes and check each against [`pattern`] as it arrives.
+async fn expect_pattern<T: StreamSocket>(s: &mut T, n: usize, who: &str) {
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut got = 0;
+    while got < n {
+        let want = buf.len().min(n - got);
+        let k = ok(s.read(&mut buf[..want]).await, "read");
+        assert_ne!(k, 0, "{who}: end of stream after {got} of {n} bytes");
+        for (j, &b) in buf[..k].iter().enumerate() {
+            assert_eq!(
+                b,
+                pattern(got + j),
+                "{who} received corrupted data at byte {}",
+                got + j
+            );
+        }
+        got += k;
     }
 }
 

@@ -10,7 +10,10 @@
 //! socket counts must return to their values at the start.
 #![deny(missing_docs)]
 
+extern crate alloc;
+
 pub mod async_scenarios;
+pub mod check;
 pub mod faults;
 pub mod netns;
 pub mod scenarios;

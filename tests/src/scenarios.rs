@@ -23,24 +23,7 @@ use crate::util::{LeakCheck, assert_kind, assert_kind_in, counter, ok, skip};
 /// hanging it.
 pub const GUARD: Duration = Duration::from_secs(10);
 
-/// What the backends under test document where BSD leaves room.
-#[derive(Debug, Clone, Copy)]
-pub struct Profile {
-    /// Name in messages (`posix`, `smoltcp-loopback`, `smoltcp-server/kernel-client`...).
-    pub name: &'static str,
-    /// Whether the client stack supports urgent data (`MSG_OOB`).
-    pub client_urgent: bool,
-    /// Whether the server stack supports urgent data.
-    pub server_urgent: bool,
-    /// How many connections beyond `backlog` the server's listener still completes (Linux
-    /// queues `backlog + 1`; smoltcp exactly `backlog`).
-    pub backlog_extra: usize,
-    /// What the connect beyond that gets: Linux drops the SYN, so the client's connect times
-    /// out (`TimedOut`); smoltcp answers with RST (`ConnectionRefused`).
-    pub backlog_overflow: ErrorKind,
-    /// Whether `localhost` resolves on the client stack.
-    pub resolves_localhost: bool,
-}
+pub use crate::check::Profile;
 
 /// The stacks and addresses a scenario runs on.
 pub struct Env<'a, S, C> {

@@ -1,48 +1,12 @@
 //! Shared helpers of the conformance suite: assertions on error kinds, the leak check, bounded
 //! waiting, and the skip policy for tests that need privileges.
 
-use std::fmt::Debug;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use unisock::{Error, ErrorKind, Stack};
+use unisock::Stack;
 
-/// Assert that `result` failed with `kind`; returns the error for further checks.
-#[track_caller]
-pub fn assert_kind<T, E: Error + Debug>(result: Result<T, E>, kind: ErrorKind) -> E {
-    match result {
-        Ok(_) => panic!("expected an error of kind {kind:?}, got Ok"),
-        Err(e) => {
-            assert_eq!(e.socket_kind(), kind, "wrong error kind; error: {e}");
-            e
-        }
-    }
-}
-
-/// Assert that `result` failed with one of `kinds`.
-#[track_caller]
-pub fn assert_kind_in<T, E: Error + Debug>(result: Result<T, E>, kinds: &[ErrorKind]) -> E {
-    match result {
-        Ok(_) => panic!("expected an error of kind {kinds:?}, got Ok"),
-        Err(e) => {
-            assert!(
-                kinds.contains(&e.socket_kind()),
-                "error kind {:?} not in {kinds:?}; error: {e}",
-                e.socket_kind()
-            );
-            e
-        }
-    }
-}
-
-/// Unwrap with the error's text and kind in the panic message.
-#[track_caller]
-pub fn ok<T, E: Error>(result: Result<T, E>, what: &str) -> T {
-    match result {
-        Ok(v) => v,
-        Err(e) => panic!("{what} failed: {e} (kind {:?})", e.socket_kind()),
-    }
-}
+pub use crate::check::{assert_kind, assert_kind_in, ok};
 
 /// Poll `cond` every few milliseconds until it holds or `limit` passes; returns whether it
 /// held.
@@ -120,6 +84,31 @@ pub fn skip(reason: &str) {
 pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() == 0 }
+}
+
+/// Print a notice of the suite (a scenario that does not apply to a setup), to stderr.
+pub fn notice(args: core::fmt::Arguments<'_>) {
+    eprintln!("{args}");
+}
+
+/// The leak check around an async scenario (here, not in [`crate::async_scenarios`], which
+/// must build without `std` for the firmware).
+impl<S, C, T> crate::async_scenarios::AsyncEnv<'_, S, C, T>
+where
+    S: unisock::asynch::Stack,
+    C: unisock::asynch::Stack,
+    T: crate::async_scenarios::Sleep,
+{
+    /// Run one scenario (already turned into a future by the caller's executor: `run` drives
+    /// it to completion) under the leak check: both stacks' open-socket counts must come back
+    /// to their starting values within `settle` after it ends.
+    pub fn run_checked(&self, settle: Duration, run: impl FnOnce()) {
+        let server = || self.server.open_sockets();
+        let client = || self.client.open_sockets();
+        let leaks = LeakCheck::new(&[("server stack", &server), ("client stack", &client)]);
+        run();
+        leaks.finish(settle);
+    }
 }
 
 #[cfg(test)]

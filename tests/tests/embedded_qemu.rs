@@ -24,7 +24,11 @@
 //!   `unisock-nal`'s edge-nal adapter, package `embassy-firmware`): in a new namespace with the
 //!   TAP, `curl` fetches a greeting, a 256 KiB page (SHA-256 checked) and a missing page on two
 //!   connections at once, then `/quit`, after which the firmware must have no socket open and
-//!   exit 0.
+//!   exit 0;
+//! - for the `ascen` firmware (issue 10, package `async-scenarios-firmware`): every scenario of
+//!   the async conformance suite (`tests/src/async_scenarios.rs`, included by path) on
+//!   unisock-smoltcp's async API over the LAN9118 under embassy-executor, each reported `ok`
+//!   after its timeout bound and leak check, then exit 0.
 //!
 //! Needs root (namespaces, TAP) and `qemu-system-arm` (the `clients` test also mosquitto,
 //! mosquitto-clients and python3). Without either the tests skip with a
@@ -249,6 +253,17 @@ fn ip_ok(args: &[&str]) {
     }
 }
 
+/// In the calling thread's (new) namespace: loopback up and the TAP device `fwtap0` with
+/// the host's address, up. Returns QEMU's `-nic` value for it.
+fn host_side_tap() -> String {
+    let tap = "fwtap0";
+    ip_ok(&["link", "set", "lo", "up"]);
+    ip_ok(&["tuntap", "add", "dev", tap, "mode", "tap"]);
+    ip_ok(&["addr", "add", HOST_CIDR, "dev", tap]);
+    ip_ok(&["link", "set", tap, "up"]);
+    format!("tap,ifname={tap},script=no,downscript=no")
+}
+
 /// The bytes sent through the echo server: a xorshift stream (no short period).
 fn echo_payload() -> Vec<u8> {
     let mut x: u32 = 0x9e37_79b9;
@@ -443,13 +458,13 @@ fn wait_listening(at: SocketAddr, what: &str) {
     }
 }
 
-/// Build the embassy firmware package (its `aclients` binary) once per test process.
-fn build_embassy_firmware() {
-    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
-    let result = BUILT.get_or_init(|| {
+/// Build one package of the firmware workspace, once per test process (`built` is that
+/// package's own cell).
+fn build_package_once(package: &str, built: &OnceLock<Result<(), String>>) {
+    let result = built.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut child = Command::new(&cargo)
-            .args(["build", "--release", "-p", "embassy-firmware"])
+            .args(["build", "--release", "-p", package])
             .current_dir(firmware_dir())
             .env_remove("CARGO_TARGET_DIR")
             .env_remove("CARGO_BUILD_TARGET")
@@ -458,18 +473,22 @@ fn build_embassy_firmware() {
             .stdin(Stdio::null())
             .spawn()
             .map_err(|e| format!("cannot run {cargo}: {e}"))?;
-        let status = wait_bounded(&mut child, BUILD_LIMIT, "embassy firmware build");
+        let status = wait_bounded(&mut child, BUILD_LIMIT, "firmware build");
         if status.success() {
             Ok(())
         } else {
-            Err(format!(
-                "cargo build --release -p embassy-firmware: {status}"
-            ))
+            Err(format!("cargo build --release -p {package}: {status}"))
         }
     });
     if let Err(e) = result {
-        panic!("building the embassy firmware failed: {e}");
+        panic!("building the firmware package {package} failed: {e}");
     }
+}
+
+/// Build the embassy firmware package (`aclients`, `ahttpd`) once per test process.
+fn build_embassy_firmware() {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    build_package_once("embassy-firmware", &BUILT);
 }
 
 #[test]
@@ -508,11 +527,7 @@ fn run_clients_firmware(name: &'static str, message: &'static str) {
     let _guard = NIC_RUNS.lock().unwrap_or_else(|e| e.into_inner());
     let firmware = binary(name);
     in_private_netns(move || {
-        let tap = "fwtap0";
-        ip_ok(&["link", "set", "lo", "up"]);
-        ip_ok(&["tuntap", "add", "dev", tap, "mode", "tap"]);
-        ip_ok(&["addr", "add", HOST_CIDR, "dev", tap]);
-        ip_ok(&["link", "set", tap, "up"]);
+        let nic = host_side_tap();
 
         // The page: 64 KiB of a xorshift stream, in a directory only this test serves.
         let www =
@@ -548,7 +563,6 @@ fn run_clients_firmware(name: &'static str, message: &'static str) {
                 .args(["-t", CLIENTS_TOPIC, "-C", "1", "-W", "170"]),
         );
 
-        let nic = format!("tap,ifname={tap},script=no,downscript=no");
         let mut qemu = Qemu::start(&firmware, &["-nic", &nic]);
         qemu.expect_line(READY, BOOT_LIMIT);
         qemu.expect_line("mqtt: published", IO_LIMIT);
@@ -626,12 +640,7 @@ fn edge_http_server_firmware_answers_curl() {
     let _guard = NIC_RUNS.lock().unwrap_or_else(|e| e.into_inner());
     let firmware = binary("ahttpd");
     in_private_netns(move || {
-        let tap = "fwtap0";
-        ip_ok(&["link", "set", "lo", "up"]);
-        ip_ok(&["tuntap", "add", "dev", tap, "mode", "tap"]);
-        ip_ok(&["addr", "add", HOST_CIDR, "dev", tap]);
-        ip_ok(&["link", "set", tap, "up"]);
-        let nic = format!("tap,ifname={tap},script=no,downscript=no");
+        let nic = host_side_tap();
         let mut qemu = Qemu::start(&firmware, &["-nic", &nic]);
         qemu.expect_line("READY ahttpd", BOOT_LIMIT);
         let base = format!("http://{DEVICE_IP}");
@@ -685,6 +694,66 @@ fn edge_http_server_firmware_answers_curl() {
             qemu.fail(&format!("GET /quit: {bye:?}"));
         }
         qemu.expect_line("ahttpd: done", IO_LIMIT);
+        let status = qemu.finish(RUN_LIMIT);
+        if status.code() != Some(0) {
+            qemu.fail(&format!("QEMU exited with {status}"));
+        }
+    });
+}
+
+/// Build the async-scenarios firmware package (`ascen`) once per test process.
+fn build_scenario_firmware() {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    build_package_once("async-scenarios-firmware", &BUILT);
+}
+
+/// The scenarios of `async_conformance_tests!`, as the `ascen` firmware names them.
+const ASYNC_SCENARIOS: &[&str] = &[
+    "tcp_echo_v4",
+    "tcp_echo_v6",
+    "bind_then_connect_v4",
+    "bind_then_connect_v6",
+    "backlog",
+    "half_close",
+    "shutdown_read",
+    "abort_resets_peer",
+    "peek_and_waitall",
+    "connect_refused_v4",
+    "connect_refused_v6",
+    "udp_round_trip_v4",
+    "udp_round_trip_v6",
+    "udp_truncation",
+    "udp_connected_filtering",
+    "udp_split",
+    "resolve_localhost",
+    "make_connection_cases",
+    "wakeups_ping_pong",
+    "cancellation",
+];
+
+/// Issue 10 on the MCU: the async conformance scenarios (`tests/src/async_scenarios.rs`, the
+/// source the host suite runs) on unisock-smoltcp's async API over the LAN9118 under
+/// embassy-executor (`ascen`, package `async-scenarios-firmware`), on a TAP in a namespace of
+/// the test's own. Every scenario must report `ok` (each bounded by a timeout and followed by
+/// the firmware's leak check) and QEMU must exit 0.
+#[test]
+fn async_scenarios_run_on_the_firmware() {
+    if let Some(why) = missing_prerequisite(true) {
+        skip(&why);
+        return;
+    }
+    build_scenario_firmware();
+    let _guard = NIC_RUNS.lock().unwrap_or_else(|e| e.into_inner());
+    let firmware = binary("ascen");
+    in_private_netns(move || {
+        let nic = host_side_tap();
+        let mut qemu = Qemu::start(&firmware, &["-nic", &nic]);
+        qemu.expect_line("READY ascen", BOOT_LIMIT);
+        for name in ASYNC_SCENARIOS {
+            qemu.expect_line(&format!("scenario {name} ok"), IO_LIMIT);
+        }
+        let passed = format!("ascen: {} scenarios passed", ASYNC_SCENARIOS.len());
+        qemu.expect_line(&passed, IO_LIMIT);
         let status = qemu.finish(RUN_LIMIT);
         if status.code() != Some(0) {
             qemu.fail(&format!("QEMU exited with {status}"));

@@ -14,7 +14,7 @@ use mps2_board::exit;
 use mps2_board::net::RUN_LIMIT_MS;
 use mps2_board::semihosting::println;
 use unisock_firmware::{SysTickClock, Wfi, configure};
-use unisock_smoltcp::{Config, PoolConfig, Resources, SleepFn, Stack};
+use unisock_smoltcp::{Cidr, Config, PoolConfig, Resources, SleepFn, Stack};
 
 /// unisock-smoltcp over the board's LAN9118. The `Wait` type parameter ([`Wfi`]) is only used
 /// by blocking calls, which these firmwares make none of.
@@ -78,7 +78,7 @@ pub async fn wait_all_closed(stack: &NicStack, limit_ms: u64) -> usize {
 }
 
 /// Start the driver and the stack with the socket pool `pool` (the board's address and the
-/// NIC's MAC from `unisock_firmware::configure`). Not inlined: the initialisation temporaries
+/// NIC's MAC from `unisock_firmware::configure`, then the addresses in `extra`). Not inlined: the initialisation temporaries
 /// (the `Config`) live in this frame, gone before the executor runs. The stack is built
 /// straight into `slot` (`Stack::new_in`), its socket buffers carved from the
 /// zero-initialised `buffers`. Exits 1 (`name: ...`) on an error.
@@ -86,6 +86,7 @@ pub async fn wait_all_closed(stack: &NicStack, limit_ms: u64) -> usize {
 pub fn bring_up<const SOCKETS: usize, const PACKETS: usize>(
     name: &str,
     pool: PoolConfig,
+    extra: &[Cidr],
     frames: &'static mut Buffers,
     resources: &'static mut MaybeUninit<Resources<'static, SOCKETS, 0, PACKETS>>,
     buffers: &'static mut [u8],
@@ -98,6 +99,11 @@ pub fn bring_up<const SOCKETS: usize, const PACKETS: usize>(
     let mut config = Config::new();
     configure(&mut config, mac).unwrap_or_else(|e| fail(name, "config", e));
     config.pool = pool;
+    for cidr in extra {
+        if config.addresses.push(*cidr).is_err() {
+            fail(name, "config", "too many interface addresses");
+        }
+    }
     let resources = resources.write(Resources::new());
     match Stack::new_in(slot, nic, SysTickClock, Wfi, &config, resources, buffers) {
         Ok(stack) => (stack, mac),

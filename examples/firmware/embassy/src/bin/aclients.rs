@@ -216,7 +216,7 @@ fn main() -> ! {
         exit(3)
     };
     mps2_board::start_clock(cp.SYST);
-    let (stack, mac) = bring_up(NAME, POOL, FRAMES, RESOURCES, SOCKET_BUFFERS, STACK);
+    let (stack, mac) = bring_up(NAME, POOL, &[], FRAMES, RESOURCES, SOCKET_BUFFERS, STACK);
     let clients: &'static mut ClientBuffers = CLIENTS;
     EXECUTOR.insert(Executor::new()).run(move |spawner| {
         spawn(NAME, spawner, net_task(stack));

@@ -231,7 +231,15 @@ fn main() -> ! {
         exit(3)
     };
     mps2_board::start_clock(cp.SYST);
-    let (stack, mac) = bring_up(NAME, HTTPD_POOL, FRAMES, RESOURCES, SOCKET_BUFFERS, STACK);
+    let (stack, mac) = bring_up(
+        NAME,
+        HTTPD_POOL,
+        &[],
+        FRAMES,
+        RESOURCES,
+        SOCKET_BUFFERS,
+        STACK,
+    );
     let server: &'static mut HttpServer = SERVER;
     let quit: &'static Quit = QUIT;
     EXECUTOR.insert(Executor::new()).run(move |spawner| {

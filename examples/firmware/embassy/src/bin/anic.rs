@@ -160,7 +160,7 @@ fn main() -> ! {
         exit(3)
     };
     mps2_board::start_clock(cp.SYST);
-    let (stack, mac) = bring_up(NAME, POOL, FRAMES, RESOURCES, SOCKET_BUFFERS, STACK);
+    let (stack, mac) = bring_up(NAME, POOL, &[], FRAMES, RESOURCES, SOCKET_BUFFERS, STACK);
     let done: &'static EchoDone = DONE;
     let buf: &'static mut [u8; 1024] = BUF;
     EXECUTOR.insert(Executor::new()).run(move |spawner| {
