@@ -229,7 +229,10 @@
 //!   the kernel delivers such traffic locally, on any medium. With a queue of 0 bytes (or
 //!   without the `local-delivery` feature) such a send fails at once with `Unsupported`. The
 //!   in-process [`Loopback`] device returns every frame itself
-//!   ([`Config::device_loops_back`]).
+//!   ([`Config::device_loops_back`]). `127.0.0.1` configured on an Ethernet device is
+//!   delivered like any own address; `::1` is not (smoltcp never answers a neighbour
+//!   solicitation for it): a connect or send to `::1` over an Ethernet device fails at once
+//!   with `Unsupported`; use the interface's own IPv6 address.
 //!
 //! ## Not supported
 //!

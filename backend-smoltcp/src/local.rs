@@ -88,6 +88,14 @@ impl<'a, D: Device> Local<'a, D> {
         self.loops_back || self.intercepts()
     }
 
+    /// Whether a packet to the IPv6 loopback address `::1` (when the interface has it) can be
+    /// delivered: not on an Ethernet device that does not loop back, where smoltcp would
+    /// resolve `::1` with neighbour discovery and, by design, never answers a solicitation
+    /// for it (no solicited-node group for `::1`): the connection would wait for ever.
+    pub(crate) fn delivers_ipv6_loopback(&self) -> bool {
+        self.loops_back || self.inner.capabilities().medium != Medium::Ethernet
+    }
+
     /// Whether frames go through the queue (never without the `local-delivery` feature, so
     /// that the queue code is not linked).
     fn intercepts(&self) -> bool {

@@ -525,12 +525,23 @@ pub(crate) fn sync_identity<D: Device>(device: &mut crate::local::Local<'_, D>, 
     device.set_addrs(&addrs);
 }
 
-/// `Unsupported` if `dst` is one of the stack's own addresses and it cannot deliver to them.
+/// `Unsupported` if `dst` is one of the stack's own addresses and it cannot deliver to them
+/// (local delivery off, or `::1` on an Ethernet device).
 fn check_local_delivery<D: Device>(g: &Inner<'_, D>, dst: &IpAddr) -> Result<()> {
     if g.is_local(dst) && !g.device.delivers_locally() {
         return Err(Error::unsupported(
             "destination is this stack's own address and local delivery is off \
              (PoolConfig::local_bytes is 0)",
+        ));
+    }
+    if matches!(dst, IpAddr::V6(a) if a.is_loopback())
+        && g.is_local(dst)
+        && !g.device.delivers_ipv6_loopback()
+    {
+        return Err(Error::unsupported(
+            "destination is ::1 on an Ethernet device: smoltcp does not resolve the IPv6 \
+             loopback address (use the interface's own IPv6 address, or a device that loops \
+             back)",
         ));
     }
     Ok(())

@@ -282,3 +282,41 @@ fn a_queue_smaller_than_one_frame_is_invalid_input_in_fixed_memory_and_grown_on_
     tcp_echo_to_self(&stack, IpAddr::V4(V4));
     all_closed(&stack);
 }
+
+/// The loopback addresses configured on an Ethernet device (as a firmware that wants
+/// `localhost` does): 127.0.0.1 is delivered locally like the interface's own addresses; `::1`
+/// cannot be (smoltcp resolves it with neighbour discovery and never answers a solicitation
+/// for it), so a connect or a send to it fails at once with `Unsupported` (it waited for the
+/// connect timeout), while the interface's own IPv6 address still works.
+#[test]
+fn loopback_addresses_over_ethernet_127_works_and_ipv6_loopback_is_unsupported() {
+    let config = config(PoolConfig::SMALL.local_bytes)
+        .with_address(Cidr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8).unwrap())
+        .unwrap()
+        .with_address(Cidr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 128).unwrap())
+        .unwrap();
+    let stack: DeadStack =
+        Stack::new_alloc(DeadWire::default(), StdClock::new(), Spin, &config).unwrap();
+    tcp_echo_to_self(&stack, IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let net = &stack;
+    let one = SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 7);
+    let _listener = net.listen(one, 1).unwrap();
+    let started = std::time::Instant::now();
+    let e = net
+        .tcp_socket(Domain::Ipv6)
+        .unwrap()
+        .connect_timeout(one, Duration::from_secs(10))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    assert!(started.elapsed() < Duration::from_secs(5), "not at once");
+    let mut u = net
+        .bind_udp(SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 0))
+        .unwrap();
+    let e = u.send_to(b"x", one, SendFlags::NONE).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    drop((u, _listener));
+    tcp_echo_to_self(&stack, IpAddr::V6(V6));
+    all_closed(&stack);
+    let sent = stack.with_device(|d| d.sent);
+    assert_eq!(sent, 0, "{sent} frames went to the wire");
+}
