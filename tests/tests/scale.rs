@@ -471,8 +471,9 @@ where
     let rss_before = rss_bytes();
     let started = Instant::now();
     // A bound against hangs, not a speed target (speed lives in `bench`): smoltcp's 1,000
-    // connections take 35-60 s on a busy two-core machine (every call polls all 2,000 sockets).
-    let limit = started + Duration::from_secs(100);
+    // connections take 36-41 s on a two-core machine whose cores are also busy with other work
+    // (every call polls all 2,000 sockets).
+    let limit = started + Duration::from_secs(240);
     let listener = ok(stack.listen("127.0.0.1:0".parse().unwrap(), 128), "listen");
     let at = ok(listener.local_addr(), "local_addr");
     let (verified, rss_open) = std::thread::scope(|scope| {
@@ -649,9 +650,11 @@ fn async_echo_1k_connections_one_thread_smoltcp() {
             }
             (verified, rss_open)
         };
-        tokio::time::timeout(Duration::from_secs(100), work)
+        // A bound against hangs, not a speed target: 36-40 s idle, up to 80 s with both cores
+        // also busy with other work (every call polls all 2,000 sockets).
+        tokio::time::timeout(Duration::from_secs(240), work)
             .await
-            .expect("1,000 connections did not finish within 100 s")
+            .expect("1,000 connections did not finish within 240 s")
     });
     let grown = rss_open.saturating_sub(rss_before);
     eprintln!(
