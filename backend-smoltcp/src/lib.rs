@@ -48,6 +48,10 @@
 //!   [`StdStack::loopback_with`], [`StdStack::tap(TapOptions { .. })`](StdStack::tap),
 //!   [`StdStack::new(device, waiter, &config)`](StdStack::new); type aliases
 //!   [`LoopbackStack`] and [`TapStack`].
+//! - `async-io` (Linux): [`Stack::tap_async(TapOptions { .. })`](Stack::tap_async) returns an
+//!   [`AsyncTapStack`] (no driver thread) and a [`TapSleep`] for its runner: the runner, the
+//!   sockets' futures and the TAP device on the user's executor thread (as embassy-net with
+//!   embassy-net-tuntap).
 //!
 //! ## Three ways to drive it
 //!
@@ -260,6 +264,8 @@
 //!     needing DNS is `Unsupported`);
 //!   - `dhcpv4`: the DHCPv4 client (off: [`Config::dhcpv4`] is `Unsupported` at
 //!     [`Stack::new`]).
+//! - `async-io` (off by default; implies `std`): [`Stack::tap_async`] and [`TapSleep`], async
+//!   over TAP on one thread, the descriptor watched by async-io's reactor.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![cfg_attr(not(all(feature = "std", target_os = "linux")), forbid(unsafe_code))]
 #![cfg_attr(all(feature = "std", target_os = "linux"), deny(unsafe_code))]
@@ -305,6 +311,8 @@ mod std_stack;
 mod stream;
 #[cfg(all(feature = "std", target_os = "linux"))]
 mod tap;
+#[cfg(all(feature = "async-io", target_os = "linux"))]
+mod tap_async;
 mod wait;
 mod wake;
 
@@ -334,6 +342,8 @@ pub use std_stack::{
 pub use stream::{KEEPALIVE_PROBES, TcpSocket, TcpStream};
 #[cfg(all(feature = "std", target_os = "linux"))]
 pub use tap::{TapDevice, TapOptions, TapStack, TapWait};
+#[cfg(all(feature = "async-io", target_os = "linux"))]
+pub use tap_async::{AsyncTapStack, TapSleep};
 pub use wait::{ManualWait, Spin, Wait, WaitFn};
 pub use wake::RECHECK;
 

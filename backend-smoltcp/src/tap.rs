@@ -201,6 +201,12 @@ impl TapDevice {
     pub fn waiter(&self) -> Result<TapWait> {
         TapWait::new(&self.fd)
     }
+
+    /// The descriptor (for a reactor to watch; reading or writing it steals frames).
+    #[cfg(feature = "async-io")]
+    pub(crate) fn fd(&self) -> &OwnedFd {
+        &self.fd
+    }
 }
 
 fn ctl_socket() -> Result<OwnedFd> {
@@ -475,29 +481,40 @@ impl StdStack<Capture<TapDevice>, TapWait> {
     }
 
     fn tap_inner(opts: TapOptions, offload: bool) -> Result<TapStack> {
-        let mut config = Config::new();
-        for ip in &opts.ips {
-            config = config.with_address(*ip)?;
-        }
-        for gw in &opts.gateway {
-            config = config.with_gateway(*gw);
-        }
-        for d in &opts.dns {
-            config = config.with_dns_server(*d)?;
-        }
-        config.mac = opts.mac;
-        config.dhcpv4 = opts.dhcpv4;
-        config.pool = opts.pool.unwrap_or(PoolConfig::DEFAULT);
-        config.random_seed = seed();
-        let dev = TapDevice::open_with_offload(&opts.name, opts.mtu, offload)?;
+        let (config, dev) = open_configured(&opts, offload)?;
         let waiter = dev.waiter()?;
-        let sink = match &opts.pcap {
-            Some(p) => PcapFile::create(p)?,
-            None => PcapFile::none(),
-        };
-        let dev = PcapWriter::new(dev, sink, PcapMode::Both);
-        StdStack::new(dev, waiter, &config)
+        StdStack::new(capture(dev, &opts)?, waiter, &config)
     }
+}
+
+/// What every TAP stack constructor shares: the interface configuration from `opts` and the
+/// opened device (offloads on when `offload`).
+pub(crate) fn open_configured(opts: &TapOptions, offload: bool) -> Result<(Config, TapDevice)> {
+    let mut config = Config::new();
+    for ip in &opts.ips {
+        config = config.with_address(*ip)?;
+    }
+    for gw in &opts.gateway {
+        config = config.with_gateway(*gw);
+    }
+    for d in &opts.dns {
+        config = config.with_dns_server(*d)?;
+    }
+    config.mac = opts.mac;
+    config.dhcpv4 = opts.dhcpv4;
+    config.pool = opts.pool.unwrap_or(PoolConfig::DEFAULT);
+    config.random_seed = seed();
+    let dev = TapDevice::open_with_offload(&opts.name, opts.mtu, offload)?;
+    Ok((config, dev))
+}
+
+/// `dev` with the capture `opts.pcap` asks for (none: frames pass through uncaptured).
+pub(crate) fn capture(dev: TapDevice, opts: &TapOptions) -> Result<Capture<TapDevice>> {
+    let sink = match &opts.pcap {
+        Some(p) => PcapFile::create(p)?,
+        None => PcapFile::none(),
+    };
+    Ok(PcapWriter::new(dev, sink, PcapMode::Both))
 }
 
 fn seed() -> u64 {

@@ -324,10 +324,12 @@ fn tap_side(
 }
 
 /// unisock-smoltcp's async sockets over its TAP device on `tap`: one transfer as
-/// [`tap_bulk`] does it (same kernel peer, payload and hashing), on `async_io::block_on` on
-/// the calling thread, the interface polled by [`StdStack`](unisock_smoltcp::StdStack)'s
-/// driver thread (which waits on the TAP descriptor and wakes the socket's task through
-/// smoltcp's wakers). Fills workload 8's `UNISOCK_ASYNC_TAP` slot.
+/// [`tap_bulk`] does it (same kernel peer, payload and hashing), everything on
+/// `async_io::block_on` on the calling thread as embassy-net runs: the stack from
+/// [`Stack::tap_async`](unisock_smoltcp::Stack::tap_async) (no driver thread), its runner
+/// future polled next to the transfer, its [`TapSleep`](unisock_smoltcp::TapSleep) ending a
+/// runner round at the next deadline or when the TAP descriptor is readable. Fills workload
+/// 8's `UNISOCK_ASYNC_TAP` slot.
 pub fn unisock_tap_bulk(
     tap: &str,
     dir: Dir,
@@ -337,11 +339,11 @@ pub fn unisock_tap_bulk(
 ) -> BenchResult<Duration> {
     use unisock::asynch::embedded_io_async::{Read as _, Write as _};
     use unisock::asynch::{SendStack, SendStreamSocket};
-    use unisock_smoltcp::{Cidr, PoolConfig, StdStack, TapOptions};
+    use unisock_smoltcp::{Cidr, PoolConfig, Stack, TapOptions};
 
     let block = payload_block();
     with_kernel_peer(dir, total, cc, &block, |port| {
-        let net = StdStack::tap(TapOptions {
+        let (net, sleep) = Stack::tap_async(TapOptions {
             name: tap.into(),
             ips: vec![Cidr::new(TAP_SMOLTCP.into(), 24).ctx("cidr")?],
             mac: Some(TAP_MAC),
@@ -353,8 +355,8 @@ pub fn unisock_tap_bulk(
             }),
             ..TapOptions::default()
         })
-        .ctx("StdStack::tap")?;
-        let stack = net.stack();
+        .ctx("Stack::tap_async")?;
+        let stack = &net;
         let work = async {
             let start = Instant::now();
             let mut c = SendStack::connect(&stack, SocketAddr::from((TAP_KERNEL, port)))
@@ -403,7 +405,8 @@ pub fn unisock_tap_bulk(
                 },
             ))
         };
-        async_io::block_on(futures_or_timeout(work, dir))
+        let runner = async { match net.run(sleep).await {} };
+        async_io::block_on(futures_or_timeout(alongside(runner, work), dir))
     })
 }
 
