@@ -70,8 +70,43 @@ pub fn tap_stack(
     kernel_v4: &str,
     kernel_v6: &str,
 ) -> Option<unisock_smoltcp::TapStack> {
+    tap_setup(
+        tap,
+        (smol_v4, smol_v6),
+        (kernel_v4, kernel_v6),
+        unisock_smoltcp::StdStack::tap,
+    )
+}
+
+/// As [`tap_stack`], but the stack has no driver thread: an
+/// [`AsyncTapStack`](unisock_smoltcp::AsyncTapStack) and the
+/// [`TapSleep`](unisock_smoltcp::TapSleep) for its runner future, which the test runs on its
+/// own thread ([`Stack::tap_async`](unisock_smoltcp::Stack::tap_async)).
+pub fn tap_async_stack(
+    tap: &str,
+    smol_v4: std::net::Ipv4Addr,
+    smol_v6: std::net::Ipv6Addr,
+    kernel_v4: &str,
+    kernel_v6: &str,
+) -> Option<(unisock_smoltcp::AsyncTapStack, unisock_smoltcp::TapSleep)> {
+    tap_setup(
+        tap,
+        (smol_v4, smol_v6),
+        (kernel_v4, kernel_v6),
+        unisock_smoltcp::Stack::tap_async,
+    )
+}
+
+/// The namespace, TAP interface `tap` opened by `open` with smoltcp's addresses `smol`, and
+/// the kernel side at `kernel` (CIDR strings); `None` after a skip notice.
+fn tap_setup<T>(
+    tap: &str,
+    smol: (std::net::Ipv4Addr, std::net::Ipv6Addr),
+    kernel: (&str, &str),
+    open: impl FnOnce(unisock_smoltcp::TapOptions) -> unisock_smoltcp::Result<T>,
+) -> Option<T> {
     use std::net::IpAddr;
-    use unisock_smoltcp::{Cidr, StdStack, TapOptions};
+    use unisock_smoltcp::{Cidr, TapOptions};
     if !crate::util::is_root() {
         crate::util::skip("TAP tests need root (network namespace and TAP device)");
         return None;
@@ -80,21 +115,15 @@ pub fn tap_stack(
         crate::util::skip(&format!("cannot make a private network namespace: {e}"));
         return None;
     }
-    let stack = StdStack::tap(TapOptions {
+    let stack = open(TapOptions {
         name: tap.into(),
         ips: vec![
-            Cidr::new(IpAddr::V4(smol_v4), 24).expect("cidr"),
-            Cidr::new(IpAddr::V6(smol_v6), 64).expect("cidr"),
+            Cidr::new(IpAddr::V4(smol.0), 24).expect("cidr"),
+            Cidr::new(IpAddr::V6(smol.1), 64).expect("cidr"),
         ],
-        gateway: vec![],
-        dns: vec![],
-        mtu: None,
-        pcap: None,
-        mac: None,
-        dhcpv4: false,
-        pool: None,
+        ..TapOptions::default()
     })
     .unwrap_or_else(|e| panic!("TAP stack: {e}"));
-    configure_kernel_side(tap, kernel_v4, Some(kernel_v6)).unwrap_or_else(|e| panic!("{e}"));
+    configure_kernel_side(tap, kernel.0, Some(kernel.1)).unwrap_or_else(|e| panic!("{e}"));
     Some(stack)
 }
