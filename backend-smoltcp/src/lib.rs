@@ -205,7 +205,10 @@
 //!     nothing changes, so what it queued is sent and frames that come back through the
 //!     device are processed at once); and for timers and frames arriving on their own, one
 //!     driver: the [`StdStack`] thread, the runner future [`Stack::run`], or the
-//!     superloop's [`Stack::poll`]. The driver sleeps exactly until [`Stack::poll_delay`]
+//!     superloop's [`Stack::poll`]. One drain processes about 128 KiB of received frames
+//!     at most (at least one round: 256 frames below 16 KiB MTU, 2 above), so readers copy
+//!     data out while it is in cache; a drain stopped there has the driver poll again at
+//!     once (the runner after yielding once to the tasks it woke). The driver sleeps exactly until [`Stack::poll_delay`]
 //!     (the [`Wait`] strategy or the runner's [`Sleep`]); an operation that makes the next
 //!     deadline earlier wakes it.
 //!   - *Who waits on what*: a waiting call waits on its own socket only, through smoltcp's

@@ -69,7 +69,12 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
     /// driver thread (either drives).
     pub async fn run<S: Sleep>(&self, mut sleep: S) -> Infallible {
         loop {
-            let delay = self.runner_round();
+            let Some(delay) = self.runner_round() else {
+                // The drain stopped at its budget: let the tasks it woke run (they read what
+                // it moved while that is in cache), then poll again.
+                yield_now().await;
+                continue;
+            };
             let mut timer = pin!(sleep.sleep(delay));
             poll_fn(|cx| {
                 {
@@ -89,16 +94,35 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
     }
 
     /// One round of the runner: poll until nothing changes, record when the next round is
-    /// due (so operations needing it earlier wake the runner) and return how long until then.
-    fn runner_round(&self) -> Option<Duration> {
+    /// due (so operations needing it earlier wake the runner) and return how long until then;
+    /// `None` if the drain stopped at its budget (poll again after yielding).
+    fn runner_round(&self) -> Option<Option<Duration>> {
         let now = self.clock.now();
         let mut g = self.lock();
         g.driver_deadline = None;
         g.runner.woken = false;
         g.poll_drain(now);
+        if g.drain_cut {
+            return None;
+        }
         let inner = &mut *g;
         let delay = inner.iface.poll_delay(now, &inner.sockets).map(from_smol);
         inner.driver_deadline = Some(delay.map_or(NO_DEADLINE, |d| now + to_smol(d)));
-        delay
+        Some(delay)
     }
+}
+
+/// Return `Pending` once (waking the task at once), so the executor runs the other tasks.
+async fn yield_now() {
+    let mut yielded = false;
+    poll_fn(|cx| {
+        if yielded {
+            Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+    .await
 }

@@ -48,7 +48,7 @@ use unisock::{ErrorKind, Protocol};
 use crate::addr::{ep_to_std, smol_ip};
 use crate::clock::Clock;
 use crate::config::{Config, HostEntry, MAX_DNS_SERVERS, MAX_HOSTS};
-use crate::drive::ingress_budget_for_mtu;
+use crate::drive::{drain_budget_for_mtu, ingress_budget_for_mtu};
 use crate::error::{Error, Result};
 use crate::ports::{EPHEMERAL_PORTS, TIME_WAIT_ENTRIES};
 use crate::resources::{Borrowed, Memory, Resources};
@@ -106,6 +106,10 @@ pub(crate) struct Inner<'a, D> {
     pub(crate) ack_delay: Option<Duration>,
     /// Frames received per round before an egress pass (see [`ingress_budget_for_mtu`]).
     pub(crate) ingress_budget: usize,
+    /// Frames received per drain at most (see [`drain_budget_for_mtu`]).
+    pub(crate) drain_budget: usize,
+    /// The last drain stopped at `drain_budget` with frames perhaps left: poll again soon.
+    pub(crate) drain_cut: bool,
 }
 
 #[cfg(feature = "std")]
@@ -403,6 +407,8 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
             runner: crate::wake::RunnerWake::default(),
             ack_delay: config.tcp_ack_delay,
             ingress_budget: ingress_budget_for_mtu(caps.max_transmission_unit),
+            drain_budget: drain_budget_for_mtu(caps.max_transmission_unit),
+            drain_cut: false,
         };
         inner.park_free();
         Ok(emit(Stack {

@@ -404,3 +404,63 @@ fn absurd_pool_sizes_are_errors_not_aborts() {
         usize::MAX
     );
 }
+
+/// One poll processes a bounded amount of received data (about 128 KiB, here two 64 KiB
+/// frames) and then says "poll again" (`poll_delay` 0), so that a reader copies the data
+/// out while it is in cache; before, one poll at MTU 65535 moved the whole 1 MiB window.
+/// Repeated polls still move every byte, intact.
+#[cfg(feature = "std")]
+#[test]
+fn one_poll_moves_a_bounded_amount_and_asks_for_another() {
+    const BUF: usize = 1 << 20;
+    let mut config = Config::loopback().with_pool(PoolConfig {
+        tcp: 4,
+        tcp_rx: BUF,
+        tcp_tx: BUF,
+        ..PoolConfig::SMALL
+    });
+    config.device_loops_back = true;
+    let device = Loopback::with_capacity(32, 65535, Medium::Ip).unwrap();
+    let stack = Stack::new_alloc(device, unisock_smoltcp::StdClock::new(), Spin, &config).unwrap();
+    let net = &stack;
+    let at = addr("127.0.0.1:81");
+    let mut listener = net.listen(at, 1).unwrap();
+    let mut client = net
+        .tcp_socket(Domain::Ipv4)
+        .unwrap()
+        .connect_nonblocking(at)
+        .unwrap();
+    let mut server = None;
+    for _ in 0..1000 {
+        stack.poll();
+        if let Ok((s, _)) = listener.try_accept() {
+            server = Some(s);
+            break;
+        }
+    }
+    let mut server = server.expect("accepted");
+    let payload: Vec<u8> = (0..BUF as u32).map(|i| (i % 251) as u8).collect();
+    // The send's own poll moves part of it; the receiver holds at most the bound.
+    let sent = client.try_send(&payload, SendFlags::NONE).unwrap();
+    assert_eq!(sent, BUF, "the whole send buffer was free");
+    let mut got = vec![0u8; 2 * BUF];
+    let first = server.try_recv(&mut got, RecvFlags::NONE).unwrap();
+    assert!(
+        first <= 2 * 65535,
+        "one poll moved {first} bytes, more than two 64 KiB frames"
+    );
+    assert_eq!(stack.poll_delay(), Some(Duration::ZERO), "work is left");
+    let mut n = first;
+    for _ in 0..1000 {
+        if n == BUF {
+            break;
+        }
+        stack.poll();
+        match server.try_recv(&mut got[n..], RecvFlags::NONE) {
+            Ok(k) => n += k,
+            Err(e) => assert_eq!(e.kind(), ErrorKind::WouldBlock),
+        }
+    }
+    assert_eq!(n, BUF);
+    assert!(got[..BUF] == payload[..], "the bytes arrived intact");
+}
