@@ -387,21 +387,10 @@ impl<'a, D: Device> Inner<'a, D> {
             }
             let s = self.sockets.get_mut::<tcp::Socket>(h);
             if slot.use_ == Use::Open {
-                // Remember that the handshake completed, so that a later CLOSED is reported
-                // as a reset rather than a refusal even if nobody looked in between.
-                if slot.peer.is_some()
-                    && !matches!(
-                        s.state(),
-                        tcp::State::Closed
-                            | tcp::State::Listen
-                            | tcp::State::SynSent
-                            | tcp::State::SynReceived
-                    )
-                {
-                    slot.established = true;
-                }
-                if s.state() == tcp::State::TimeWait {
-                    slot.finished = true;
+                // A connection's state, even if nobody looked in between (an armed listen
+                // socket has no peer yet: it is noted when accepted).
+                if slot.peer.is_some() {
+                    slot.note_state(s.state());
                 }
                 if slot.shut_rd && s.can_recv() {
                     let _ = s.recv(|b| (b.len(), ()));

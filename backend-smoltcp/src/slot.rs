@@ -138,6 +138,21 @@ impl Slot {
         self.queued = 0;
         self.closed_by = None;
     }
+
+    /// Remember that the connection reached the synchronized states (so a later CLOSED is a
+    /// reset, not a refusal), and that it reached TIME-WAIT (so a later CLOSED is end of
+    /// stream), even if nobody looked in between.
+    pub(crate) fn note_state(&mut self, state: tcp::State) {
+        if !matches!(
+            state,
+            tcp::State::Closed | tcp::State::Listen | tcp::State::SynSent | tcp::State::SynReceived
+        ) {
+            self.established = true;
+        }
+        if state == tcp::State::TimeWait {
+            self.finished = true;
+        }
+    }
 }
 
 /// A generation-checked name of one socket of a stack.

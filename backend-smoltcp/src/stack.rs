@@ -21,8 +21,8 @@
 //! ([`TIME_WAIT_ENTRIES`](crate::TIME_WAIT_ENTRIES) entries, [`TIME_WAIT`](crate::TIME_WAIT)
 //! long) that ephemeral port selection avoids, and its socket is released at once (smoltcp
 //! then sends one RST for the finished connection, which peers ignore). Orphaned connections
-//! still closing after [`ORPHAN_LIMIT`] without progress are aborted, so [`Stack::open_sockets`] always returns
-//! to zero.
+//! still closing after [`ORPHAN_LIMIT`] without progress are aborted, so
+//! [`Stack::open_sockets`] always returns to zero.
 
 use core::net::IpAddr;
 use core::time::Duration;
@@ -534,16 +534,16 @@ pub(crate) fn sync_identity<D: Device>(device: &mut crate::local::Local<'_, D>, 
 /// `Unsupported` if `dst` is one of the stack's own addresses and it cannot deliver to them
 /// (local delivery off, or `::1` on an Ethernet device).
 fn check_local_delivery<D: Device>(g: &Inner<'_, D>, dst: &IpAddr) -> Result<()> {
-    if g.is_local(dst) && !g.device.delivers_locally() {
+    if !g.is_local(dst) {
+        return Ok(());
+    }
+    if !g.device.delivers_locally() {
         return Err(Error::unsupported(
             "destination is this stack's own address and local delivery is off \
              (PoolConfig::local_bytes is 0)",
         ));
     }
-    if matches!(dst, IpAddr::V6(a) if a.is_loopback())
-        && g.is_local(dst)
-        && !g.device.delivers_ipv6_loopback()
-    {
+    if matches!(dst, IpAddr::V6(a) if a.is_loopback()) && !g.device.delivers_ipv6_loopback() {
         return Err(Error::unsupported(
             "destination is ::1 on an Ethernet device: smoltcp does not resolve the IPv6 \
              loopback address (use the interface's own IPv6 address, or a device that loops \

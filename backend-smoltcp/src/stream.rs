@@ -62,20 +62,6 @@ pub(crate) fn listen_ep(local: SocketAddr) -> IpListenEndpoint {
     }
 }
 
-/// Remember that a connection reached the synchronized states (so a later CLOSED is a reset,
-/// not a refusal), and that it reached TIME-WAIT (so a later CLOSED is end of stream).
-fn note_state(slot: &mut Slot, s: &tcp::Socket<'_>) {
-    if !matches!(
-        s.state(),
-        tcp::State::Closed | tcp::State::Listen | tcp::State::SynSent | tcp::State::SynReceived
-    ) {
-        slot.established = true;
-    }
-    if s.state() == tcp::State::TimeWait {
-        slot.finished = true;
-    }
-}
-
 /// Apply a socket option common to TCP sockets.
 pub(crate) fn set_tcp_option(
     slot: &mut Slot,
@@ -539,7 +525,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
     pub fn is_connected(&self) -> Result<bool> {
         self.stack.with(|g, _| {
             let (slot, s) = g.tcp(self.handle)?;
-            note_state(slot, s);
+            slot.note_state(s.state());
             match s.state() {
                 tcp::State::SynSent | tcp::State::SynReceived => Ok(false),
                 tcp::State::Closed if !slot.established => Err(closed_error(slot)),
@@ -550,7 +536,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
 
     fn try_recv_in(g: &mut Inner<'a, D>, h: Handle, buf: &mut [u8], peek: bool) -> Result<usize> {
         let (slot, s) = g.tcp(h)?;
-        note_state(slot, s);
+        slot.note_state(s.state());
         if slot.shut_rd || buf.is_empty() {
             return Ok(0);
         }
@@ -586,7 +572,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
         }
         let peer = {
             let (slot, s) = g.tcp(h)?;
-            note_state(slot, s);
+            slot.note_state(s.state());
             if slot.shut_wr {
                 return Err(Error::new(
                     ErrorKind::BrokenPipe,

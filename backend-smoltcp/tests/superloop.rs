@@ -23,6 +23,28 @@ fn addr(s: &str) -> SocketAddr {
     s.parse().unwrap()
 }
 
+/// Listen on `at` (backlog 2), connect to it without blocking and accept, calling `step(1)`
+/// (advance the simulated clock 1 ms and poll) until the connection is accepted.
+fn connect_and_accept<S: unisock::Stack>(
+    net: &S,
+    at: SocketAddr,
+    step: &mut impl FnMut(u64),
+) -> (S::TcpListener, S::TcpStream, S::TcpStream) {
+    let mut listener = net.listen(at, 2).unwrap();
+    let client = net
+        .tcp_socket(Domain::of(&at))
+        .unwrap()
+        .connect_nonblocking(at)
+        .unwrap();
+    for _ in 0..1_000 {
+        step(1);
+        if let Ok((server, _)) = listener.try_accept() {
+            return (listener, client, server);
+        }
+    }
+    panic!("not accepted within 1,000 simulated milliseconds");
+}
+
 const SOCKETS: usize = 12;
 const BYTES: usize = 40 * 1024;
 const PACKETS: usize = 16;
@@ -117,28 +139,14 @@ fn unread_data_and_end_of_stream_survive_the_time_wait_timer() {
     let mut resources = Box::new(Resources::<SOCKETS, BYTES, PACKETS>::new());
     let stack = Stack::new(device, &clock, Spin, &config, &mut resources).unwrap();
     let net = &stack;
-    let at = addr("127.0.0.1:81");
-    let mut listener = net.listen(at, 2).unwrap();
-    let mut client = net
-        .tcp_socket(Domain::Ipv4)
-        .unwrap()
-        .connect_nonblocking(at)
-        .unwrap();
     let mut now = Instant::from_millis(0);
     let mut step = |ms: u64| {
         now += smoltcp::time::Duration::from_millis(ms);
         clock.set(now);
         stack.poll_at(now);
     };
-    let mut server = None;
-    for _ in 0..1_000 {
-        step(1);
-        if let Ok((s, _)) = listener.try_accept() {
-            server = Some(s);
-            break;
-        }
-    }
-    let mut server = server.expect("accepted");
+    let (listener, mut client, mut server) =
+        connect_and_accept(&net, addr("127.0.0.1:81"), &mut step);
     // The client finishes first (FIN-WAIT-2), the server answers and finishes: the client
     // reaches TIME-WAIT holding unread data.
     client.shutdown(Shutdown::Write).unwrap();
@@ -189,28 +197,14 @@ fn an_orphan_that_makes_progress_outlives_the_orphan_limit() {
     let mut resources = Box::new(Resources::<SOCKETS, BYTES, PACKETS>::new());
     let stack = Stack::new(device, &clock, Spin, &config, &mut resources).unwrap();
     let net = &stack;
-    let at = addr("127.0.0.1:82");
-    let mut listener = net.listen(at, 2).unwrap();
-    let mut client = net
-        .tcp_socket(Domain::Ipv4)
-        .unwrap()
-        .connect_nonblocking(at)
-        .unwrap();
     let mut now = Instant::from_millis(0);
     let mut step = |ms: u64| {
         now += smoltcp::time::Duration::from_millis(ms);
         clock.set(now);
         stack.poll_at(now);
     };
-    let mut server = None;
-    for _ in 0..1_000 {
-        step(1);
-        if let Ok((s, _)) = listener.try_accept() {
-            server = Some(s);
-            break;
-        }
-    }
-    let mut server = server.expect("accepted");
+    let (listener, mut client, mut server) =
+        connect_and_accept(&net, addr("127.0.0.1:82"), &mut step);
     // Fill the client's receive buffer and the server's send buffer, then drop the server.
     let payload: Vec<u8> = (0..4096u32).map(|i| (i * 7) as u8).collect();
     let mut sent = 0;

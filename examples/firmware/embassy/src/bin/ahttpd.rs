@@ -20,7 +20,7 @@
 #![no_std]
 #![no_main]
 
-use core::fmt::{Debug, Display};
+use core::fmt::{Debug, Display, Write as _};
 use core::mem::MaybeUninit;
 use core::net::{Ipv4Addr, SocketAddr};
 
@@ -88,20 +88,6 @@ type HttpdResources = Resources<'static, SOCKETS, 0, PACKETS>;
 type Quit = Signal<NoopRawMutex, ()>;
 type HttpServer = Server<HANDLERS, REQUEST_BUFFER, HEADERS>;
 
-/// `n` in decimal, in `buf`.
-fn decimal(mut n: usize, buf: &mut [u8; 20]) -> &str {
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    core::str::from_utf8(&buf[at..]).unwrap_or("0")
-}
-
 /// The site: the routes of the module docs.
 struct Site {
     quit: &'static Quit,
@@ -135,14 +121,15 @@ impl Handler for Site {
                 conn.write_all(HELLO).await?;
             }
             "/page.bin" => {
-                let mut digits = [0u8; 20];
-                let length = decimal(PAGE_BYTES, &mut digits);
+                let mut length = heapless::String::<20>::new();
+                // 20 digits hold any usize: the write cannot fail.
+                let _ = write!(length, "{PAGE_BYTES}");
                 conn.initiate_response(
                     200,
                     Some("OK"),
                     &[
                         ("Content-Type", "application/octet-stream"),
-                        ("Content-Length", length),
+                        ("Content-Length", length.as_str()),
                     ],
                 )
                 .await?;
