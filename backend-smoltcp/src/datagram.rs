@@ -141,8 +141,11 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> UdpSocket<'s, 'a, D, C, W> {
             ));
         }
         let ep = IpEndpoint::new(crate::addr::smol_ip(to.ip())?, to.port());
-        match s.send_slice(buf, ep) {
-            Ok(()) => Ok(buf.len()),
+        match s.send(buf.len(), ep) {
+            Ok(room) => {
+                crate::copy::copy(room, buf);
+                Ok(buf.len())
+            }
             Err(udp::SendError::BufferFull) => Err(Error::would_block()),
             Err(udp::SendError::Unaddressable) => Err(Error::invalid(
                 "send_to: smoltcp cannot address this endpoint",
@@ -175,7 +178,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> UdpSocket<'s, 'a, D, C, W> {
                         None
                     } else {
                         let n = data.len().min(buf.len());
-                        buf[..n].copy_from_slice(&data[..n]);
+                        crate::copy::copy(&mut buf[..n], &data[..n]);
                         Some((data.len(), from))
                     }
                 }

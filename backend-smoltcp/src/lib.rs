@@ -284,6 +284,7 @@ mod asynch;
 
 mod clock;
 mod config;
+mod copy;
 #[cfg(feature = "udp")]
 mod datagram;
 #[cfg(not(feature = "udp"))]

@@ -312,10 +312,10 @@ impl<D: Device> phy::TxToken for TxToken<'_, D> {
             return r;
         }
         match out {
-            Out::Token(t) => t.consume(len, |buf| buf.copy_from_slice(frame)),
+            Out::Token(t) => t.consume(len, |buf| crate::copy::copy(buf, frame)),
             Out::Device(d, ts) => {
                 if let Some(t) = d.transmit(ts) {
-                    t.consume(len, |buf| buf.copy_from_slice(frame));
+                    t.consume(len, |buf| crate::copy::copy(buf, frame));
                 }
             }
         }

@@ -131,7 +131,7 @@ impl Device for Loopback<'_> {
         let start = self.head * self.mtu;
         let src = self.frames.get(start..start + len)?;
         let dst = self.scratch.get_mut(..len)?;
-        dst.copy_from_slice(src);
+        crate::copy::copy(dst, src);
         self.head = (self.head + 1) % self.slots;
         let rx = RxToken {
             frame: self.scratch.get(..len)?,

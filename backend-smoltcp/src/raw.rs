@@ -176,7 +176,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> RawSocket<'s, 'a, D, C, W> {
                     (packet, from)
                 };
                 let n = data.len().min(buf.len());
-                buf[..n].copy_from_slice(&data[..n]);
+                crate::copy::copy(&mut buf[..n], &data[..n]);
                 (data.len(), from)
             }
             Err(_) => return Err(Error::would_block()),

@@ -546,7 +546,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
             // `recv_slice` first with an empty buffer (it consumes nothing).
             s.recv_slice(&mut []).and_then(|_| s.peek_slice(buf))
         } else {
-            s.recv_slice(buf)
+            crate::copy::recv_into(s, buf)
         };
         match r {
             Ok(0) => Err(Error::would_block()),
@@ -590,7 +590,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
             g.check_route(&p.ip(), true)?;
         }
         let (slot, s) = g.tcp(h)?;
-        match s.send_slice(buf) {
+        match crate::copy::send_from(s, buf) {
             Ok(0) => Err(Error::would_block()),
             Ok(n) => Ok(n),
             Err(tcp::SendError::InvalidState) => match s.state() {
