@@ -1,8 +1,10 @@
 //! The in-process loopback device: every frame sent is received back, in order.
 //!
 //! Fixed capacity and no allocation: the device stores up to `storage.len() / mtu - 1` frames
-//! of at most `mtu` bytes in memory the caller provides (one more frame-sized area is the
-//! receive scratch buffer). Under `std`, [`Loopback::with_capacity`] takes the memory from the
+//! of at most `mtu` bytes in memory the caller provides (one more frame-sized area is a
+//! scratch buffer). A received frame is read where it lies, and the reply smoltcp may write
+//! while reading it goes to another slot; only when the queue was full (the reply's slot is
+//! the received frame's own) is the frame first copied to the scratch buffer. Under `std`, [`Loopback::with_capacity`] takes the memory from the
 //! heap. Works with [`Medium::Ip`] (no link layer) or [`Medium::Ethernet`]; the MTU may be up
 //! to 65535. When the queue is full, transmission waits (the device reports no transmit
 //! token) until the stack has received a frame.
@@ -128,20 +130,30 @@ impl Device for Loopback<'_> {
             return None;
         }
         let len = self.lens.remove(0);
-        let start = self.head * self.mtu;
-        let src = self.frames.get(start..start + len)?;
-        let dst = self.scratch.get_mut(..len)?;
-        crate::copy::copy(dst, src);
+        let mtu = self.mtu;
+        let rx_slot = self.head;
         self.head = (self.head + 1) % self.slots;
-        let rx = RxToken {
-            frame: self.scratch.get(..len)?,
+        // The paired transmit token's slot: behind the frames still queued. After taking one
+        // frame there is always room for it.
+        let tx_slot = (self.head + self.lens.len()) % self.slots;
+        let (frame, slot) = if tx_slot == rx_slot {
+            // The queue was full, so the reply's slot is the received frame's own: copy the
+            // frame out first.
+            let src = self.frames.get(rx_slot * mtu..rx_slot * mtu + len)?;
+            let dst = self.scratch.get_mut(..len)?;
+            crate::copy::copy(dst, src);
+            let slot = self.frames.get_mut(tx_slot * mtu..(tx_slot + 1) * mtu)?;
+            (&self.scratch[..len], slot)
+        } else {
+            // Otherwise the frame is read where it lies (no copy) and the reply written to
+            // another slot.
+            let (rx, tx) = two_slots(&mut self.frames, mtu, rx_slot, tx_slot)?;
+            (&rx[..len.min(mtu)], tx)
         };
+        let rx = RxToken { frame };
         let tx = TxToken {
-            frames: &mut self.frames,
+            slot,
             lens: &mut self.lens,
-            mtu: self.mtu,
-            slots: self.slots,
-            head: self.head,
         };
         Some((rx, tx))
     }
@@ -150,13 +162,22 @@ impl Device for Loopback<'_> {
         if !self.has_room() {
             return None;
         }
+        let idx = (self.head + self.lens.len()) % self.slots;
         Some(TxToken {
-            frames: &mut self.frames,
+            slot: self.frames.get_mut(idx * self.mtu..(idx + 1) * self.mtu)?,
             lens: &mut self.lens,
-            mtu: self.mtu,
-            slots: self.slots,
-            head: self.head,
         })
+    }
+}
+
+/// Slots `a` and `b` (different) of `mtu` bytes each, the first shared, the second mutable.
+fn two_slots(frames: &mut [u8], mtu: usize, a: usize, b: usize) -> Option<(&[u8], &mut [u8])> {
+    if a < b {
+        let (lo, hi) = frames.split_at_mut(b * mtu);
+        Some((lo.get(a * mtu..(a + 1) * mtu)?, hi.get_mut(..mtu)?))
+    } else {
+        let (lo, hi) = frames.split_at_mut(a * mtu);
+        Some((hi.get(..mtu)?, lo.get_mut(b * mtu..(b + 1) * mtu)?))
     }
 }
 
@@ -174,13 +195,11 @@ impl phy::RxToken for RxToken<'_> {
     }
 }
 
-/// Room for one frame to send through the [`Loopback`] device.
+/// Room for one frame to send through the [`Loopback`] device: a free slot at the queue's
+/// tail (a token is only handed out when there is one).
 pub struct TxToken<'t> {
-    frames: &'t mut [u8],
+    slot: &'t mut [u8],
     lens: &'t mut heapless::Vec<usize, 64>,
-    mtu: usize,
-    slots: usize,
-    head: usize,
 }
 
 impl phy::TxToken for TxToken<'_> {
@@ -189,21 +208,10 @@ impl phy::TxToken for TxToken<'_> {
         F: FnOnce(&mut [u8]) -> R,
     {
         // smoltcp never asks for more than the MTU; clamp anyway so nothing can overflow.
-        let len = len.min(self.mtu);
-        let queued = self.lens.len();
-        if queued >= self.slots {
-            // Full (not reachable: a token is only handed out with room for one frame). Drop
-            // the newest queued frame in favour of this one rather than fail.
-            let idx = (self.head + queued + self.slots - 1) % self.slots;
-            let start = idx * self.mtu;
-            if let Some(last) = self.lens.last_mut() {
-                *last = len;
-            }
-            return f(&mut self.frames[start..start + len]);
-        }
-        let idx = (self.head + queued) % self.slots;
-        let start = idx * self.mtu;
-        let r = f(&mut self.frames[start..start + len]);
+        let len = len.min(self.slot.len());
+        let r = f(&mut self.slot[..len]);
+        // Room for the length too: the queue holds at most 64 frames and a token is only
+        // handed out while fewer are queued.
         let _ = self.lens.push(len);
         r
     }
@@ -249,6 +257,32 @@ mod tests {
         for byte in [10u8, 11, 12] {
             let (rx, _) = dev.receive(Instant::ZERO).unwrap();
             rx.consume(|f| assert_eq!(f, &[byte, byte]));
+        }
+        assert!(dev.receive(Instant::ZERO).is_none());
+    }
+
+    #[test]
+    fn a_frame_is_read_in_place_while_its_reply_is_written() {
+        let mut storage = [0u8; 1280 * 4];
+        let mut dev = Loopback::new(&mut storage, 1280, Medium::Ip).unwrap();
+        // Three slots, three rounds: the received frame's slot and the reply's slot move
+        // around the ring, and each reply is written while the frame is still being read.
+        assert!(send(&mut dev, 1, 1280));
+        assert!(send(&mut dev, 2, 700));
+        for (byte, len) in [(1u8, 1280usize), (2, 700), (11, 1280), (12, 1280)] {
+            let (rx, tx) = dev.receive(Instant::ZERO).unwrap();
+            rx.consume(|f| {
+                tx.consume(1280, |buf| buf.fill(byte + 10));
+                assert_eq!(f.len(), len);
+                assert!(f.iter().all(|&b| b == byte), "frame {byte} kept");
+            });
+            assert_eq!(dev.queued(), 2);
+        }
+        let mut copy = [0u8; 1280];
+        for byte in [21u8, 22] {
+            let (rx, _) = dev.receive(Instant::ZERO).unwrap();
+            rx.consume(|f| copy[..f.len()].copy_from_slice(f));
+            assert!(copy.iter().all(|&b| b == byte));
         }
         assert!(dev.receive(Instant::ZERO).is_none());
     }
