@@ -19,6 +19,7 @@ use unisock::{Domain, ErrorKind, RecvFlags, RecvMeta, SendFlags, SockOpt, SockOp
 
 use crate::addr::ep_to_std;
 use crate::clock::Clock;
+use crate::drive::Limit;
 use crate::error::{Error, Result};
 use crate::slot::{Handle, Kind, timeout_value};
 use crate::stack::{Inner, Stack};
@@ -204,13 +205,6 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> UdpSocket<'s, 'a, D, C, W> {
             }
         }
     }
-
-    fn timeouts(&self) -> Result<(Option<core::time::Duration>, Option<core::time::Duration>)> {
-        self.stack.with(|g, _| {
-            let slot = g.slot(self.handle)?;
-            Ok((slot.opts.read_timeout, slot.opts.write_timeout))
-        })
-    }
 }
 
 impl<D: Device, C: Clock, W: Wait> UdpSocket<'_, '_, D, C, W> {
@@ -393,11 +387,10 @@ impl<D: Device, C: Clock, W: Wait> unisock::DatagramSocket for UdpSocket<'_, '_,
 
     fn send_to(&mut self, buf: &[u8], to: SocketAddr, flags: SendFlags) -> Result<usize> {
         self.check_family(&to)?;
-        let (_, wt) = self.timeouts()?;
         let (h, v6) = (self.handle, self.v6);
         self.stack
             .block(
-                wt,
+                Limit::Write(h),
                 "send_to: write timeout",
                 |g, w| g.register(h, Dir::Send, w),
                 |g, _| Self::try_send_in(g, h, v6, buf, to, flags),
@@ -406,10 +399,9 @@ impl<D: Device, C: Clock, W: Wait> unisock::DatagramSocket for UdpSocket<'_, '_,
     }
 
     fn recv_from(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<RecvMeta<SocketAddr>> {
-        let (rt, _) = self.timeouts()?;
         let h = self.handle;
         self.stack.block(
-            rt,
+            Limit::Read(h),
             "recv_from: read timeout",
             |g, w| g.register(h, Dir::Recv, w),
             |g, _| Self::try_recv_in(g, h, buf, flags),

@@ -30,7 +30,7 @@ use crate::clock::{Clock, from_smol, to_smol};
 use crate::error::{Error, Result};
 use crate::log::debug;
 use crate::ports::{TIME_WAIT, TimeWaitEntry};
-use crate::slot::{CloseCause, Kind, Use};
+use crate::slot::{CloseCause, Handle, Kind, Use};
 #[cfg(feature = "dhcpv4")]
 use crate::stack::sync_identity;
 use crate::stack::{Guard, Inner, ORPHAN_LIMIT, RST_GRACE, Stack};
@@ -162,14 +162,14 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
     /// passed.
     pub(crate) fn block<T>(
         &self,
-        timeout: Option<Duration>,
+        limit: Limit,
         what: &'static str,
         on: impl Fn(&mut Inner<'a, D>, &Waker),
         mut op: impl FnMut(&mut Inner<'a, D>, Instant) -> Result<T>,
     ) -> Result<T> {
         let start = self.clock.now();
-        let deadline = timeout.map(|t| start + to_smol(t));
         let mut g = self.lock();
+        let deadline = limit.resolve(&mut g).map(|t| start + to_smol(t));
         loop {
             let now = self.clock.now();
             match op(&mut g, now) {
@@ -274,6 +274,31 @@ impl<'a, D: Device, C: Clock, W: Wait> Stack<'a, D, C, W> {
         inner.driver_deadline = Some(now + to_smol(t));
         drop(g);
         t
+    }
+}
+
+/// How long a blocking call may wait: a fixed time, or the socket's own read or write
+/// timeout, read under the lock the call takes anyway (one lock acquisition per call, not
+/// two: with a driver thread the extra one was a quarter of the blocking reader's context
+/// switches in `bench inproc`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Limit {
+    /// This long (`None`: no limit).
+    Fixed(Option<Duration>),
+    /// The socket's `ReadTimeout`.
+    Read(Handle),
+    /// The socket's `WriteTimeout`.
+    Write(Handle),
+}
+
+impl Limit {
+    /// The time limit. A stale handle has none: the operation, tried first, reports it.
+    fn resolve<D: Device>(self, g: &mut Inner<'_, D>) -> Option<Duration> {
+        match self {
+            Limit::Fixed(t) => t,
+            Limit::Read(h) => g.slot(h).ok().and_then(|s| s.opts.read_timeout),
+            Limit::Write(h) => g.slot(h).ok().and_then(|s| s.opts.write_timeout),
+        }
     }
 }
 

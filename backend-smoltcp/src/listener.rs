@@ -24,6 +24,7 @@ use unisock::{ErrorKind, SockOpt, SockOptName};
 
 use crate::addr::ep_to_std;
 use crate::clock::Clock;
+use crate::drive::Limit;
 use crate::error::{Error, Result};
 use crate::slot::{Handle, Kind, timeout_value};
 use crate::stack::{Inner, Stack};
@@ -238,7 +239,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> unisock::StreamListener
         let stack = self.stack;
         let id = self.id;
         stack.block(
-            timeout,
+            Limit::Fixed(timeout),
             "accept: no connection in time",
             |g, w| g.register_listener(id, w),
             |g, now| self.take_ready(g, now),

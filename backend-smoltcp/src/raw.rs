@@ -17,6 +17,7 @@ use smoltcp::wire::{IpProtocol, Ipv4Packet, Ipv4Repr};
 use unisock::{Domain, Protocol, RecvFlags, RecvMeta, SockOpt, SockOptName};
 
 use crate::clock::Clock;
+use crate::drive::Limit;
 use crate::error::{Error, Result};
 use crate::slot::{Handle, Kind, timeout_value};
 use crate::stack::{Inner, Stack};
@@ -307,9 +308,8 @@ impl<D: Device, C: Clock, W: Wait> unisock::RawSocket for RawSocket<'_, '_, D, C
             return Err(Error::invalid("raw send: unspecified destination"));
         }
         let (h, v6) = (self.handle, self.v6);
-        let wt = self.stack.with(|g, _| Ok(g.slot(h)?.opts.write_timeout))?;
         self.stack.block(
-            wt,
+            Limit::Write(h),
             "raw send: write timeout",
             |g, w| g.register(h, Dir::Send, w),
             |g, _| Self::build_and_send(g, h, v6, payload, to),
@@ -318,9 +318,8 @@ impl<D: Device, C: Clock, W: Wait> unisock::RawSocket for RawSocket<'_, '_, D, C
 
     fn recv_from(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<RecvMeta<IpAddr>> {
         let (h, v6) = (self.handle, self.v6);
-        let rt = self.stack.with(|g, _| Ok(g.slot(h)?.opts.read_timeout))?;
         self.stack.block(
-            rt,
+            Limit::Read(h),
             "raw recv: read timeout",
             |g, w| g.register(h, Dir::Recv, w),
             |g, _| Self::try_recv_in(g, h, v6, buf, flags),

@@ -20,6 +20,7 @@ use unisock::Addresses;
 use unisock::{ErrorKind, MAX_ADDRESSES};
 
 use crate::clock::Clock;
+use crate::drive::Limit;
 use crate::error::{Error, Result};
 use crate::stack::Stack;
 use crate::wait::Wait;
@@ -146,7 +147,7 @@ fn query<D: Device, C: Clock, W: Wait>(
     // Ask for A and AAAA at once (two query slots), then wait for both answers.
     let start = |qtype| {
         stack.block(
-            Some(RESOLVE_TIMEOUT),
+            Limit::Fixed(Some(RESOLVE_TIMEOUT)),
             "resolve: DNS queries busy",
             // Nothing wakes a wait for a free query slot: it retries every `RECHECK`.
             |_, _| {},
@@ -181,7 +182,7 @@ fn query<D: Device, C: Clock, W: Wait>(
     let pending = [Cell::new(Some(qa)), Cell::new(Some(qaaaa))];
     let mut answers: [heapless::Vec<IpAddr, MAX_ADDRESSES>; 2] = Default::default();
     let r = stack.block(
-        Some(RESOLVE_TIMEOUT),
+        Limit::Fixed(Some(RESOLVE_TIMEOUT)),
         "resolve: no DNS answer in time",
         |g, w| {
             let sock = g.sockets.get_mut::<dns::Socket>(dns);

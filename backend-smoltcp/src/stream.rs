@@ -27,6 +27,7 @@ use unisock::{
 
 use crate::addr::ep_to_std;
 use crate::clock::{Clock, to_smol};
+use crate::drive::Limit;
 use crate::error::{Error, Result};
 use crate::listener::{MAX_BACKLOG, TcpListener};
 use crate::slot::{CloseCause, Handle, Kind, Slot, timeout_value};
@@ -230,7 +231,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpSocket<'s, 'a, D, C, W> {
         let h = self.handle;
         let remote = self.stack.with(|g, _| Ok(g.slot(h)?.peer)).ok().flatten();
         let r = self.stack.block(
-            Some(timeout),
+            Limit::Fixed(Some(timeout)),
             "connect: not established in time",
             |g, w| g.register(h, Dir::Send, w),
             |g, _| {
@@ -612,7 +613,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
     pub fn wait_acked(&mut self, timeout: Option<Duration>) -> Result<()> {
         let h = self.handle;
         self.stack.block(
-            timeout,
+            Limit::Fixed(timeout),
             "wait_acked: data not acknowledged in time",
             |g, w| g.register(h, Dir::Send, w),
             |g, _| {
@@ -628,18 +629,10 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
         )
     }
 
-    fn timeouts(&self) -> Result<(Option<Duration>, Option<Duration>)> {
-        self.stack.with(|g, _| {
-            let slot = g.slot(self.handle)?;
-            Ok((slot.opts.read_timeout, slot.opts.write_timeout))
-        })
-    }
-
     fn recv_blocking(&mut self, buf: &mut [u8], flags: RecvFlags) -> Result<usize> {
         if flags.contains(RecvFlags::OOB) {
             return Err(Error::unsupported("smoltcp has no urgent (OOB) data"));
         }
-        let (rt, _) = self.timeouts()?;
         let h = self.handle;
         let peek = flags.contains(RecvFlags::PEEK);
         if flags.contains(RecvFlags::WAITALL) && !peek {
@@ -647,7 +640,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
             while done < buf.len() {
                 let rest = &mut buf[done..];
                 let r = self.stack.block(
-                    rt,
+                    Limit::Read(h),
                     "recv: read timeout",
                     |g, w| g.register(h, Dir::Recv, w),
                     |g, _| Self::try_recv_in(g, h, rest, false),
@@ -665,7 +658,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
             // PEEK | WAITALL: wait until the whole buffer can be peeked.
             let want = buf.len();
             return self.stack.block(
-                rt,
+                Limit::Read(h),
                 "recv: read timeout",
                 |g, w| g.register(h, Dir::Recv, w),
                 |g, _| {
@@ -682,7 +675,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
             );
         }
         self.stack.block(
-            rt,
+            Limit::Read(h),
             "recv: read timeout",
             |g, w| g.register(h, Dir::Recv, w),
             |g, _| Self::try_recv_in(g, h, buf, peek),
@@ -690,10 +683,9 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
     }
 
     fn send_blocking(&mut self, buf: &[u8], flags: SendFlags) -> Result<usize> {
-        let (_, wt) = self.timeouts()?;
         let h = self.handle;
         self.stack.block(
-            wt,
+            Limit::Write(h),
             "send: write timeout",
             |g, w| g.register(h, Dir::Send, w),
             |g, _| Self::try_send_in(g, h, buf, flags),
@@ -774,7 +766,7 @@ impl<D: Device, C: Clock, W: Wait> Drop for TcpStream<'_, '_, D, C, W> {
                 Ok(())
             });
             let done = self.stack.block(
-                Some(t),
+                Limit::Fixed(Some(t)),
                 "linger",
                 |g, w| g.register(h, Dir::Send, w),
                 |g, _| {
