@@ -11,7 +11,7 @@ pub(crate) fn setup<'a>(medium: Medium) -> (Interface, SocketSet<'a>, TestingDev
     (iface, SocketSet::new(vec![]), device)
 }
 
-fn setup_with_device(medium: Medium, device: &mut impl Device) -> Interface {
+pub(crate) fn setup_with_device(medium: Medium, device: &mut impl Device) -> Interface {
     let config = Config::new(match medium {
         #[cfg(feature = "medium-ethernet")]
         Medium::Ethernet => {

@@ -36,6 +36,15 @@ pub(crate) struct Meta {
     pub(crate) handle: SocketHandle,
     /// See [NeighborState](struct.NeighborState.html).
     neighbor_state: NeighborState,
+    /// unisock patch: a TCP socket that had nothing to send when last dispatched, and will
+    /// have nothing before this time (`Instant::MAX`: only after ingress or a change through
+    /// the socket set); `None` when it must be dispatched. `Interface::poll_egress` and
+    /// `Interface::poll_at` skip quiet sockets, so a poll costs in proportion to the sockets
+    /// with something to do, not to all sockets.
+    quiet_until: Option<Instant>,
+    /// The interface's address epoch when `quiet_until` was set (a socket whose local address
+    /// was removed must be dispatched, to be reset).
+    quiet_epoch: u32,
 }
 
 impl Meta {
@@ -62,6 +71,36 @@ impl Meta {
             }
             NeighborState::Waiting { silent_until, .. } => PollAt::Time(silent_until),
         }
+    }
+
+    /// The socket may have changed (accessed mutably, or it processed a packet): dispatch
+    /// it on the next egress pass.
+    #[inline]
+    pub(crate) fn touch(&mut self) {
+        self.quiet_until = None;
+    }
+
+    /// Whether the socket is known to have nothing to send at `now` (see `quiet_until`).
+    #[inline]
+    pub(crate) fn is_quiet(&self, now: Instant, epoch: u32) -> bool {
+        self.quiet_epoch == epoch && self.quiet_until.is_some_and(|t| now < t)
+    }
+
+    /// The time a quiet socket next needs dispatching (`Instant::MAX`: none).
+    #[inline]
+    pub(crate) fn quiet_until(&self) -> Option<Instant> {
+        self.quiet_until
+    }
+
+    /// Record that the socket sent nothing when dispatched and next needs dispatching at
+    /// `poll_at` (`PollAt::Now`: keep it dirty).
+    pub(crate) fn set_quiet(&mut self, poll_at: PollAt, epoch: u32) {
+        self.quiet_until = match poll_at {
+            PollAt::Now => None,
+            PollAt::Time(t) => Some(t),
+            PollAt::Ingress => Some(Instant::from_micros_const(i64::MAX)),
+        };
+        self.quiet_epoch = epoch;
     }
 
     pub(crate) fn egress_permitted<F>(&mut self, timestamp: Instant, has_neighbor: F) -> bool
@@ -123,7 +162,32 @@ mod tests {
         Meta {
             handle: SocketHandle::default(),
             neighbor_state: NeighborState::Active,
+            ..Meta::default()
         }
+    }
+
+    #[test]
+    fn quiet_until_its_time_or_a_touch_or_an_address_change() {
+        let mut m = meta();
+        let t = Instant::from_millis(1000);
+        assert!(!m.is_quiet(t, 0), "a new socket is dispatched");
+        m.set_quiet(PollAt::Time(Instant::from_millis(2000)), 0);
+        assert!(m.is_quiet(t, 0));
+        assert!(m.is_quiet(Instant::from_millis(1999), 0));
+        assert!(
+            !m.is_quiet(Instant::from_millis(2000), 0),
+            "due at its time"
+        );
+        assert!(!m.is_quiet(t, 1), "the addresses changed");
+        m.touch();
+        assert!(!m.is_quiet(t, 0), "touched");
+        m.set_quiet(PollAt::Ingress, 0);
+        assert!(
+            m.is_quiet(Instant::from_secs(1_000_000), 0),
+            "quiet until ingress"
+        );
+        m.set_quiet(PollAt::Now, 0);
+        assert!(!m.is_quiet(t, 0), "something to send now");
     }
 
     #[test]

@@ -111,8 +111,13 @@ impl<'a> SocketSet<'a> {
     /// or the socket has the wrong type.
     pub fn get_mut<T: AnySocket<'a>>(&mut self, handle: SocketHandle) -> &mut T {
         match self.sockets[handle.0].inner.as_mut() {
-            Some(item) => T::downcast_mut(&mut item.socket)
-                .expect("handle refers to a socket of a wrong type"),
+            Some(item) => {
+                // unisock patch: the caller may change it (queue data, read, close): the
+                // next egress pass dispatches it.
+                item.meta.touch();
+                T::downcast_mut(&mut item.socket)
+                    .expect("handle refers to a socket of a wrong type")
+            }
             None => panic!("handle does not refer to a valid socket"),
         }
     }
@@ -136,7 +141,11 @@ impl<'a> SocketSet<'a> {
 
     /// Get a mutable iterator to the inner sockets.
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (SocketHandle, &mut Socket<'a>)> {
-        self.items_mut().map(|i| (i.meta.handle, &mut i.socket))
+        self.items_mut().map(|i| {
+            // unisock patch: see `get_mut`.
+            i.meta.touch();
+            (i.meta.handle, &mut i.socket)
+        })
     }
 
     /// Iterate every socket in this set.

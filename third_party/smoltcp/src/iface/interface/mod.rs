@@ -145,6 +145,8 @@ pub struct InterfaceInner {
     #[cfg(feature = "proto-sixlowpan-fragmentation")]
     tag: u16,
     ip_addrs: Vec<IpCidr, IFACE_MAX_ADDR_COUNT>,
+    /// unisock patch: changed with the addresses (see `socket_meta::Meta::quiet_until`).
+    addr_epoch: u32,
     any_ip: bool,
     #[cfg(feature = "proto-ipv6-slaac")]
     slaac_enabled: bool,
@@ -274,6 +276,7 @@ impl Interface {
                 caps,
                 hardware_addr: config.hardware_addr,
                 ip_addrs: Vec::new(),
+                addr_epoch: 0,
                 any_ip: false,
                 routes: Routes::new(),
                 #[cfg(any(feature = "medium-ethernet", feature = "medium-ieee802154"))]
@@ -397,6 +400,7 @@ impl Interface {
     /// This function panics if any of the addresses are not unicast.
     pub fn update_ip_addrs<F: FnOnce(&mut Vec<IpCidr, IFACE_MAX_ADDR_COUNT>)>(&mut self, f: F) {
         f(&mut self.inner.ip_addrs);
+        self.inner.addr_epoch = self.inner.addr_epoch.wrapping_add(1);
         InterfaceInner::flush_neighbor_cache(&mut self.inner);
         InterfaceInner::check_ip_addrs(&self.inner.ip_addrs);
 
@@ -432,6 +436,7 @@ impl Interface {
     /// packets addressed to that prefix.
     pub fn set_any_ip(&mut self, any_ip: bool) {
         self.inner.any_ip = any_ip;
+        self.inner.addr_epoch = self.inner.addr_epoch.wrapping_add(1);
     }
 
     /// Get whether AnyIP is enabled.
@@ -600,9 +605,18 @@ impl Interface {
         }
 
         #[allow(unused_mut)]
+        let epoch = self.inner.addr_epoch;
         let mut res = sockets
             .items()
             .filter_map(|item| {
+                // unisock patch: a quiet TCP socket's next time is known without asking it.
+                #[cfg(feature = "socket-tcp")]
+                if matches!(item.socket, Socket::Tcp(_)) && item.meta.is_quiet(timestamp, epoch) {
+                    return item
+                        .meta
+                        .quiet_until()
+                        .filter(|t| *t != Instant::from_micros_const(i64::MAX));
+                }
                 let socket_poll_at = item.socket.poll_at(&mut self.inner);
                 match item.meta.poll_at(
                     socket_poll_at,
@@ -722,7 +736,13 @@ impl Interface {
         }
 
         let mut result = PollResult::None;
+        let epoch = self.inner.addr_epoch;
         for item in sockets.items_mut() {
+            // unisock patch: skip a TCP socket known to have nothing to send yet.
+            #[cfg(feature = "socket-tcp")]
+            if matches!(item.socket, Socket::Tcp(_)) && item.meta.is_quiet(self.inner.now, epoch) {
+                continue;
+            }
             if !item
                 .meta
                 .egress_permitted(self.inner.now, |ip_addr| self.inner.has_neighbor(&ip_addr))
@@ -731,8 +751,10 @@ impl Interface {
             }
 
             let mut neighbor_addr = None;
+            let mut emitted = false;
             let mut respond = |inner: &mut InterfaceInner, meta: PacketMeta, response: Packet| {
                 neighbor_addr = Some(response.ip_repr().dst_addr());
+                emitted = true;
                 let t = device.transmit(inner.now).ok_or_else(|| {
                     net_debug!("failed to transmit IP: device exhausted");
                     EgressError::Exhausted
@@ -819,7 +841,15 @@ impl Interface {
                         neighbor_addr.expect("non-IP response packet"),
                     );
                 }
-                Ok(()) => {}
+                Ok(()) => {
+                    // unisock patch: a TCP socket that sent nothing is quiet until its
+                    // next timer (or until it is touched).
+                    #[cfg(feature = "socket-tcp")]
+                    if !emitted && let Socket::Tcp(socket) = &item.socket {
+                        let at = socket.poll_at(&mut self.inner);
+                        item.meta.set_quiet(at, epoch);
+                    }
+                }
             }
         }
         result
@@ -884,6 +914,7 @@ impl InterfaceInner {
     #[allow(unused)] // unused depending on which sockets are enabled
     pub(crate) fn set_ip_addrs(&mut self, addrs: Vec<IpCidr, IFACE_MAX_ADDR_COUNT>) {
         self.ip_addrs = addrs;
+        self.addr_epoch = self.addr_epoch.wrapping_add(1);
     }
 
     #[cfg(any(feature = "medium-ethernet", feature = "medium-ieee802154"))]

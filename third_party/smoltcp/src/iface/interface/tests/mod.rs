@@ -299,3 +299,121 @@ pub fn tcp_listen_drops_unspecified_src() {
     assert_eq!(reply, None);
     assert!(sockets.get_mut::<tcp::Socket>(handle).is_listening());
 }
+
+/// unisock patch 11: egress and `poll_at` skip a TCP socket that had nothing to send, until
+/// its next timer, a change through the socket set, or a packet for it.
+#[test]
+#[cfg(all(
+    feature = "medium-ip",
+    feature = "socket-tcp",
+    feature = "proto-ipv4",
+    feature = "alloc"
+))]
+fn tcp_quiet_sockets_are_skipped_until_due_touched_or_addressed() {
+    use crate::iface::{PollResult, SocketHandle};
+    use crate::socket::tcp;
+    use crate::tests::setup_with_device;
+    use crate::time::Duration;
+
+    let mut device = Loopback::new(Medium::Ip);
+    let mut iface = setup_with_device(Medium::Ip, &mut device);
+    let mut sockets = SocketSet::new(vec![]);
+    let new_socket = || {
+        tcp::Socket::new(
+            tcp::SocketBuffer::new(vec![0; 1024]),
+            tcp::SocketBuffer::new(vec![0; 1024]),
+        )
+    };
+    let server = sockets.add(new_socket());
+    let client = sockets.add(new_socket());
+    sockets.get_mut::<tcp::Socket>(server).listen(1234).unwrap();
+    sockets
+        .get_mut::<tcp::Socket>(client)
+        .connect(iface.context(), (IpAddress::v4(127, 0, 0, 1), 1234), 65000)
+        .unwrap();
+    let mut now = Instant::from_millis(0);
+    for _ in 0..10 {
+        iface.poll(now, &mut device, &mut sockets);
+    }
+    assert_eq!(
+        sockets.get::<tcp::Socket>(client).state(),
+        tcp::State::Established
+    );
+    let quiet = |sockets: &SocketSet<'_>, h: SocketHandle, now: Instant, epoch: u32| {
+        sockets
+            .items()
+            .find(|i| i.meta.handle == h)
+            .is_some_and(|i| i.meta.is_quiet(now, epoch))
+    };
+    let epoch = iface.inner.addr_epoch;
+    assert!(
+        quiet(&sockets, client, now, epoch),
+        "nothing to send: quiet"
+    );
+    assert!(quiet(&sockets, server, now, epoch));
+    assert_eq!(
+        iface.poll_egress(now, &mut device, &mut sockets),
+        PollResult::None
+    );
+    assert_eq!(iface.poll_at(now, &sockets), None, "no timer armed");
+
+    // A change through the socket set: sent on the next poll.
+    sockets
+        .get_mut::<tcp::Socket>(client)
+        .send_slice(b"abc")
+        .unwrap();
+    assert!(!quiet(&sockets, client, now, epoch), "touched");
+    for _ in 0..10 {
+        iface.poll(now, &mut device, &mut sockets);
+    }
+    let mut buf = [0u8; 8];
+    let n = sockets
+        .get_mut::<tcp::Socket>(server)
+        .recv_slice(&mut buf)
+        .unwrap();
+    assert_eq!(&buf[..n], b"abc");
+    // The server's delayed ACK of it.
+    now += Duration::from_millis(100);
+    for _ in 0..10 {
+        iface.poll(now, &mut device, &mut sockets);
+    }
+    assert!(quiet(&sockets, server, now, epoch));
+    assert_eq!(iface.poll_at(now, &sockets), None, "no timer armed");
+
+    // A timer on a quiet socket: the keep-alive is sent when due, and `poll_at` reports it.
+    sockets
+        .get_mut::<tcp::Socket>(client)
+        .set_keep_alive(Some(Duration::from_secs(1)));
+    for _ in 0..10 {
+        iface.poll(now, &mut device, &mut sockets);
+    }
+    assert!(quiet(&sockets, client, now, epoch));
+    let due = iface.poll_at(now, &sockets).expect("the keep-alive timer");
+    assert!(due > now && due <= now + Duration::from_secs(1), "{due}");
+    now = due;
+    assert!(!quiet(&sockets, client, now, epoch), "due");
+    assert_eq!(
+        iface.poll_egress(now, &mut device, &mut sockets),
+        PollResult::SocketStateChanged,
+        "the keep-alive segment"
+    );
+
+    // A packet for a quiet socket (the server's ACK of the keep-alive makes the client
+    // quiet again; the keep-alive itself reaches the quiet server).
+    assert!(quiet(&sockets, server, now, epoch));
+    iface.poll_ingress_single(now, &mut device, &mut sockets);
+    assert!(!quiet(&sockets, server, now, epoch), "a packet for it");
+
+    // Removing the addresses: every socket is dispatched (and reset, its address gone).
+    for _ in 0..10 {
+        iface.poll(now, &mut device, &mut sockets);
+    }
+    assert!(quiet(&sockets, client, now, iface.inner.addr_epoch));
+    iface.update_ip_addrs(|a| a.clear());
+    assert!(!quiet(&sockets, client, now, iface.inner.addr_epoch));
+    iface.poll(now, &mut device, &mut sockets);
+    assert_eq!(
+        sockets.get::<tcp::Socket>(client).state(),
+        tcp::State::Closed
+    );
+}
