@@ -410,7 +410,10 @@ impl<'a, D: Device> Inner<'a, D> {
             if slot.kind != Kind::Tcp || slot.use_ == Use::Free {
                 continue;
             }
-            let s = self.sockets.get_mut::<tcp::Socket>(h);
+            // Looked at through `get`, and changed through `get_mut` only when there is
+            // something to do: `get_mut` marks the socket for the next egress pass (smoltcp
+            // patch 11), and this loop visits every connection on every round.
+            let s = self.sockets.get::<tcp::Socket>(h);
             if slot.use_ == Use::Open {
                 // A connection's state, even if nobody looked in between (an armed listen
                 // socket has no peer yet: it is noted when accepted).
@@ -418,6 +421,7 @@ impl<'a, D: Device> Inner<'a, D> {
                     slot.note_state(s.state());
                 }
                 if slot.shut_rd && s.can_recv() {
+                    let s = self.sockets.get_mut::<tcp::Socket>(h);
                     let _ = s.recv(|b| (b.len(), ()));
                     changed = true;
                 }
@@ -425,8 +429,12 @@ impl<'a, D: Device> Inner<'a, D> {
             }
             // Closing: discard what arrives so the close is not stalled by a full window.
             if s.can_recv() {
-                let _ = s.recv(|b| (b.len(), ()));
+                let _ = self
+                    .sockets
+                    .get_mut::<tcp::Socket>(h)
+                    .recv(|b| (b.len(), ()));
             }
+            let s = self.sockets.get::<tcp::Socket>(h);
             // The orphan limit counts from the last progress: a peer that is still reading
             // what was queued before the close keeps the connection.
             let queued = s.send_queue();
@@ -468,11 +476,11 @@ impl<'a, D: Device> Inner<'a, D> {
                             until: now + to_smol(TIME_WAIT),
                         });
                     }
-                    s.abort();
+                    self.sockets.get_mut::<tcp::Socket>(h).abort();
                     changed = true;
                 }
                 _ if now >= slot.since + to_smol(ORPHAN_LIMIT) => {
-                    s.abort();
+                    self.sockets.get_mut::<tcp::Socket>(h).abort();
                     changed = true;
                 }
                 _ => {}
