@@ -20,6 +20,7 @@ use unisock::Addresses;
 use unisock::{ErrorKind, MAX_ADDRESSES};
 
 use crate::clock::Clock;
+#[cfg(feature = "dns")]
 use crate::drive::Limit;
 use crate::error::{Error, Result};
 use crate::stack::Stack;
