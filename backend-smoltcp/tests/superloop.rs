@@ -458,3 +458,67 @@ fn one_poll_moves_a_bounded_amount_and_asks_for_another() {
     assert_eq!(n, BUF);
     assert!(got[..BUF] == payload[..], "the bytes arrived intact");
 }
+
+/// One read takes received data in both parts when it wraps around the end of the receive
+/// ring, and data followed by the peer's FIN is returned whole before end of stream (the
+/// backend copies out of smoltcp's ring itself: `copy.rs`).
+#[test]
+fn a_read_spans_the_receive_ring_end_and_data_before_the_fin_is_kept() {
+    let clock = ManualClock::new();
+    let mut frames = vec![0u8; 8 * 1500];
+    let device = Loopback::new(&mut frames, 1500, Medium::Ip).unwrap();
+    let config = Config::loopback().with_pool(PoolConfig::SMALL);
+    let mut resources = Box::new(Resources::<SOCKETS, BYTES, PACKETS>::new());
+    let stack = Stack::new(device, &clock, Spin, &config, &mut resources).unwrap();
+    let net = &stack;
+    let mut now = Instant::from_millis(0);
+    let mut step = |ms: u64| {
+        now += smoltcp::time::Duration::from_millis(ms);
+        clock.set(now);
+        stack.poll_at(now);
+    };
+    let (listener, mut client, mut server) =
+        connect_and_accept(&net, addr("127.0.0.1:82"), &mut step);
+    let data: Vec<u8> = (0..3800u32).map(|i| (i % 251) as u8).collect();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    // 1,500 bytes in, 1,000 read: the next 1,500 fill the 2 KiB ring's end and wrap.
+    assert_eq!(
+        client.try_send(&data[..1500], SendFlags::NONE).unwrap(),
+        1500
+    );
+    step(1);
+    assert_eq!(
+        server.try_recv(&mut buf[..1000], RecvFlags::NONE).unwrap(),
+        1000
+    );
+    got.extend_from_slice(&buf[..1000]);
+    assert_eq!(
+        client.try_send(&data[1500..3000], SendFlags::NONE).unwrap(),
+        1500
+    );
+    for _ in 0..5 {
+        step(1);
+    }
+    assert_eq!(
+        server.try_recv(&mut buf, RecvFlags::NONE).unwrap(),
+        2000,
+        "both parts in one read"
+    );
+    got.extend_from_slice(&buf[..2000]);
+    // The last bytes and the FIN arrive together: the read returns the bytes, the next one
+    // end of stream.
+    assert_eq!(
+        client.try_send(&data[3000..], SendFlags::NONE).unwrap(),
+        800
+    );
+    client.shutdown(Shutdown::Write).unwrap();
+    for _ in 0..5 {
+        step(1);
+    }
+    assert_eq!(server.try_recv(&mut buf, RecvFlags::NONE).unwrap(), 800);
+    got.extend_from_slice(&buf[..800]);
+    assert_eq!(server.try_recv(&mut buf, RecvFlags::NONE).unwrap(), 0);
+    assert_eq!(got, data);
+    drop((client, server, listener));
+}
