@@ -49,6 +49,30 @@ const SOCKETS: usize = 12;
 const BYTES: usize = 40 * 1024;
 const PACKETS: usize = 16;
 
+/// The set-up several tests share: an in-process stack at MTU 1500 with the small pool, the
+/// caller's resources and a manual clock, polled by `step(ms)` (advance the clock, poll), and
+/// one connection to `127.0.0.1:port` accepted. Binds the stack, `step`, the simulated time,
+/// the listener, the client and the server to the given names.
+macro_rules! simulated_connection {
+    ($port:literal => $stack:ident, $step:ident, $now:ident, $listener:ident, $client:ident, $server:ident) => {
+        let clock = ManualClock::new();
+        let mut frames = vec![0u8; 8 * 1500];
+        let device = Loopback::new(&mut frames, 1500, Medium::Ip).unwrap();
+        let config = Config::loopback().with_pool(PoolConfig::SMALL);
+        let mut resources = Box::new(Resources::<SOCKETS, BYTES, PACKETS>::new());
+        let $stack = Stack::new(device, &clock, Spin, &config, &mut resources).unwrap();
+        let mut $now = Instant::from_millis(0);
+        let mut $step = |ms: u64| {
+            $now += smoltcp::time::Duration::from_millis(ms);
+            clock.set($now);
+            $stack.poll_at($now);
+        };
+        #[allow(unused_mut)]
+        let ($listener, mut $client, mut $server) =
+            connect_and_accept(&&$stack, addr(concat!("127.0.0.1:", $port)), &mut $step);
+    };
+}
+
 #[test]
 fn superloop_tcp_and_udp_with_manual_clock() {
     let clock = ManualClock::new();
@@ -132,21 +156,7 @@ fn superloop_tcp_and_udp_with_manual_clock() {
 /// patch 10 and the backend's note of TIME-WAIT.
 #[test]
 fn unread_data_and_end_of_stream_survive_the_time_wait_timer() {
-    let clock = ManualClock::new();
-    let mut frames = vec![0u8; 8 * 1500];
-    let device = Loopback::new(&mut frames, 1500, Medium::Ip).unwrap();
-    let config = Config::loopback().with_pool(PoolConfig::SMALL);
-    let mut resources = Box::new(Resources::<SOCKETS, BYTES, PACKETS>::new());
-    let stack = Stack::new(device, &clock, Spin, &config, &mut resources).unwrap();
-    let net = &stack;
-    let mut now = Instant::from_millis(0);
-    let mut step = |ms: u64| {
-        now += smoltcp::time::Duration::from_millis(ms);
-        clock.set(now);
-        stack.poll_at(now);
-    };
-    let (listener, mut client, mut server) =
-        connect_and_accept(&net, addr("127.0.0.1:81"), &mut step);
+    simulated_connection!(81 => stack, step, now, listener, client, server);
     // The client finishes first (FIN-WAIT-2), the server answers and finishes: the client
     // reaches TIME-WAIT holding unread data.
     client.shutdown(Shutdown::Write).unwrap();
@@ -190,21 +200,7 @@ fn unread_data_and_end_of_stream_survive_the_time_wait_timer() {
 /// acknowledgement. It was counted from the close, and a slow reader got an RST mid-stream.
 #[test]
 fn an_orphan_that_makes_progress_outlives_the_orphan_limit() {
-    let clock = ManualClock::new();
-    let mut frames = vec![0u8; 8 * 1500];
-    let device = Loopback::new(&mut frames, 1500, Medium::Ip).unwrap();
-    let config = Config::loopback().with_pool(PoolConfig::SMALL);
-    let mut resources = Box::new(Resources::<SOCKETS, BYTES, PACKETS>::new());
-    let stack = Stack::new(device, &clock, Spin, &config, &mut resources).unwrap();
-    let net = &stack;
-    let mut now = Instant::from_millis(0);
-    let mut step = |ms: u64| {
-        now += smoltcp::time::Duration::from_millis(ms);
-        clock.set(now);
-        stack.poll_at(now);
-    };
-    let (listener, mut client, mut server) =
-        connect_and_accept(&net, addr("127.0.0.1:82"), &mut step);
+    simulated_connection!(82 => stack, step, now, listener, client, server);
     // Fill the client's receive buffer and the server's send buffer, then drop the server.
     let payload: Vec<u8> = (0..4096u32).map(|i| (i * 7) as u8).collect();
     let mut sent = 0;
@@ -464,21 +460,7 @@ fn one_poll_moves_a_bounded_amount_and_asks_for_another() {
 /// backend copies out of smoltcp's ring itself: `copy.rs`).
 #[test]
 fn a_read_spans_the_receive_ring_end_and_data_before_the_fin_is_kept() {
-    let clock = ManualClock::new();
-    let mut frames = vec![0u8; 8 * 1500];
-    let device = Loopback::new(&mut frames, 1500, Medium::Ip).unwrap();
-    let config = Config::loopback().with_pool(PoolConfig::SMALL);
-    let mut resources = Box::new(Resources::<SOCKETS, BYTES, PACKETS>::new());
-    let stack = Stack::new(device, &clock, Spin, &config, &mut resources).unwrap();
-    let net = &stack;
-    let mut now = Instant::from_millis(0);
-    let mut step = |ms: u64| {
-        now += smoltcp::time::Duration::from_millis(ms);
-        clock.set(now);
-        stack.poll_at(now);
-    };
-    let (listener, mut client, mut server) =
-        connect_and_accept(&net, addr("127.0.0.1:82"), &mut step);
+    simulated_connection!(83 => stack, step, now, listener, client, server);
     let data: Vec<u8> = (0..3800u32).map(|i| (i % 251) as u8).collect();
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
