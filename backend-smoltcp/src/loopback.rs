@@ -23,7 +23,8 @@ pub const LOOPBACK_MAX_MTU: usize = 65535;
 pub struct Loopback<'a> {
     scratch: ManagedSlice<'a, u8>,
     frames: ManagedSlice<'a, u8>,
-    lens: heapless::Vec<usize, 64>,
+    /// Lengths of the queued frames, oldest first (a ring: taking the oldest is O(1)).
+    lens: heapless::Deque<usize, 64>,
     mtu: usize,
     slots: usize,
     head: usize,
@@ -60,7 +61,7 @@ impl<'a> Loopback<'a> {
         Ok(Loopback {
             scratch: scratch.into(),
             frames: frames.into(),
-            lens: heapless::Vec::new(),
+            lens: heapless::Deque::new(),
             mtu,
             slots,
             head: 0,
@@ -78,7 +79,7 @@ impl<'a> Loopback<'a> {
         Ok(Loopback {
             scratch: std::vec![0u8; mtu].into(),
             frames: std::vec![0u8; slots * mtu].into(),
-            lens: heapless::Vec::new(),
+            lens: heapless::Deque::new(),
             mtu,
             slots,
             head: 0,
@@ -126,10 +127,7 @@ impl Device for Loopback<'_> {
     }
 
     fn receive(&mut self, _timestamp: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
-        if self.lens.is_empty() {
-            return None;
-        }
-        let len = self.lens.remove(0);
+        let len = self.lens.pop_front()?;
         let mtu = self.mtu;
         let rx_slot = self.head;
         self.head = (self.head + 1) % self.slots;
@@ -199,7 +197,7 @@ impl phy::RxToken for RxToken<'_> {
 /// tail (a token is only handed out when there is one).
 pub struct TxToken<'t> {
     slot: &'t mut [u8],
-    lens: &'t mut heapless::Vec<usize, 64>,
+    lens: &'t mut heapless::Deque<usize, 64>,
 }
 
 impl phy::TxToken for TxToken<'_> {
@@ -212,7 +210,7 @@ impl phy::TxToken for TxToken<'_> {
         let r = f(&mut self.slot[..len]);
         // Room for the length too: the queue holds at most 64 frames and a token is only
         // handed out while fewer are queued.
-        let _ = self.lens.push(len);
+        let _ = self.lens.push_back(len);
         r
     }
 }
