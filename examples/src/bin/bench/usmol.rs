@@ -303,8 +303,15 @@ mod one_thread {
 
 /// unisock-smoltcp async on one thread: the runner future (`Stack::run`) and two tasks, a
 /// writer (`write_all`) and a reader (`read`), through the async traits; Gbit/s. Also
-/// returns the heap allocations counted during the transfer.
-pub fn inproc_async(total: u64, mtu: usize, buf: usize) -> BenchResult<(f64, u64)> {
+/// returns the heap allocations counted during the transfer. `ack_delay`: the TCP
+/// delayed-ACK time (`None`, unisock's default: acknowledge at once; plain smoltcp's sockets
+/// default to 10 ms).
+pub fn inproc_async(
+    total: u64,
+    mtu: usize,
+    buf: usize,
+    ack_delay: Option<std::time::Duration>,
+) -> BenchResult<(f64, u64)> {
     use std::future::Future;
     use std::pin::pin;
     use std::task::Poll;
@@ -312,7 +319,9 @@ pub fn inproc_async(total: u64, mtu: usize, buf: usize) -> BenchResult<(f64, u64
     use unisock::asynch::{SendStack, SendStreamListener};
 
     let dev = Loopback::with_capacity(FRAMES, mtu, Medium::Ip).ctx("Loopback")?;
-    let config = Config::loopback().with_pool(pool(buf));
+    let config = Config::loopback()
+        .with_pool(pool(buf))
+        .with_tcp_ack_delay(ack_delay);
     let stack =
         unisock_smoltcp::Stack::new_alloc(dev, StdClock::new(), Spin, &config).ctx("Stack")?;
     let net = &stack;
