@@ -50,39 +50,40 @@ pub(crate) fn copy(dst: &mut [u8], src: &[u8]) {
 /// parts when the data wraps around its end. Errors as `recv_slice` (checked by the first
 /// dequeue; an error of the second is the state after the data, reported by the next call).
 pub(crate) fn recv_into(s: &mut tcp::Socket<'_>, buf: &mut [u8]) -> Result<usize, tcp::RecvError> {
-    let mut done = 0;
-    for part in 0..2 {
+    in_two_parts(|done| {
         let rest = &mut buf[done..];
-        let r = s.recv(|ring| {
+        s.recv(|ring| {
             let n = ring.len().min(rest.len());
             copy(&mut rest[..n], &ring[..n]);
             (n, n)
-        });
-        match r {
-            Ok(0) => break,
-            Ok(n) => done += n,
-            Err(e) if part == 0 => return Err(e),
-            Err(_) => break,
-        }
-    }
-    Ok(done)
+        })
+    })
 }
 
 /// `send_slice` with [`copy`]: enqueue as much of `buf` as `s`'s send ring takes, both
 /// parts when its free space wraps around its end. Errors as `send_slice`.
 pub(crate) fn send_from(s: &mut tcp::Socket<'_>, buf: &[u8]) -> Result<usize, tcp::SendError> {
-    let mut done = 0;
-    for part in 0..2 {
+    in_two_parts(|done| {
         let rest = &buf[done..];
-        let r = s.send(|ring| {
+        s.send(|ring| {
             let n = ring.len().min(rest.len());
             copy(&mut ring[..n], &rest[..n]);
             (n, n)
-        });
-        match r {
+        })
+    })
+}
+
+/// Run `part(done)` (move bytes through the ring's contiguous part, return how many) at most
+/// twice, since a ring's data or free space is in at most two parts: until it moves nothing.
+/// An error of the first call is the result; one of the second ends the loop with what was
+/// moved.
+fn in_two_parts<E>(mut part: impl FnMut(usize) -> Result<usize, E>) -> Result<usize, E> {
+    let mut done = 0;
+    for i in 0..2 {
+        match part(done) {
             Ok(0) => break,
             Ok(n) => done += n,
-            Err(e) if part == 0 => return Err(e),
+            Err(e) if i == 0 => return Err(e),
             Err(_) => break,
         }
     }
