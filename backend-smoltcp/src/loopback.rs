@@ -4,10 +4,11 @@
 //! of at most `mtu` bytes in memory the caller provides (one more frame-sized area is a
 //! scratch buffer). A received frame is read where it lies, and the reply smoltcp may write
 //! while reading it goes to another slot; only when the queue was full (the reply's slot is
-//! the received frame's own) is the frame first copied to the scratch buffer. Under `std`, [`Loopback::with_capacity`] takes the memory from the
-//! heap. Works with [`Medium::Ip`] (no link layer) or [`Medium::Ethernet`]; the MTU may be up
-//! to 65535. When the queue is full, transmission waits (the device reports no transmit
-//! token) until the stack has received a frame.
+//! the received frame's own) is the frame first copied to the scratch buffer. Under `std`,
+//! [`Loopback::with_capacity`] takes the memory from the heap. Works with [`Medium::Ip`] (no
+//! link layer) or [`Medium::Ethernet`]; the MTU may be up to 65535. When the queue is full,
+//! transmission waits (the device reports no transmit token) until the stack has received a
+//! frame.
 
 use managed::ManagedSlice;
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
@@ -92,6 +93,11 @@ impl<'a> Loopback<'a> {
         self.lens.len()
     }
 
+    /// The slot behind the queued frames (where the next frame sent goes).
+    fn tail(&self) -> usize {
+        (self.head + self.lens.len()) % self.slots
+    }
+
     fn has_room(&self) -> bool {
         self.lens.len() < self.slots
     }
@@ -133,7 +139,7 @@ impl Device for Loopback<'_> {
         self.head = (self.head + 1) % self.slots;
         // The paired transmit token's slot: behind the frames still queued. After taking one
         // frame there is always room for it.
-        let tx_slot = (self.head + self.lens.len()) % self.slots;
+        let tx_slot = self.tail();
         let (frame, slot) = if tx_slot == rx_slot {
             // The queue was full, so the reply's slot is the received frame's own: copy the
             // frame out first.
@@ -160,7 +166,7 @@ impl Device for Loopback<'_> {
         if !self.has_room() {
             return None;
         }
-        let idx = (self.head + self.lens.len()) % self.slots;
+        let idx = self.tail();
         Some(TxToken {
             slot: self.frames.get_mut(idx * self.mtu..(idx + 1) * self.mtu)?,
             lens: &mut self.lens,
