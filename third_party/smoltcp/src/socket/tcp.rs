@@ -812,7 +812,15 @@ impl<'a> Socket<'a> {
         let next_ack = self.remote_seq_no + self.rx_buffer.len();
 
         let last_win = (self.remote_last_win as usize) << self.remote_win_shift;
-        let last_win_adjusted = last_ack + last_win - next_ack;
+        // unisock patch 12: with patch 8 the buffer may hold data up to `(1 << shift) - 1`
+        // octets past the last advertised edge; none of that window is left then (the
+        // subtraction panicked: "attempt to subtract sequence numbers with underflow").
+        let last_edge = last_ack + last_win;
+        let last_win_adjusted = if next_ack > last_edge {
+            0
+        } else {
+            last_edge - next_ack
+        };
 
         Some(u16::try_from(last_win_adjusted >> self.remote_win_shift).unwrap_or(u16::MAX))
     }
@@ -8768,6 +8776,52 @@ mod test {
             }]
         );
         assert_eq!(s.rx_buffer.len(), 64);
+    }
+
+    // unisock patch 12: the same data with a delayed ACK pending. The next dispatch asks
+    // whether a window update is due, and the last advertised edge is now behind the received
+    // data: that panicked ("attempt to subtract sequence numbers with underflow").
+    #[test]
+    fn test_data_past_the_last_edge_with_a_delayed_ack_does_not_panic() {
+        let mut s = socket_established();
+        s.remote_win_shift = 5;
+        s.remote_last_win = s.scaled_window();
+        send!(
+            s,
+            TcpRepr {
+                seq_number: REMOTE_SEQ + 1,
+                ack_number: Some(LOCAL_SEQ + 1),
+                payload: &[0xaa; 33][..],
+                ..SEND_TEMPL
+            }
+        );
+        recv!(
+            s,
+            [TcpRepr {
+                seq_number: LOCAL_SEQ + 1,
+                ack_number: Some(REMOTE_SEQ + 1 + 33),
+                window_len: 0,
+                ..RECV_TEMPL
+            }]
+        );
+        s.set_ack_delay(Some(ACK_DELAY_DEFAULT));
+        send!(
+            s,
+            TcpRepr {
+                seq_number: REMOTE_SEQ + 1 + 33,
+                ack_number: Some(LOCAL_SEQ + 1),
+                payload: &[0xbb; 31][..],
+                ..SEND_TEMPL
+            }
+        );
+        assert_eq!(s.rx_buffer.len(), 64);
+        // The ACK waits for its timer, and no window update is due (none is left).
+        recv_nothing!(s, time 0);
+        assert!(!s.window_to_update());
+        // Reading everything opens the window: an update is due.
+        let mut buf = [0u8; 64];
+        assert_eq!(s.recv_slice(&mut buf), Ok(64));
+        assert!(s.window_to_update());
     }
 
     // unisock patch 9: a retransmission of data already received, now carrying the FIN (the FIN
