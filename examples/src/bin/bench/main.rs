@@ -504,6 +504,18 @@ fn inproc(cx: &mut Ctx) {
             || usmol::inproc_threads(total, mtu, buf),
             || plain::inproc_bulk(total, mtu, buf),
         );
+        // The same two threads on plain smoltcp: what a smoltcp user writes to share one
+        // interface between threads (one Mutex, one Condvar), for scale.
+        cx.compare(
+            "5 smoltcp in process",
+            &format!("{case}, two threads: blocking calls vs plain smoltcp in a Mutex"),
+            "Gbit/s",
+            "unisock-smoltcp",
+            "plain smoltcp, 2 threads",
+            "baseline: plain smoltcp shared by the writing and the reading thread through one Mutex + Condvar",
+            || usmol::inproc_threads(total, mtu, buf),
+            || plain::inproc_threads(total, mtu, buf),
+        );
         cx.compare(
             "5 smoltcp in process",
             &format!("{case}, async on one thread (runner + 2 tasks)"),

@@ -14,7 +14,7 @@ use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
-use smoltcp::iface::{Config, Interface, SocketSet};
+use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium, TunTapInterface};
 use smoltcp::socket::tcp;
 use smoltcp::time::Instant;
@@ -144,23 +144,66 @@ fn gbits(bytes: u64, secs: f64) -> f64 {
     bytes as f64 * 8.0 / secs / 1e9
 }
 
+/// The in-process set-up both plain baselines share: a ring device of MTU `mtu`, an interface
+/// on 127.0.0.1, a listening server socket and a client connecting to it (buffers `buf`).
+struct Pair {
+    dev: RingDevice,
+    iface: Interface,
+    sockets: SocketSet<'static>,
+    server: SocketHandle,
+    client: SocketHandle,
+}
+
+impl Pair {
+    fn new(mtu: usize, buf: usize) -> BenchResult<Pair> {
+        let mut dev = RingDevice::new(crate::usmol::FRAMES, mtu, Medium::Ip);
+        let mut iface = Interface::new(Config::new(HardwareAddress::Ip), &mut dev, Instant::now());
+        iface.update_ip_addrs(|a| {
+            let _ = a.push(IpCidr::new(IpAddress::v4(127, 0, 0, 1), 8));
+        });
+        let mut sockets = SocketSet::new(Vec::with_capacity(2));
+        let mut server = tcp_socket(buf, buf);
+        server.listen(5000).ctx("plain listen")?;
+        let server = sockets.add(server);
+        let client = sockets.add(tcp_socket(buf, buf));
+        sockets
+            .get_mut::<tcp::Socket>(client)
+            .connect(iface.context(), (IpAddress::v4(127, 0, 0, 1), 5000), 49152)
+            .ctx("plain connect")?;
+        Ok(Pair {
+            dev,
+            iface,
+            sockets,
+            server,
+            client,
+        })
+    }
+
+    fn poll(&mut self) {
+        self.iface
+            .poll(Instant::now(), &mut self.dev, &mut self.sockets);
+    }
+
+    /// How long a thread that cannot progress waits at most before polling again.
+    fn delay(&mut self) -> std::time::Duration {
+        self.iface
+            .poll_delay(Instant::now(), &self.sockets)
+            .map_or(std::time::Duration::from_millis(100), |d| {
+                std::time::Duration::from_micros(d.total_micros())
+            })
+    }
+}
+
 /// Plain smoltcp, in process: move `total` bytes from one socket to another over a ring
 /// device of MTU `mtu`, socket buffers of `buf` bytes; Gbit/s.
 pub fn inproc_bulk(total: u64, mtu: usize, buf: usize) -> BenchResult<f64> {
-    let mut dev = RingDevice::new(crate::usmol::FRAMES, mtu, Medium::Ip);
-    let mut iface = Interface::new(Config::new(HardwareAddress::Ip), &mut dev, Instant::now());
-    iface.update_ip_addrs(|a| {
-        let _ = a.push(IpCidr::new(IpAddress::v4(127, 0, 0, 1), 8));
-    });
-    let mut sockets = SocketSet::new(Vec::with_capacity(2));
-    let mut server = tcp_socket(buf, buf);
-    server.listen(5000).ctx("plain listen")?;
-    let server = sockets.add(server);
-    let client = sockets.add(tcp_socket(buf, buf));
-    sockets
-        .get_mut::<tcp::Socket>(client)
-        .connect(iface.context(), (IpAddress::v4(127, 0, 0, 1), 5000), 49152)
-        .ctx("plain connect")?;
+    let Pair {
+        mut dev,
+        mut iface,
+        mut sockets,
+        server,
+        client,
+    } = Pair::new(mtu, buf)?;
     let src = vec![0xa5u8; 64 * 1024];
     let mut dst = vec![0u8; 64 * 1024];
     let (mut sent, mut got) = (0u64, 0u64);
@@ -191,6 +234,83 @@ pub fn inproc_bulk(total: u64, mtu: usize, buf: usize) -> BenchResult<f64> {
         }
     }
     Ok(gbits(total, start_wall.elapsed().as_secs_f64()))
+}
+
+/// Plain smoltcp from two threads, the way a smoltcp user shares one interface between a
+/// writing and a reading thread: interface, device and sockets in one `Mutex`, a `Condvar`
+/// notified after every poll, each thread polling after its own operation and waiting on the
+/// condition variable (bounded by the interface's `poll_delay`) when it cannot progress. The
+/// same transfer as [`inproc_bulk`]; Gbit/s.
+pub fn inproc_threads(total: u64, mtu: usize, buf: usize) -> BenchResult<f64> {
+    use std::sync::{Condvar, Mutex};
+
+    /// One thread's operation: bytes moved so far in, bytes moved now out.
+    type Op<'a> = Box<dyn FnMut(&mut Pair, u64) -> BenchResult<usize> + Send + 'a>;
+
+    let shared = Mutex::new(Pair::new(mtu, buf)?);
+    let (server, client) = {
+        let g = shared.lock().map_err(|_| "poisoned".to_string())?;
+        (g.server, g.client)
+    };
+    let cond = Condvar::new();
+    let start = std::time::Instant::now();
+    // One thread's loop: poll, `op` (bytes moved so far; returns bytes moved now, 0 when it
+    // cannot progress), poll, notify; wait when stuck, else let the other thread in.
+    let side = |what: &str, mut op: Op<'_>| {
+        fn poisoned<E>(_: E) -> String {
+            "poisoned".to_string()
+        }
+        let mut done = 0u64;
+        let mut g = shared.lock().map_err(poisoned)?;
+        while done < total {
+            g.poll();
+            let n = op(&mut g, done)?;
+            done += n as u64;
+            g.poll();
+            cond.notify_all();
+            if n == 0 {
+                if start.elapsed() > TRANSFER_LIMIT {
+                    return Err(format!(
+                        "plain threads: {what} only {done} of {total} bytes"
+                    ));
+                }
+                let d = g.delay();
+                g = cond.wait_timeout(g, d).map_err(poisoned)?.0;
+            } else {
+                drop(g);
+                g = shared.lock().map_err(poisoned)?;
+            }
+        }
+        Ok(())
+    };
+    // Not yet connected, no data or no room: the operation moves nothing and the thread waits.
+    let mut dst = vec![0u8; 64 * 1024];
+    let read = Box::new(move |g: &mut Pair, _| {
+        let sock = g.sockets.get_mut::<tcp::Socket>(server);
+        match sock.can_recv() {
+            true => sock
+                .recv_slice(&mut dst)
+                .map_err(|e| format!("plain recv: {e}")),
+            false => Ok(0),
+        }
+    });
+    let src = vec![0xa5u8; 64 * 1024];
+    let write = Box::new(move |g: &mut Pair, sent: u64| {
+        let want = (total - sent).min(src.len() as u64) as usize;
+        let sock = g.sockets.get_mut::<tcp::Socket>(client);
+        match sock.can_send() {
+            true => sock
+                .send_slice(&src[..want])
+                .map_err(|e| format!("plain send: {e}")),
+            false => Ok(0),
+        }
+    });
+    thread::scope(|s| {
+        let reader = s.spawn(|| side("read", read));
+        side("sent", write)?;
+        reader.join().map_err(|_| "reader panicked".to_string())??;
+        Ok(gbits(total, start.elapsed().as_secs_f64()))
+    })
 }
 
 /// Direction of a TAP transfer.
