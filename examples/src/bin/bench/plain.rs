@@ -184,8 +184,14 @@ impl Pair {
             .poll(Instant::now(), &mut self.dev, &mut self.sockets);
     }
 
-    /// How long a thread that cannot progress waits at most before polling again.
+    /// How long a thread that cannot progress waits at most before polling again: not at all
+    /// while frames wait in the device (`poll` processes what was queued before its egress
+    /// pass; the frames that pass sent are for the next one), else until the interface's next
+    /// deadline.
     fn delay(&mut self) -> std::time::Duration {
+        if self.dev.len > 0 {
+            return std::time::Duration::ZERO;
+        }
         self.iface
             .poll_delay(Instant::now(), &self.sockets)
             .map_or(std::time::Duration::from_millis(100), |d| {
