@@ -168,6 +168,12 @@ const RECOVERY_PROBE_MIN: u32 = 10;
 /// 40, 80, 160, 320 ms: 630 ms at the smallest timeout).
 const RECOVERY_PROBE_MAX: u8 = 6;
 
+/// How many times a window update that reopened a zero window is sent again while nothing
+/// arrives from the peer (unisock patch 13). The interval is the recovery probe timeout
+/// (2 * SRTT, at least 10 ms, doubling, at most the RTO): 10, 20 and 40 ms on a fast link,
+/// inside the sender's first persist timeout (200 ms on Linux).
+const WINDOW_UPDATE_REPEATS: u8 = 3;
+
 #[derive(Debug, Clone, Copy)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 struct RttEstimator {
@@ -553,6 +559,10 @@ pub struct Socket<'a> {
     remote_sack_high: Option<TcpSeqNumber>,
     /// Recovery probes sent since the last new ACK (see [`RECOVERY_PROBE_MAX`]).
     recovery_probes: u8,
+    /// unisock patch 13: after a window update that reopened a zero window, when to send it
+    /// again if nothing has arrived from the peer meanwhile, and how many times it was sent
+    /// (see [`WINDOW_UPDATE_REPEATS`]).
+    window_update_repeat: Option<(Instant, u8)>,
 
     /// Duration for Delayed ACK. If None no ACKs will be delayed.
     ack_delay: Option<Duration>,
@@ -647,6 +657,7 @@ impl<'a> Socket<'a> {
             recovery_point: None,
             remote_sack_high: None,
             recovery_probes: 0,
+            window_update_repeat: None,
             ack_delay: Some(ACK_DELAY_DEFAULT),
             ack_delay_timer: AckDelayTimer::Idle,
             challenge_ack_timer: Instant::from_secs(0),
@@ -968,6 +979,7 @@ impl<'a> Socket<'a> {
         self.recovery_point = None;
         self.remote_sack_high = None;
         self.recovery_probes = 0;
+        self.window_update_repeat = None;
         self.ack_delay_timer = AckDelayTimer::Idle;
         self.challenge_ack_timer = Instant::from_secs(0);
 
@@ -2134,6 +2146,9 @@ impl<'a> Socket<'a> {
 
         // Update remote state.
         self.remote_last_ts = Some(cx.now());
+        // unisock patch 13: the peer is sending again, so a window update is not lost (or a
+        // reply to this segment carries the window): stop repeating it.
+        self.window_update_repeat = None;
 
         // RFC 1323: The window field (SEG.WND) in the header of every incoming segment, with the
         // exception of SYN segments, is left-shifted by Snd.Wind.Scale bits before updating SND.WND.
@@ -2599,6 +2614,20 @@ impl<'a> Socket<'a> {
     /// more data can be sent. According to the Linux kernel implementation, "significant" means
     /// doubling the receive window. The Linux kernel implementation can be found at
     /// <https://elixir.bootlin.com/linux/v6.9.9/source/net/ipv4/tcp.c#L1472>.
+    /// Whether this socket still receives data (a window it advertises matters).
+    fn receiving(&self) -> bool {
+        matches!(
+            self.state,
+            State::Established | State::FinWait1 | State::FinWait2
+        )
+    }
+
+    /// unisock patch 13: whether a window update that reopened a zero window is due to be
+    /// sent again.
+    fn window_update_repeat_due(&self, now: Instant) -> bool {
+        self.receiving() && self.window_update_repeat.is_some_and(|(at, _)| now >= at)
+    }
+
     fn window_to_update(&self) -> bool {
         match self.state {
             State::SynSent
@@ -2741,6 +2770,10 @@ impl<'a> Socket<'a> {
         } else if self.window_to_update() {
             // If we have window length increase to advertise, do it.
             tcp_trace!("outgoing segment will update window");
+        } else if self.window_update_repeat_due(cx.now()) {
+            // unisock patch 13: the window update that reopened our window may have been
+            // lost, and the peer would wait for its persist timer: send it again.
+            tcp_trace!("outgoing segment will repeat a window update");
         } else if self.state == State::Closed {
             // If we need to abort the connection, do it.
             tcp_trace!("outgoing segment will abort connection");
@@ -3054,8 +3087,25 @@ impl<'a> Socket<'a> {
         self.remote_last_seq = self
             .remote_last_seq
             .max(repr.seq_number + repr.segment_len());
+        let reopened = self.remote_last_win == 0
+            && repr.window_len > 0
+            && repr.control != TcpControl::Syn
+            && self.remote_last_ack.is_some();
         self.remote_last_ack = repr.ack_number;
         self.remote_last_win = repr.window_len;
+        // unisock patch 13: a window update that reopens a zero window is repeated until the
+        // peer sends something (see `window_update_repeat`).
+        self.window_update_repeat = if repr.window_len == 0 || !self.receiving() {
+            None
+        } else if reopened {
+            Some((cx.now() + self.rtte.recovery_probe_timeout(0), 1))
+        } else {
+            match self.window_update_repeat {
+                Some((at, n)) if cx.now() >= at => (n < WINDOW_UPDATE_REPEATS)
+                    .then(|| (cx.now() + self.rtte.recovery_probe_timeout(n), n + 1)),
+                other => other,
+            }
+        };
 
         if repr.segment_len() > 0 {
             self.rtte
@@ -3132,11 +3182,22 @@ impl<'a> Socket<'a> {
                 (_, _) => PollAt::Ingress,
             };
 
+            // unisock patch 13: a window update to repeat.
+            let window_update_poll_at = match self.window_update_repeat {
+                Some((at, _)) if self.receiving() => PollAt::Time(at),
+                _ => PollAt::Ingress,
+            };
+
             // We wait for the earliest of our timers to fire.
-            *[self.timer.poll_at(), timeout_poll_at, delayed_ack_poll_at]
-                .iter()
-                .min()
-                .unwrap_or(&PollAt::Ingress)
+            *[
+                self.timer.poll_at(),
+                timeout_poll_at,
+                delayed_ack_poll_at,
+                window_update_poll_at,
+            ]
+            .iter()
+            .min()
+            .unwrap_or(&PollAt::Ingress)
         }
     }
 }
@@ -9090,6 +9151,78 @@ mod test {
             window_len: 6,
             ..RECV_TEMPL
         }));
+    }
+
+    // unisock patch 13: the window update that reopens a zero window is sent again after
+    // the recovery probe timeout (2 * SRTT, at least 10 ms, doubling) while nothing arrives,
+    // at most WINDOW_UPDATE_REPEATS times; a segment from the peer stops it. Before, a lost
+    // update left the peer waiting for its persist timer (200 ms and more on Linux).
+    #[test]
+    fn test_window_update_reopening_a_zero_window_is_repeated() {
+        let zero_window = |mut s: &mut TestSocket, seq: usize| {
+            send!(
+                s,
+                TcpRepr {
+                    seq_number: REMOTE_SEQ + 1 + seq,
+                    ack_number: Some(LOCAL_SEQ + 1),
+                    payload: &b"abcdef"[..],
+                    ..SEND_TEMPL
+                }
+            );
+            recv!(
+                s,
+                [TcpRepr {
+                    seq_number: LOCAL_SEQ + 1,
+                    ack_number: Some(REMOTE_SEQ + 1 + seq + 6),
+                    window_len: 0,
+                    ..RECV_TEMPL
+                }]
+            );
+            assert_eq!(s.recv(|b| (b.len(), ())), Ok(()));
+        };
+        let update = |at: i64, acked: usize| {
+            (
+                at,
+                TcpRepr {
+                    seq_number: LOCAL_SEQ + 1,
+                    ack_number: Some(REMOTE_SEQ + 1 + acked),
+                    window_len: 6,
+                    ..RECV_TEMPL
+                },
+            )
+        };
+        let mut s = socket_established();
+        s.rx_buffer = SocketBuffer::new(vec![0; 6]);
+        s.assembler = Assembler::new();
+        s.rtte.have_measurement = true;
+        s.rtte.srtt = 5;
+        s.rtte.rto = 1000;
+        zero_window(&mut s, 0);
+        // The update, then the same three times: at +10, +30 (10 + 20) and +70 (30 + 40) ms.
+        for at in [0, 10, 30, 70] {
+            let (t, want) = update(at, 6);
+            if at > 0 {
+                recv_nothing!(s, time t - 1);
+            }
+            recv!(s, time t, Ok(want));
+        }
+        assert_eq!(s.socket.poll_at(&mut s.cx), PollAt::Ingress);
+        recv_nothing!(s, time 1000);
+
+        // A segment from the peer stops the repeats.
+        zero_window(&mut s, 6);
+        let (t, want) = update(1000, 12);
+        recv!(s, time t, Ok(want));
+        send!(
+            s,
+            time 1005,
+            TcpRepr {
+                seq_number: REMOTE_SEQ + 1 + 12,
+                ack_number: Some(LOCAL_SEQ + 1),
+                ..SEND_TEMPL
+            }
+        );
+        recv_nothing!(s, time 1100);
     }
 
     #[test]
