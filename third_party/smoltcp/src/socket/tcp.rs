@@ -1769,10 +1769,17 @@ impl<'a> Socket<'a> {
             // retransmission timeout. Every edge advertised earlier lies at most that far
             // beyond the current one and inside the buffer (the end of the free space only
             // moves right), so accept up to there; without scaling nothing changes.
+            //
+            // unisock patch 14: and never past the end of the buffer's free space. The SYN-ACK's
+            // window field is not scaled (RFC 7323 2.2), yet `remote_last_win` is shifted left
+            // like any other: until the next ACK the advertised edge counted as
+            // `65535 << shift`, beyond the buffer, and a segment reaching past the buffer's end
+            // was accepted whole while the ring stored only what fit (the assembler then
+            // recorded octets that were never written).
             let advertised = last_ack + ((self.remote_last_win as usize) << self.remote_win_shift);
             let slack = (1usize << self.remote_win_shift) - 1;
             let buffer_end = window_start + self.rx_buffer.window();
-            advertised.max(buffer_end.min(advertised + slack))
+            buffer_end.min(advertised + slack)
         } else {
             window_start
         };
@@ -3750,6 +3757,80 @@ mod test {
                 }]
             );
         }
+    }
+
+    // unisock patch 14: after a SYN-ACK (window field 65535, not scaled) from a socket whose
+    // buffer needs window scaling, a segment reaching past the end of the buffer is cut at the
+    // buffer's end. Before, the unscaled field counted as `65535 << shift`, the whole segment
+    // was accepted, the ring stored only what fit and the assembler recorded the rest
+    // (a debug assertion; in release builds octets never received would have been delivered).
+    #[test]
+    fn test_data_past_the_buffer_after_a_scaled_syn_ack_is_cut() {
+        const CAP: usize = 98304;
+        let mut s = socket_with_buffer_sizes(64, CAP);
+        s.state = State::Listen;
+        s.listen_endpoint = LISTEN_END;
+        assert_eq!(s.remote_win_shift, 1);
+        send!(
+            s,
+            TcpRepr {
+                control: TcpControl::Syn,
+                seq_number: REMOTE_SEQ,
+                ack_number: None,
+                window_scale: Some(0),
+                ..SEND_TEMPL
+            }
+        );
+        recv!(
+            s,
+            [TcpRepr {
+                control: TcpControl::Syn,
+                seq_number: LOCAL_SEQ,
+                ack_number: Some(REMOTE_SEQ + 1),
+                max_seg_size: Some(BASE_MSS),
+                window_scale: Some(1),
+                window_len: u16::MAX,
+                ..RECV_TEMPL
+            }]
+        );
+        send!(
+            s,
+            TcpRepr {
+                seq_number: REMOTE_SEQ + 1,
+                ack_number: Some(LOCAL_SEQ + 1),
+                ..SEND_TEMPL
+            }
+        );
+        assert_eq!(s.state, State::Established);
+        let far: std::vec::Vec<u8> = (0..1000).map(|i| (i % 7) as u8 + 1).collect();
+        let _ = send(
+            &mut s,
+            Instant::from_millis(0),
+            &TcpRepr {
+                seq_number: REMOTE_SEQ + 1 + CAP - 100,
+                ack_number: Some(LOCAL_SEQ + 1),
+                payload: &far,
+                ..SEND_TEMPL
+            },
+        );
+        let fill: std::vec::Vec<u8> = (0..CAP - 100).map(|i| (i % 251) as u8).collect();
+        for (i, chunk) in fill.chunks(1400).enumerate() {
+            let _ = send(
+                &mut s,
+                Instant::from_millis(0),
+                &TcpRepr {
+                    seq_number: REMOTE_SEQ + 1 + i * 1400,
+                    ack_number: Some(LOCAL_SEQ + 1),
+                    payload: chunk,
+                    ..SEND_TEMPL
+                },
+            );
+        }
+        assert_eq!(s.rx_buffer.len(), CAP);
+        let mut got = std::vec![0u8; CAP + 1];
+        assert_eq!(s.recv_slice(&mut got), Ok(CAP));
+        assert_eq!(&got[..CAP - 100], &fill[..]);
+        assert_eq!(&got[CAP - 100..CAP], &far[..100]);
     }
 
     #[test]
