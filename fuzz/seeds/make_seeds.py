@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Write the seed corpora of the frame and API-operation fuzz targets (well-formed inputs the
 fuzzer mutates). Run from fuzz/: python3 seeds/make_seeds.py. The parse_target seeds are
-hand-written files."""
+hand-written files; the frames_scaled seeds named patch*_ are the fuzzer's own finds, kept as
+found (each reached a smoltcp defect fixed since: third_party/smoltcp/UNISOCK-PATCHES.md)."""
 import os
 import struct
 
@@ -39,8 +40,9 @@ def eth(payload, ethertype=0x0800, dst=STACK_MAC, src=PEER_MAC):
     return dst + src + struct.pack("!H", ethertype) + payload
 
 
-def record(frame, fix=0, to_conn=0, advance=5):
-    return bytes([fix | (to_conn << 1), advance]) + struct.pack("!H", len(frame)) + frame
+def record(frame, fix=0, to_conn=0, advance=5, place=0, read=0):
+    flags = fix | (to_conn << 1) | (place << 2) | (read << 3)
+    return bytes([flags, advance]) + struct.pack("!H", len(frame)) + frame
 
 
 SYN, ACK, FIN, RST, PSH = 2, 16, 1, 4, 8
@@ -96,4 +98,28 @@ session = (
 os.makedirs("seeds/api_ops", exist_ok=True)
 for name, data in {"clean_session": clean + session, "lossy_session": lossy + session}.items():
     with open(f"seeds/api_ops/{name}", "wb") as f:
+        f.write(data)
+
+# frames_scaled: flag bit 2 places a frame at the connection's next sequence number plus its
+# own sequence field (mod 2^17), bit 3 reads `advance * 64` bytes after it.
+def placed(offset, payload, **kw):
+    return record(eth(tcp(41000, 80, offset, 0, ACK | PSH, payload)), 1, 1, place=1, **kw)
+
+
+SEG = 1990
+fill = b"".join(placed(i * SEG, bytes((i * 7 + j) % 251 for j in range(SEG)), advance=1) for i in range(50))
+scaled = {
+    # Fill the 96 KiB buffer in order without reading, then read a little and send more: the
+    # window closes and reopens (zero window, window update, its repeats).
+    "fill_window_then_read": fill
+    + placed(50 * SEG, b"x" * 10, advance=255, read=1)
+    + placed(50 * SEG, b"y" * 1000, advance=30),
+    # Out of order deep inside the scaled window, then the gap partly filled and a read.
+    "out_of_order_in_scaled_window": placed(0, b"a" * 1500, advance=1)
+    + placed(90000, b"b" * 1500, advance=1)
+    + placed(1500, b"c" * 1500, advance=100, read=1),
+}
+os.makedirs("seeds/frames_scaled", exist_ok=True)
+for name, data in scaled.items():
+    with open(f"seeds/frames_scaled/{name}", "wb") as f:
         f.write(data)

@@ -2,5 +2,6 @@
 //! (`tests/src/faults/`), included by path so the fuzz workspace does not build the whole
 //! suite (the parts that need its test helpers are left out), and an input cursor.
 
+pub mod conn_frames;
 pub mod faults;
 pub mod input;

@@ -157,7 +157,11 @@ mod wire {
     /// drain within a minute of virtual time past `unisock_smoltcp::ORPHAN_LIMIT` (after which
     /// orphaned connections that make no progress are aborted).
     fn with_peer(f: impl FnOnce(&Peer)) {
-        let peer = Peer::new();
+        with_peer_of(Peer::new(), f)
+    }
+
+    /// [`with_peer`] on a given peer (and its stack).
+    fn with_peer_of(peer: Peer, f: impl FnOnce(&Peer)) {
         f(&peer);
         for _ in 0..(unisock_smoltcp::ORPHAN_LIMIT.as_secs() + 60) * 2 {
             if peer.net().open_sockets() == 0 {
@@ -383,6 +387,39 @@ mod wire {
             assert!(
                 acked as usize <= got.len() + 4096,
                 "acknowledged beyond the window: {acked}"
+            );
+        });
+    }
+
+    #[test]
+    fn data_past_the_buffer_right_after_a_scaled_handshake_is_cut() {
+        // 96 KiB buffers: the stack scales its window (shift 1) when the peer offers window
+        // scaling, and its SYN-ACK advertises 65535, a field that is never scaled. A peer that
+        // sends past the end of the buffer before the stack's first ACK gets only what fits.
+        // Before smoltcp patch 14 the whole segment was taken, the reassembly recorded octets
+        // the ring never stored, and filling the gap in front of it panicked.
+        const CAP: usize = 96 * 1024;
+        with_peer_of(Peer::with_buffers(CAP, None), |peer| {
+            let mut l = ok(peer.net().listen(at(), 1), "listen");
+            let (mine, theirs) = peer
+                .handshake_with(41000, PORT, 100_000, &[1, 3, 3, 7])
+                .expect("handshake");
+            let (mut s, _) = ok(l.try_accept(), "accept");
+            let far: Vec<u8> = (0..1000u32).map(|i| (i % 7) as u8 + 1).collect();
+            let at_end = mine.wrapping_add((CAP - 100) as u32);
+            peer.exchange(&data(peer, at_end, theirs, &far), ms(5));
+            let fill: Vec<u8> = (0..CAP - 100).map(|i| (i % 251) as u8).collect();
+            for (i, chunk) in fill.chunks(1400).enumerate() {
+                let seq = mine.wrapping_add((i * 1400) as u32);
+                peer.exchange(&data(peer, seq, theirs, chunk), ms(1));
+            }
+            let got = read_now(&mut s);
+            assert_eq!(got.len(), CAP, "bytes delivered");
+            assert!(got[..CAP - 100] == fill[..], "the in-order data differs");
+            assert_eq!(
+                &got[CAP - 100..],
+                &far[..100],
+                "the part of the far segment that fit"
             );
         });
     }

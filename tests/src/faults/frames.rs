@@ -82,19 +82,24 @@ pub struct Tcp {
     pub flags: u8,
     /// Advertised window.
     pub window: u16,
+    /// TCP options (padded with zeros, end of option list, to a multiple of 4 bytes).
+    pub options: Vec<u8>,
     /// Payload.
     pub payload: Vec<u8>,
 }
 
 impl Tcp {
-    /// The segment's bytes (20-byte header, no options), checksum over the IPv4 pseudo-header.
+    /// The segment's bytes (20-byte header and the options), checksum over the IPv4
+    /// pseudo-header.
     pub fn bytes(&self) -> Vec<u8> {
-        let mut t = vec![0u8; 20];
+        let words = self.options.len().div_ceil(4);
+        let mut t = vec![0u8; 20 + 4 * words];
+        t[20..20 + self.options.len()].copy_from_slice(&self.options);
         t[0..2].copy_from_slice(&self.sport.to_be_bytes());
         t[2..4].copy_from_slice(&self.dport.to_be_bytes());
         t[4..8].copy_from_slice(&self.seq.to_be_bytes());
         t[8..12].copy_from_slice(&self.ack.to_be_bytes());
-        t[12] = 5 << 4;
+        t[12] = ((5 + words) as u8) << 4;
         t[13] = self.flags;
         t[14..16].copy_from_slice(&self.window.to_be_bytes());
         t.extend_from_slice(&self.payload);
@@ -183,6 +188,7 @@ pub fn parse_tcp(frame: &[u8]) -> Option<Tcp> {
         ack: be32(8)?,
         flags: *t.get(13)?,
         window: be16(14)?,
+        options: t.get(20..off)?.to_vec(),
         payload: t.get(off..)?.to_vec(),
     })
 }
@@ -202,6 +208,7 @@ mod tests {
             ack: 0,
             flags: flags::SYN,
             window: 4096,
+            options: vec![1, 3, 3, 7],
             payload: b"odd".to_vec(),
         };
         let f = seg.frame([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);

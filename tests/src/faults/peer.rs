@@ -42,6 +42,14 @@ impl Peer {
     /// A fresh stack (127.0.0.1/8 on Ethernet, small pool) and its peer end, the stack's
     /// neighbour cache primed with the peer.
     pub fn new() -> Peer {
+        Peer::with_buffers(4096, None)
+    }
+
+    /// [`new`](Peer::new) with TCP socket buffers of `bytes` each way (above 64 KiB the stack
+    /// scales its window when the peer offers window scaling, see
+    /// [`handshake_with`](Peer::handshake_with)) and the stack's delayed-ACK time
+    /// `ack_delay` ([`Config::with_tcp_ack_delay`]).
+    pub fn with_buffers(bytes: usize, ack_delay: Option<Duration>) -> Peer {
         let world = World::new();
         let (a, b) = Wire::pair(Medium::Ethernet, 1514);
         let config = Config::new()
@@ -50,12 +58,13 @@ impl Peer {
             .with_mac(STACK_MAC)
             .with_pool(PoolConfig {
                 tcp: 8,
-                tcp_rx: 4096,
-                tcp_tx: 4096,
+                tcp_rx: bytes,
+                tcp_tx: bytes,
                 udp: 2,
                 ..PoolConfig::SMALL
             })
-            .with_random_seed(1);
+            .with_random_seed(1)
+            .with_tcp_ack_delay(ack_delay);
         let dev = Faulty::new(a, FaultConfig::default());
         let stack = Rc::new(
             Stack::new_alloc(dev, world.clock(), world.waiter(), &config).expect("smoltcp stack"),
@@ -130,6 +139,7 @@ impl Peer {
             ack,
             flags,
             window: 4096,
+            options: Vec::new(),
             payload: Vec::new(),
         }
     }
@@ -137,7 +147,23 @@ impl Peer {
     /// Open a connection from the peer to a listener on `dport` (three-way handshake by hand):
     /// returns (peer's next sequence number, stack's next sequence number).
     pub fn handshake(&self, sport: u16, dport: u16, isn: u32) -> Option<(u32, u32)> {
-        let replies = self.exchange(&self.seg(sport, dport, isn, 0, frames::flags::SYN), ms(50));
+        self.handshake_with(sport, dport, isn, &[])
+    }
+
+    /// [`handshake`](Peer::handshake) with TCP `options` in the SYN (for example
+    /// `[1, 3, 3, 7]`: window scaling, shift 7).
+    pub fn handshake_with(
+        &self,
+        sport: u16,
+        dport: u16,
+        isn: u32,
+        options: &[u8],
+    ) -> Option<(u32, u32)> {
+        let syn = Tcp {
+            options: options.to_vec(),
+            ..self.seg(sport, dport, isn, 0, frames::flags::SYN)
+        };
+        let replies = self.exchange(&syn, ms(50));
         let synack = replies.iter().find(|t| {
             t.flags & (frames::flags::SYN | frames::flags::ACK)
                 == (frames::flags::SYN | frames::flags::ACK)
