@@ -76,6 +76,8 @@
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
+// The non-blocking helpers the async sockets use are unused without a reactor.
+#![cfg_attr(not(any(feature = "tokio", feature = "async-io")), allow(dead_code))]
 
 #[cfg(any(feature = "tokio", feature = "async-io"))]
 // The module docs name both reactors; with one feature off, the other's links dangle.

@@ -27,6 +27,7 @@
 
 use core::marker::PhantomData;
 use core::net::SocketAddr;
+use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use core::time::Duration;
 
 use unisock::{
@@ -199,7 +200,8 @@ pub struct Stream<F: Family> {
     pub(crate) sock: sys::Socket,
     /// Directions already shut down (`SHUT_RD` = bit 0, `SHUT_WR` = bit 1), so that shutting
     /// one down again succeeds even after the connection has closed (Linux says `ENOTCONN`).
-    shut: u8,
+    /// Atomic so that a shared reference can shut down (an async write half).
+    shut: AtomicU8,
     _family: PhantomData<F>,
 }
 
@@ -215,7 +217,7 @@ impl<F: Family> Stream<F> {
     pub(crate) fn from_socket(sock: sys::Socket) -> Self {
         Stream {
             sock,
-            shut: 0,
+            shut: AtomicU8::new(0),
             _family: PhantomData,
         }
     }
@@ -225,7 +227,7 @@ impl<F: Family> Stream<F> {
         if buf.is_empty() {
             return Ok(0);
         }
-        if self.shut & SHUT_READ != 0 {
+        if self.shut.load(Relaxed) & SHUT_READ != 0 {
             return Ok(self.read_after_shutdown());
         }
         self.sock.recv(buf, bits).map_err(|e| {
@@ -269,6 +271,25 @@ impl<F: Family> Stream<F> {
     /// Non-blocking `send` through a shared reference (the async write half).
     pub(crate) fn try_send_shared(&self, buf: &[u8], flags: SendFlags) -> Result<usize, Error> {
         self.send_with(buf, send_flags(flags, true)? | libc::MSG_DONTWAIT, false)
+    }
+
+    /// `shutdown` through a shared reference (the trait's `shutdown`, and the async write
+    /// half's). Shutting down a direction that this stream already shut down succeeds, even
+    /// once the connection has fully closed.
+    pub(crate) fn shutdown_shared(&self, how: Shutdown) -> Result<(), Error> {
+        let (how, bits) = match how {
+            Shutdown::Read => (libc::SHUT_RD, SHUT_READ),
+            Shutdown::Write => (libc::SHUT_WR, SHUT_WRITE),
+            Shutdown::Both => (libc::SHUT_RDWR, SHUT_READ | SHUT_WRITE),
+        };
+        match self.sock.shutdown(how) {
+            Ok(()) => {
+                self.shut.fetch_or(bits, Relaxed);
+                Ok(())
+            }
+            Err(libc::ENOTCONN) if bits & !self.shut.load(Relaxed) == 0 => Ok(()),
+            Err(e) => Err(Error::os(Op::Shutdown, e)),
+        }
     }
 
     /// Where a non-blocking connect stands: `WouldBlock` while the handshake goes on, then
@@ -414,19 +435,7 @@ impl<F: Family> StreamSocket for Stream<F> {
     /// `shutdown`. Shutting down a direction that this stream already shut down succeeds,
     /// even once the connection has fully closed.
     fn shutdown(&mut self, how: Shutdown) -> Result<(), Error> {
-        let (how, bits) = match how {
-            Shutdown::Read => (libc::SHUT_RD, SHUT_READ),
-            Shutdown::Write => (libc::SHUT_WR, SHUT_WRITE),
-            Shutdown::Both => (libc::SHUT_RDWR, SHUT_READ | SHUT_WRITE),
-        };
-        match self.sock.shutdown(how) {
-            Ok(()) => {
-                self.shut |= bits;
-                Ok(())
-            }
-            Err(libc::ENOTCONN) if bits & !self.shut == 0 => Ok(()),
-            Err(e) => Err(Error::os(Op::Shutdown, e)),
-        }
+        self.shutdown_shared(how)
     }
 
     /// `SO_LINGER {1, 0}`, then close: the kernel discards queued data and sends RST (on a

@@ -117,3 +117,53 @@ fn async_data_paths_do_not_allocate() {
         "async-io: {n} allocations in 500 async rounds (more than one per reactor turn)"
     );
 }
+
+/// The same TCP ping-pong through tokio's `AsyncRead`/`AsyncWrite` (`read`, `write_all`,
+/// `read_exact` of `tokio::io`'s extension traits) on the tokio reactor.
+#[test]
+fn tokio_io_traits_do_not_allocate() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
+    let n = rt.block_on(async {
+        let stack = TokioStack::new();
+        let mut listener = stack.listen("127.0.0.1:0".parse().unwrap(), 4).unwrap();
+        let at = listener.local_addr().unwrap();
+        let (client, accepted) = future::zip(stack.connect(at), listener.accept()).await;
+        let mut client = client.unwrap();
+        let (mut server, _) = accepted.unwrap();
+        let mut run = async |n: usize| {
+            for i in 0..n {
+                let msg = [i as u8; 64];
+                let echo = async {
+                    let mut buf = [0u8; 64];
+                    let mut got = 0;
+                    while got < 64 {
+                        got += AsyncReadExt::read(&mut server, &mut buf[got..])
+                            .await
+                            .unwrap();
+                    }
+                    AsyncWriteExt::write_all(&mut server, &buf).await.unwrap();
+                };
+                let ask = async {
+                    AsyncWriteExt::write_all(&mut client, &msg).await.unwrap();
+                    let mut back = [0u8; 64];
+                    AsyncReadExt::read_exact(&mut client, &mut back)
+                        .await
+                        .unwrap();
+                    assert_eq!(back, msg);
+                };
+                future::zip(echo, ask).await;
+            }
+        };
+        run(20).await;
+        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        WATCHING.with(|w| w.set(true));
+        run(500).await;
+        WATCHING.with(|w| w.set(false));
+        ALLOCATIONS.load(Ordering::Relaxed) - before
+    });
+    assert_eq!(n, 0, "tokio::io traits: {n} allocations in 500 rounds");
+}

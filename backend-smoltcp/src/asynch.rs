@@ -222,7 +222,7 @@ async_impls!(
 macro_rules! half {
     ($(#[$doc:meta])* $Half:ident over $Sock:ident) => {
         $(#[$doc])*
-        pub struct $Half<'r, 's, 'a, D: Device, C: Clock, W: Wait>(&'r $Sock<'s, 'a, D, C, W>);
+        pub struct $Half<'r, 's, 'a, D: Device, C: Clock, W: Wait>(pub(crate) &'r $Sock<'s, 'a, D, C, W>);
 
         impl<D: Device, C: Clock, W: Wait> core::fmt::Debug for $Half<'_, '_, '_, D, C, W> {
             fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {

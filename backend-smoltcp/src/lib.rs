@@ -42,6 +42,10 @@
 //! - Async: `&Stack` implements [`unisock::asynch::SendStack`] (`std`; `Send` futures) or
 //!   [`unisock::asynch::Stack`] (`no_std`); [`TcpStream`] is `embedded_io_async::Read` +
 //!   `Write`. The runner future [`Stack::run`] with a [`Sleep`] ([`SleepFn`] for closures).
+//!   Features `tokio` / `futures-io` (`std`): [`TcpStream`] and its split halves also
+//!   implement `tokio::io::AsyncRead`/`AsyncWrite` / `futures_io::AsyncRead`/`AsyncWrite`
+//!   (`poll_shutdown` / `poll_close` shut the write direction down), for `tokio::io::copy`,
+//!   codecs, hyper through `hyper_util::rt::TokioIo`, on any executor.
 //!   [`RECHECK`]: the longest a blocked thread sleeps without retrying.
 //! - `std` conveniences: [`StdStack`] (heap stack + background driver thread, derefs to
 //!   [`Stack`]): [`StdStack::loopback(config)`](StdStack::loopback),
@@ -283,6 +287,8 @@ mod api;
 mod asynch;
 
 mod clock;
+#[cfg(any(feature = "tokio", feature = "futures-io"))]
+mod compat;
 mod config;
 mod copy;
 #[cfg(feature = "udp")]

@@ -738,6 +738,57 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
     }
 
     /// Async send: completes once at least one byte is queued. Cancellation-safe.
+    /// One poll of a plain receive: data, end of stream (`Ok(0)`), the error, or `Pending`
+    /// with the task's waker registered on the receive direction.
+    #[cfg(any(feature = "tokio", feature = "futures-io"))]
+    pub(crate) fn poll_recv(
+        &self,
+        cx: &mut core::task::Context<'_>,
+        buf: &mut [u8],
+    ) -> core::task::Poll<Result<usize>> {
+        let h = self.handle;
+        self.stack.poll_op(
+            cx,
+            |g, w| g.register(h, Dir::Recv, w),
+            |g, _| Self::try_recv_in(g, h, buf, false),
+        )
+    }
+
+    /// One poll of a plain send: bytes queued, the error, or `Pending` with the task's waker
+    /// registered on the send direction.
+    #[cfg(any(feature = "tokio", feature = "futures-io"))]
+    pub(crate) fn poll_send(
+        &self,
+        cx: &mut core::task::Context<'_>,
+        buf: &[u8],
+    ) -> core::task::Poll<Result<usize>> {
+        let h = self.handle;
+        self.stack.poll_op(
+            cx,
+            |g, w| g.register(h, Dir::Send, w),
+            |g, _| Self::try_send_in(g, h, buf, SendFlags::NONE),
+        )
+    }
+
+    /// `shutdown` through a shared reference (the trait's `shutdown`, and the write half's
+    /// `poll_shutdown`). Shutting a direction down again does nothing.
+    pub(crate) fn shutdown_shared(&self, how: Shutdown) -> Result<()> {
+        self.stack.with(|g, _| {
+            let (slot, s) = g.tcp(self.handle)?;
+            if matches!(how, Shutdown::Read | Shutdown::Both) {
+                slot.shut_rd = true;
+                while s.can_recv() {
+                    let _ = s.recv(|b| (b.len(), ()));
+                }
+            }
+            if matches!(how, Shutdown::Write | Shutdown::Both) && !slot.shut_wr {
+                slot.shut_wr = true;
+                s.close();
+            }
+            Ok(())
+        })
+    }
+
     pub(crate) async fn send_async(&self, buf: &[u8], flags: SendFlags) -> Result<usize> {
         let h = self.handle;
         let stack = self.stack;
@@ -902,20 +953,7 @@ impl<D: Device, C: Clock, W: Wait> unisock::StreamSocket for TcpStream<'_, '_, D
     }
 
     fn shutdown(&mut self, how: Shutdown) -> Result<()> {
-        self.stack.with(|g, _| {
-            let (slot, s) = g.tcp(self.handle)?;
-            if matches!(how, Shutdown::Read | Shutdown::Both) {
-                slot.shut_rd = true;
-                while s.can_recv() {
-                    let _ = s.recv(|b| (b.len(), ()));
-                }
-            }
-            if matches!(how, Shutdown::Write | Shutdown::Both) && !slot.shut_wr {
-                slot.shut_wr = true;
-                s.close();
-            }
-            Ok(())
-        })
+        self.shutdown_shared(how)
     }
 
     fn abort(self) -> Result<()> {

@@ -50,6 +50,11 @@
 //!   may have consumed a prefix), like `read_exact`.
 //! - Everything is `Send + Sync`; futures are `Send`, so tasks can be spawned on tokio's
 //!   multi-threaded runtime.
+//! - The streams (and their split halves) also implement the poll-based traits of the std
+//!   ecosystem: `tokio::io::AsyncRead`/`AsyncWrite` (feature `tokio`) and
+//!   `futures_io::AsyncRead`/`AsyncWrite` (feature `futures-io`), so `tokio::io::copy`,
+//!   `BufReader`, codecs and hyper (through `hyper_util::rt::TokioIo`) take them as they are;
+//!   `poll_shutdown` / `poll_close` shut the write direction down.
 //! - The blocking types convert into async ones ([`crate::TcpStream::into_async`],
 //!   [`Registered::new`]) and back ([`Registered::into_inner`]).
 //!
@@ -69,6 +74,8 @@
 //! bound async calls: use the executor's timer), batched datagrams, async UNIX-domain
 //! connect (wrap a connected [`crate::UnixStream`] with [`Registered::new`] instead).
 
+#[cfg(any(feature = "tokio", feature = "futures-io"))]
+mod compat;
 mod reactor;
 
 use core::future::{Future, poll_fn};

@@ -32,7 +32,7 @@ mod sealed {
 /// [`AsyncIo`] only.
 pub trait Reactor: sealed::Sealed + Send + Sync + Sized + 'static {
     /// One registered descriptor.
-    type Registration: Send + Sync;
+    type Registration: Send + Sync + Unpin;
 
     /// Register `fd`, which stays open for as long as the registration lives.
     fn register(fd: RawFd) -> Result<Self::Registration, Error>;
