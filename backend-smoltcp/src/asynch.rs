@@ -31,15 +31,18 @@ use crate::stack::Stack;
 use crate::wait::Wait;
 use crate::{RawSocket, TcpListener, TcpSocket, TcpStream, UdpSocket};
 
+// `read` and `write` are one `poll_fn` each rather than `recv_async`/`send_async` with no
+// flags: the flag branches would be compiled into every task that reads (a firmware's
+// size).
 impl<D: Device, C: Clock, W: Wait> embedded_io_async::Read for TcpStream<'_, '_, D, C, W> {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
-        self.recv_async(buf, RecvFlags::NONE).await
+        core::future::poll_fn(|cx| self.poll_recv(cx, buf)).await
     }
 }
 
 impl<D: Device, C: Clock, W: Wait> embedded_io_async::Write for TcpStream<'_, '_, D, C, W> {
     async fn write(&mut self, buf: &[u8]) -> Result<usize> {
-        self.send_async(buf, SendFlags::NONE).await
+        core::future::poll_fn(|cx| self.poll_send(cx, buf)).await
     }
 
     async fn flush(&mut self) -> Result<()> {
@@ -251,7 +254,8 @@ half!(
 
 impl<D: Device, C: Clock, W: Wait> embedded_io_async::Read for TcpReadHalf<'_, '_, '_, D, C, W> {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
-        self.0.recv_async(buf, RecvFlags::NONE).await
+        let s = self.0;
+        core::future::poll_fn(|cx| s.poll_recv(cx, buf)).await
     }
 }
 
@@ -267,7 +271,8 @@ impl<D: Device, C: Clock, W: Wait> unisock::asynch::Readable for TcpReadHalf<'_,
 
 impl<D: Device, C: Clock, W: Wait> embedded_io_async::Write for TcpWriteHalf<'_, '_, '_, D, C, W> {
     async fn write(&mut self, buf: &[u8]) -> Result<usize> {
-        self.0.send_async(buf, SendFlags::NONE).await
+        let s = self.0;
+        core::future::poll_fn(|cx| s.poll_send(cx, buf)).await
     }
 
     async fn flush(&mut self) -> Result<()> {

@@ -16,7 +16,7 @@ use core::net::SocketAddr;
 use unisock::ErrorKind;
 
 /// An error of the smoltcp backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Error {
     kind: ErrorKind,
     context: &'static str,
@@ -156,6 +156,30 @@ impl fmt::Display for Error {
             }
         }
         self.write_addr_part(f)
+    }
+}
+
+impl fmt::Debug for Error {
+    /// `Error { kind: ConnectionReset, context: "tcp read: peer sent RST", addr: 10.7.0.2:7 }`
+    /// (`addr` and, under `std`, `os` only when present). Written by hand rather than derived:
+    /// the derived form links `core`'s string escaper with its Unicode tables and `core`'s IP
+    /// address formatters into every firmware that prints an error with `{:?}` (about 3 KiB
+    /// of flash); the context is a literal of this crate and needs no escaping.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Error { kind: ")?;
+        fmt::Debug::fmt(&self.kind, f)?;
+        f.write_str(", context: \"")?;
+        f.write_str(self.context)?;
+        f.write_str("\"")?;
+        if let Some(a) = self.addr {
+            f.write_str(", addr: ")?;
+            write_addr(f, a)?;
+        }
+        #[cfg(feature = "std")]
+        if let Some(errno) = self.os {
+            write!(f, ", os: {errno}")?;
+        }
+        f.write_str(" }")
     }
 }
 
@@ -569,5 +593,32 @@ mod tests {
         let want = std::format!("{}connection reset by peer", prefix("tcp read"));
         assert_eq!(e.to_string(), want);
         assert_eq!(e.kind(), ErrorKind::ConnectionReset);
+    }
+
+    #[test]
+    fn debug_shows_each_field_that_is_present() {
+        let ctx = if cfg!(feature = "error-context") {
+            "tcp read: peer sent RST"
+        } else {
+            ""
+        };
+        let e = Error::new(ErrorKind::ConnectionReset, "tcp read: peer sent RST");
+        assert_eq!(
+            std::format!("{e:?}"),
+            std::format!("Error {{ kind: ConnectionReset, context: \"{ctx}\" }}")
+        );
+        let e = e.at("10.7.0.2:7".parse().unwrap());
+        assert_eq!(
+            std::format!("{e:?}"),
+            std::format!("Error {{ kind: ConnectionReset, context: \"{ctx}\", addr: 10.7.0.2:7 }}")
+        );
+        #[cfg(feature = "std")]
+        {
+            let e = Error::from_os(ErrorKind::Other, "TAP: TUNSETIFF failed", libc::EBUSY);
+            assert!(
+                std::format!("{e:?}").ends_with(&std::format!(", os: {} }}", libc::EBUSY)),
+                "{e:?}"
+            );
+        }
     }
 }

@@ -737,10 +737,8 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
             .await
     }
 
-    /// Async send: completes once at least one byte is queued. Cancellation-safe.
     /// One poll of a plain receive: data, end of stream (`Ok(0)`), the error, or `Pending`
     /// with the task's waker registered on the receive direction.
-    #[cfg(any(feature = "tokio", feature = "futures-io"))]
     pub(crate) fn poll_recv(
         &self,
         cx: &mut core::task::Context<'_>,
@@ -756,7 +754,6 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
 
     /// One poll of a plain send: bytes queued, the error, or `Pending` with the task's waker
     /// registered on the send direction.
-    #[cfg(any(feature = "tokio", feature = "futures-io"))]
     pub(crate) fn poll_send(
         &self,
         cx: &mut core::task::Context<'_>,
@@ -789,6 +786,7 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
         })
     }
 
+    /// Async send: completes once at least one byte is queued. Cancellation-safe.
     pub(crate) async fn send_async(&self, buf: &[u8], flags: SendFlags) -> Result<usize> {
         let h = self.handle;
         let stack = self.stack;
