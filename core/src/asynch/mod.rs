@@ -181,6 +181,14 @@ pub trait StreamListener: Socket {
 
 /// A connected stream socket (as [`crate::StreamSocket`]); `read`/`write` come from
 /// embedded-io-async.
+///
+/// `write` completes once the bytes are queued in the stack, and `flush` completes at once on
+/// every backend, as on the kernel (`std::net`, `tokio::net`): neither waits for the peer's
+/// acknowledgement. (embassy-net's `flush` waits until the peer has acknowledged everything;
+/// code ported from it that relies on that, for example before powering down, waits for
+/// delivery with [`shutdown`](StreamSocket::shutdown)`(Write)` and a read until end of stream,
+/// which completes once the peer has received everything and closed too.) Dropping a stream
+/// closes it gracefully: the queued data and the FIN are still delivered.
 pub trait StreamSocket:
     Socket
     + embedded_io_async::Read
