@@ -287,6 +287,25 @@ pub async fn half_close<S: Stack, C: Stack, T: Sleep>(env: &AsyncEnv<'_, S, C, T
     expect_eof(&mut client).await;
 }
 
+/// Dropping a stream with data still queued closes it gracefully: the peer reads every byte,
+/// then end of stream (no reset). The data is written before the peer reads anything, so part
+/// of it is still in the dropped stream's send queue (or in flight) when it is dropped.
+pub async fn drop_delivers_queued_data<S: Stack, C: Stack, T: Sleep>(env: &AsyncEnv<'_, S, C, T>) {
+    let Some((_l, mut client, mut server)) = env.pair(false).await else {
+        return;
+    };
+    // Below the smallest send buffer the suite runs with (4 KiB on the firmware), so that the
+    // write completes without the peer reading.
+    let data: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+    ok(client.write_all(&data).await, "client write");
+    drop(client);
+    assert!(
+        read_n(&mut server, data.len()).await == data,
+        "data after the drop differs"
+    );
+    expect_eof(&mut server).await;
+}
+
 /// shutdown(Read): reads return end of stream at once; writing still works.
 pub async fn shutdown_read<S: Stack, C: Stack, T: Sleep>(env: &AsyncEnv<'_, S, C, T>) {
     let Some((_l, mut client, mut server)) = env.pair(false).await else {

@@ -162,6 +162,10 @@ macro_rules! async_conformance_tests {
             $with_env(async |env| $crate::async_scenarios::half_close(env).await)
         }
         #[test]
+        fn drop_delivers_queued_data() {
+            $with_env(async |env| $crate::async_scenarios::drop_delivers_queued_data(env).await)
+        }
+        #[test]
         fn shutdown_read() {
             $with_env(async |env| $crate::async_scenarios::shutdown_read(env).await)
         }

@@ -715,6 +715,7 @@ const ASYNC_SCENARIOS: &[&str] = &[
     "bind_then_connect_v6",
     "backlog",
     "half_close",
+    "drop_delivers_queued_data",
     "shutdown_read",
     "abort_resets_peer",
     "peek_and_waitall",

@@ -158,6 +158,10 @@ async fn scenarios(env: &'static Env) {
     scenario!("bind_then_connect_v6", s::bind_then_connect(env, true));
     scenario!("backlog", s::backlog(env));
     scenario!("half_close", s::half_close(env));
+    scenario!(
+        "drop_delivers_queued_data",
+        s::drop_delivers_queued_data(env)
+    );
     scenario!("shutdown_read", s::shutdown_read(env));
     scenario!("abort_resets_peer", s::abort_resets_peer(env));
     scenario!("peek_and_waitall", s::peek_and_waitall(env));
