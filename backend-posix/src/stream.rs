@@ -273,6 +273,20 @@ impl<F: Family> Stream<F> {
         self.send_with(buf, send_flags(flags, true)? | libc::MSG_DONTWAIT, false)
     }
 
+    /// Non-blocking gathered `send` (`sendmsg`) through a shared reference: the async
+    /// streams' `poll_write_vectored`.
+    pub(crate) fn try_send_vectored_shared(
+        &self,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Result<usize, Error> {
+        if bufs.iter().all(|b| b.is_empty()) {
+            return Ok(0);
+        }
+        self.sock
+            .send_vectored(bufs, libc::MSG_DONTWAIT)
+            .map_err(|e| Error::os(Op::Send, e))
+    }
+
     /// `shutdown` through a shared reference (the trait's `shutdown`, and the async write
     /// half's). Shutting down a direction that this stream already shut down succeeds, even
     /// once the connection has fully closed.

@@ -4,7 +4,8 @@
 //!
 //! - tokio's `AsyncRead`/`AsyncWrite`: `tokio::io::copy` echo through `tokio::io::split` and
 //!   through unisock's own split halves (`BufReader::lines` on the read half), half-close
-//!   with `shutdown()`, `read_to_end`; the errors as `std::io::Error` (reset, broken pipe);
+//!   with `shutdown()`, `read_to_end`; gathered writes (`write_vectored`, one `sendmsg` on
+//!   the kernel); the errors as `std::io::Error` (reset, broken pipe);
 //!   **hyper** 1 (client and server, HTTP/1.1 through `hyper_util::rt::TokioIo`) with a 1 MiB
 //!   response and a 256 KiB request body echoed, both checked.
 //! - futures' `AsyncRead`/`AsyncWrite`: `futures_lite::io::copy` echo, `close()` as the
@@ -130,6 +131,44 @@ macro_rules! lines_through_halves {
             "lines served and heard back"
         );
     }};
+}
+
+/// Gathered writes: many small slices through `write_vectored` (advancing past what each
+/// call took), read back whole. Returns the stream's `is_write_vectored` and the most bytes
+/// one call took.
+async fn tokio_vectored<S: Stack>(stack: &S) -> (bool, usize)
+where
+    S::TcpStream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let (mut client, mut server) = pair(stack).await;
+    let sent = data(200 * 1024, 5);
+    let vectored = tokio::io::AsyncWrite::is_write_vectored(&client);
+    let mut most = 0;
+    let write = async {
+        // 400 slices of 512 bytes: more than one call takes at once on either backend.
+        let mut slices: Vec<std::io::IoSlice<'_>> =
+            sent.chunks(512).map(std::io::IoSlice::new).collect();
+        let mut rest = &mut slices[..];
+        while !rest.is_empty() {
+            let n = client.write_vectored(rest).await.expect("write_vectored");
+            assert!(n > 0, "write_vectored wrote nothing");
+            most = most.max(n);
+            std::io::IoSlice::advance_slices(&mut rest, n);
+        }
+        client.shutdown().await.expect("shutdown");
+    };
+    let read = async {
+        let mut back = Vec::new();
+        server.read_to_end(&mut back).await.expect("read_to_end");
+        back
+    };
+    let ((), back) = tokio::join!(write, read);
+    assert!(
+        back == sent,
+        "gathered data differs ({} bytes back)",
+        back.len()
+    );
+    (vectored, most)
 }
 
 /// Errors through `std::io::Error`: a zero-length read completes at once, a write after
@@ -315,6 +354,14 @@ mod kernel {
     }
 
     #[test]
+    fn tokio_vectored_writes_are_one_sendmsg() {
+        checked(|| {
+            let (vectored, most) = on_tokio(tokio_vectored(&TokioStack::new()));
+            assert!(vectored && most > 512, "one call took at most {most} bytes");
+        });
+    }
+
+    #[test]
     fn tokio_errors_carry_the_os_error() {
         checked(|| {
             let e = on_tokio(super::tokio_errors(&TokioStack::new()));
@@ -370,6 +417,15 @@ mod smoltcp_inproc {
                 let (c, s) = pair(&net.stack()).await;
                 lines_through_halves!(c, s);
             })
+        });
+    }
+
+    #[test]
+    fn tokio_vectored_writes() {
+        // Not vectored here: tokio's default writes the first non-empty slice per call.
+        checked(|net| {
+            let (vectored, most) = on_tokio(tokio_vectored(&net.stack()));
+            assert!(!vectored && most <= 512, "{vectored} {most}");
         });
     }
 

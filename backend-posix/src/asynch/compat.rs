@@ -13,7 +13,10 @@
 //!
 //! Each poll is the non-blocking call of the `embedded-io-async` method (one `recv` /
 //! `send` with `MSG_DONTWAIT`), and on `WouldBlock` a wait for the reactor's readiness event:
-//! nothing is buffered in between and nothing allocates. Flushing does nothing (writes go
+//! nothing is buffered in between and nothing allocates. Vectored writes are one `sendmsg`
+//! over all the buffers (up to 1024), and tokio's `is_write_vectored` says so, as
+//! `tokio::net::TcpStream`'s does (hyper then writes its head and body without copying them
+//! together). Flushing does nothing (writes go
 //! straight to the kernel); tokio's `poll_shutdown` and futures' `poll_close` shut the write
 //! direction down (`shutdown(SHUT_WR)`: the peer reads end of stream once the queued data is
 //! through), as `tokio::net::TcpStream` and `async_io::Async<TcpStream>` do; the descriptor is
@@ -51,6 +54,18 @@ fn poll_send<R: Reactor, F: Family>(
 ) -> Poll<Result<usize, Error>> {
     R::poll_io(&s.reg, cx, Direction::Write, || {
         s.inner.try_send_shared(buf, SendFlags::NONE)
+    })
+}
+
+/// One gathered send (`sendmsg`) on `s`, waiting for writability on `WouldBlock`.
+#[inline]
+fn poll_send_vectored<R: Reactor, F: Family>(
+    s: &Registered<R, Stream<F>>,
+    cx: &mut Context<'_>,
+    bufs: &[std::io::IoSlice<'_>],
+) -> Poll<Result<usize, Error>> {
+    R::poll_io(&s.reg, cx, Direction::Write, || {
+        s.inner.try_send_vectored_shared(bufs)
     })
 }
 
@@ -119,11 +134,16 @@ macro_rules! compat {
     };
     (write $T:ty) => {
         #[cfg(feature = "tokio")]
-        compat!(@write tokio::io::AsyncWrite, poll_shutdown, $T);
+        compat!(@write tokio::io::AsyncWrite, poll_shutdown, $T;
+            /// Yes: `poll_write_vectored` is one `sendmsg`.
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+        );
         #[cfg(feature = "futures-io")]
-        compat!(@write futures_io::AsyncWrite, poll_close, $T);
+        compat!(@write futures_io::AsyncWrite, poll_close, $T;);
     };
-    (@write $Trait:path, $close:ident, $T:ty) => {
+    (@write $Trait:path, $close:ident, $T:ty; $($extra:tt)*) => {
         impl<R: Reactor, F: Family> $Trait for $T {
             fn poll_write(
                 self: Pin<&mut Self>,
@@ -132,6 +152,17 @@ macro_rules! compat {
             ) -> Poll<std::io::Result<usize>> {
                 poll_send(self.stream(), cx, buf).map_err(Into::into)
             }
+
+            /// All the buffers (up to 1024 of them) in one `sendmsg`.
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> Poll<std::io::Result<usize>> {
+                poll_send_vectored(self.stream(), cx, bufs).map_err(Into::into)
+            }
+
+            $($extra)*
 
             /// Nothing to do: writes go straight to the kernel.
             fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {

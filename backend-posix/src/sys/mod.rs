@@ -97,6 +97,9 @@ macro_rules! syscall {
 }
 pub(crate) use syscall;
 
+/// The most buffers one `sendmsg` takes (Linux's `UIO_MAXIOV`).
+pub(crate) const IOV_MAX: usize = 1024;
+
 /// Convert a length returned by the kernel (never negative once -1 is excluded).
 #[inline]
 fn len(n: isize) -> usize {
@@ -350,6 +353,28 @@ impl Socket {
             )
         })
         .map(len)
+    }
+
+    /// `sendmsg` of several buffers in one call (a gathered write), with `MSG_NOSIGNAL`
+    /// added. At most [`IOV_MAX`] buffers are passed; a caller with more writes the rest in
+    /// the next call, as after any short write.
+    #[inline]
+    pub(crate) fn send_vectored(
+        &self,
+        bufs: &[std::io::IoSlice<'_>],
+        flags: libc::c_int,
+    ) -> Result<usize> {
+        let count = bufs.len().min(IOV_MAX);
+        // SAFETY: `msghdr` is plain C data; all zeros is a valid empty header (no address, no
+        // control data, no iovecs).
+        let mut msg: libc::msghdr = unsafe { core::mem::zeroed() };
+        // `IoSlice` is ABI-compatible with `iovec` on Unix (a documented guarantee of std).
+        msg.msg_iov = bufs.as_ptr().cast_mut().cast::<libc::iovec>();
+        // `size_t` on glibc, `c_int` on musl: `count` fits either (at most `IOV_MAX`).
+        msg.msg_iovlen = count as _;
+        // SAFETY: `msg` points to `count` iovecs, each over a buffer borrowed (readable) for
+        // the whole call; the kernel only reads through them.
+        syscall!(unsafe { libc::sendmsg(self.raw(), &msg, flags | libc::MSG_NOSIGNAL) }).map(len)
     }
 
     /// `recvfrom`: the kernel's length and the sender's address.
