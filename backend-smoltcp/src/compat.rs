@@ -17,7 +17,8 @@
 //! async API documents). Flushing does nothing (written data is queued to smoltcp at once);
 //! tokio's `poll_shutdown` and futures' `poll_close` shut the write direction down (FIN after
 //! the queued data), as the kernel streams do; the socket is released when the stream is
-//! dropped. Errors convert to `std::io::Error` with their kind (and OS error number, for the
+//! dropped. Vectored writes queue as many of the buffers as fit in one hold of the lock
+//! (`is_write_vectored` is true). Errors convert to `std::io::Error` with their kind (and OS error number, for the
 //! device's errors that carry one).
 
 use core::pin::Pin;
@@ -94,11 +95,16 @@ macro_rules! compat {
     };
     (write $T:ty) => {
         #[cfg(feature = "tokio")]
-        compat!(@write tokio::io::AsyncWrite, poll_shutdown, $T);
+        compat!(@write tokio::io::AsyncWrite, poll_shutdown, $T;
+            /// Yes: `poll_write_vectored` queues the buffers in one hold of the lock.
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+        );
         #[cfg(feature = "futures-io")]
-        compat!(@write futures_io::AsyncWrite, poll_close, $T);
+        compat!(@write futures_io::AsyncWrite, poll_close, $T;);
     };
-    (@write $Trait:path, $close:ident, $T:ty) => {
+    (@write $Trait:path, $close:ident, $T:ty; $($extra:tt)*) => {
         impl<D: Device, C: Clock, W: Wait> $Trait for $T {
             fn poll_write(
                 self: Pin<&mut Self>,
@@ -107,6 +113,18 @@ macro_rules! compat {
             ) -> Poll<std::io::Result<usize>> {
                 self.stream().poll_send(cx, buf).map_err(Into::into)
             }
+
+            /// As many of the buffers, in order, as the send ring takes, in one hold of the
+            /// lock (one wake-up and one interface poll for all of them).
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> Poll<std::io::Result<usize>> {
+                self.stream().poll_send_vectored(cx, bufs).map_err(Into::into)
+            }
+
+            $($extra)*
 
             /// Nothing to do: written data is queued to smoltcp at once.
             fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {

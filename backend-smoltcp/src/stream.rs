@@ -767,6 +767,34 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
         )
     }
 
+    /// One poll of a gathered send: as much of `bufs`, in order, as the send ring takes, in
+    /// one hold of the lock; `Pending` (waker on the send direction) only if nothing fit.
+    #[cfg(any(feature = "tokio", feature = "futures-io"))]
+    pub(crate) fn poll_send_vectored(
+        &self,
+        cx: &mut core::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> core::task::Poll<Result<usize>> {
+        let h = self.handle;
+        self.stack.poll_op(
+            cx,
+            |g, w| g.register(h, Dir::Send, w),
+            |g, _| {
+                let mut total = 0;
+                for b in bufs.iter().filter(|b| !b.is_empty()) {
+                    match Self::try_send_in(g, h, b, SendFlags::NONE) {
+                        Ok(n) if n == b.len() => total += n,
+                        Ok(n) => return Ok(total + n),
+                        // What was queued is the result; the error comes with the next call.
+                        Err(_) if total > 0 => return Ok(total),
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(total)
+            },
+        )
+    }
+
     /// `shutdown` through a shared reference (the trait's `shutdown`, and the write half's
     /// `poll_shutdown`). Shutting a direction down again does nothing.
     pub(crate) fn shutdown_shared(&self, how: Shutdown) -> Result<()> {
