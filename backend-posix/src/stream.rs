@@ -273,8 +273,28 @@ impl<F: Family> Stream<F> {
         self.send_with(buf, send_flags(flags, true)? | libc::MSG_DONTWAIT, false)
     }
 
+    /// Non-blocking plain `recv` into possibly uninitialised memory, through a shared
+    /// reference (tokio's `poll_read`, whose `ReadBuf` would otherwise have to be zeroed
+    /// first). As [`try_recv_shared`](Stream::try_recv_shared) with no flags.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn try_recv_uninit_shared(
+        &self,
+        buf: &mut [core::mem::MaybeUninit<u8>],
+    ) -> Result<usize, Error> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.shut.load(Relaxed) & SHUT_READ != 0 {
+            return Ok(self.read_after_shutdown());
+        }
+        self.sock
+            .recv_uninit(buf, libc::MSG_DONTWAIT)
+            .map_err(|e| Error::os(Op::Recv, e))
+    }
+
     /// Non-blocking gathered `send` (`sendmsg`) through a shared reference: the async
     /// streams' `poll_write_vectored`.
+    #[cfg(any(feature = "tokio", feature = "futures-io"))]
     pub(crate) fn try_send_vectored_shared(
         &self,
         bufs: &[std::io::IoSlice<'_>],

@@ -76,7 +76,7 @@ macro_rules! compat {
                 if buf.remaining() == 0 {
                     return Poll::Ready(Ok(()));
                 }
-                let n = core::task::ready!(self.stream().poll_recv(cx, buf.initialize_unfilled()))?;
+                let n = core::task::ready!(self.stream().poll_recv_readbuf(cx, buf))?;
                 buf.advance(n);
                 Poll::Ready(Ok(()))
             }

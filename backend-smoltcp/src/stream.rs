@@ -752,6 +752,32 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
         )
     }
 
+    /// One poll of a plain receive into tokio's `ReadBuf`. Only as much of its unfilled part
+    /// is zeroed (so that it can be written safely) as there is data queued, at least one
+    /// byte (so that end of stream and errors are reported): zeroing all of it would cost a
+    /// memset of the caller's whole buffer on every read. A full `buf` reads nothing
+    /// (`Ok(0)`).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn poll_recv_readbuf(
+        &self,
+        cx: &mut core::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> core::task::Poll<Result<usize>> {
+        let h = self.handle;
+        self.stack.poll_op(
+            cx,
+            |g, w| g.register(h, Dir::Recv, w),
+            |g, _| {
+                if buf.remaining() == 0 {
+                    return Ok(0);
+                }
+                let queued = g.tcp(h)?.1.recv_queue();
+                let want = queued.clamp(1, buf.remaining());
+                Self::try_recv_in(g, h, buf.initialize_unfilled_to(want), false)
+            },
+        )
+    }
+
     /// One poll of a plain send: bytes queued, the error, or `Pending` with the task's waker
     /// registered on the send direction.
     pub(crate) fn poll_send(

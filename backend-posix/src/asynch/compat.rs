@@ -26,14 +26,17 @@
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-use unisock::{RecvFlags, SendFlags, Shutdown};
+#[cfg(feature = "futures-io")]
+use unisock::RecvFlags;
+use unisock::{SendFlags, Shutdown};
 
 use super::{Direction, Reactor, ReadHalf, Registered, WriteHalf};
 use crate::error::Error;
 use crate::family::Family;
 use crate::stream::Stream;
 
-/// One receive on `s`, waiting for readability on `WouldBlock`.
+/// One receive on `s`, waiting for readability on `WouldBlock` (futures' `poll_read`).
+#[cfg(feature = "futures-io")]
 #[inline]
 fn poll_recv<R: Reactor, F: Family>(
     s: &Registered<R, Stream<F>>,
@@ -114,8 +117,17 @@ macro_rules! compat {
                 if buf.remaining() == 0 {
                     return Poll::Ready(Ok(()));
                 }
-                let n =
-                    core::task::ready!(poll_recv(self.stream(), cx, buf.initialize_unfilled()))?;
+                let s = self.stream();
+                // Straight into the unfilled part, as tokio::net does: zeroing it first (the
+                // safe `initialize_unfilled`) would cost a memset of the whole remaining
+                // buffer on every read (hyper's read buffer grows to hundreds of KiB).
+                // SAFETY: `recv` only writes to the slice (never de-initialises it).
+                let dst = unsafe { buf.unfilled_mut() };
+                let n = core::task::ready!(R::poll_io(&s.reg, cx, Direction::Read, || {
+                    s.inner.try_recv_uninit_shared(dst)
+                }))?;
+                // SAFETY: the kernel wrote the first `n` bytes of the unfilled part.
+                unsafe { buf.assume_init(n) };
                 buf.advance(n);
                 Poll::Ready(Ok(()))
             }

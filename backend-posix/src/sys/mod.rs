@@ -98,6 +98,7 @@ macro_rules! syscall {
 pub(crate) use syscall;
 
 /// The most buffers one `sendmsg` takes (Linux's `UIO_MAXIOV`).
+#[cfg(any(feature = "tokio", feature = "futures-io"))]
 pub(crate) const IOV_MAX: usize = 1024;
 
 /// Convert a length returned by the kernel (never negative once -1 is excluded).
@@ -319,6 +320,21 @@ impl Socket {
             .map(len)
     }
 
+    /// `recv` into memory that may be uninitialised (tokio's `ReadBuf`): the kernel only
+    /// writes, so the first `n` bytes are initialised when `Ok(n)` returns.
+    #[cfg(feature = "tokio")]
+    #[inline]
+    pub(crate) fn recv_uninit(
+        &self,
+        buf: &mut [core::mem::MaybeUninit<u8>],
+        flags: libc::c_int,
+    ) -> Result<usize> {
+        // SAFETY: `buf` is valid for `buf.len()` writable bytes; `recv` only writes to them
+        // (`MaybeUninit<u8>` has the layout of `u8`), never reads them.
+        syscall!(unsafe { libc::recv(self.raw(), buf.as_mut_ptr().cast(), buf.len(), flags) })
+            .map(len)
+    }
+
     /// Discard what the TCP receive queue holds (`recv(NULL, .., MSG_TRUNC | MSG_DONTWAIT)`,
     /// which TCP implements as "drop the data"), without waiting. Bounded: a peer that keeps
     /// sending is drained again on the next call.
@@ -358,6 +374,7 @@ impl Socket {
     /// `sendmsg` of several buffers in one call (a gathered write), with `MSG_NOSIGNAL`
     /// added. At most [`IOV_MAX`] buffers are passed; a caller with more writes the rest in
     /// the next call, as after any short write.
+    #[cfg(any(feature = "tokio", feature = "futures-io"))]
     #[inline]
     pub(crate) fn send_vectored(
         &self,

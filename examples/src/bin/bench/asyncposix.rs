@@ -1,5 +1,6 @@
 //! Workload 10: posix async sockets (`unisock_posix::asynch`) against `tokio::net` doing the
-//! same: bulk transfer in 64 KiB writes, 1-byte ping-pong, connect + accept + close.
+//! same: bulk transfer in 64 KiB writes, 1-byte ping-pong, connect + accept + close, and
+//! hyper 1 GETs over one kept-alive connection (the tokio I/O traits).
 //!
 //! Each sample runs both ends as two futures joined in ONE task on a current-thread tokio
 //! runtime (what a single-threaded async server does), for unisock's `TokioStack` and for
@@ -314,6 +315,69 @@ async fn tokio_connect_rate(n: u32, cc: &str) -> BenchResult<f64> {
     Ok(f64::from(n) / start.elapsed().as_secs_f64())
 }
 
+/// hyper 1 on both ends of one kept-alive HTTP/1.1 connection (`client`, `server`, the same
+/// I/O type: unisock's tokio stream or `tokio::net::TcpStream`): `n` GETs of `body`, each
+/// body read whole and its length checked; requests per second.
+async fn hyper_gets<T>(client: T, server: T, n: u32, body: bytes::Bytes) -> BenchResult<f64>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use http_body_util::{BodyExt, Empty, Full};
+    use hyper_util::rt::TokioIo;
+
+    let len = body.len();
+    let service = hyper::service::service_fn(move |_req: hyper::Request<hyper::body::Incoming>| {
+        let body = body.clone();
+        async move { Ok::<_, hyper::Error>(hyper::Response::new(Full::new(body))) }
+    });
+    let serve = async {
+        hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(server), service)
+            .await
+            .map_err(err("hyper server"))
+    };
+    let start = Instant::now();
+    let fetch = async {
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(client))
+            .await
+            .map_err(err("hyper handshake"))?;
+        let requests = async move {
+            for _ in 0..n {
+                let req = hyper::Request::get("/")
+                    .header("host", "bench")
+                    .body(Empty::<bytes::Bytes>::new())
+                    .map_err(err("request"))?;
+                let res = sender.send_request(req).await.map_err(err("GET"))?;
+                let got = res.into_body().collect().await.map_err(err("body"))?;
+                if got.to_bytes().len() != len {
+                    return Err("short body".to_string());
+                }
+            }
+            Ok::<_, String>(())
+            // The sender is dropped here: the connection closes and both futures end.
+        };
+        let (c, r) = future::zip(async { conn.await.map_err(err("hyper client")) }, requests).await;
+        c?;
+        r
+    };
+    let (s, f) = future::zip(serve, fetch).await;
+    f?;
+    s?;
+    Ok(f64::from(n) / start.elapsed().as_secs_f64())
+}
+
+/// hyper over unisock's `TokioStack`.
+async fn unisock_hyper(n: u32, body: bytes::Bytes, cc: &str) -> BenchResult<f64> {
+    let (_l, c, s) = pair(&TokioStack::new(), cc).await?;
+    hyper_gets(c, s, n, body).await
+}
+
+/// hyper over `tokio::net`.
+async fn tokio_hyper(n: u32, body: bytes::Bytes, cc: &str) -> BenchResult<f64> {
+    let (_l, c, s) = tokio_pair(cc).await?;
+    hyper_gets(c, s, n, body).await
+}
+
 /// Workload 10: every case, unisock's tokio reactor and async-io reactor against tokio::net.
 pub fn run_all(cx: &mut Ctx) {
     const W: &str = "10 posix async (1 thread)";
@@ -370,4 +434,18 @@ pub fn run_all(cx: &mut Ctx) {
             || run(Exec::Tokio, tokio_connect_rate(connects, &cc)),
         );
     }
+    // hyper, what a tokio user puts on a stream: only on the tokio reactor (hyper-util's
+    // `TokioIo` over the tokio traits).
+    let body = bytes::Bytes::from(vec![0x5au8; 64 * 1024]);
+    let gets = connects;
+    cx.compare(
+        W,
+        &format!("hyper 1 GET 64 KiB, {gets} requests on one connection"),
+        "req/s",
+        "unisock-posix TokioStack",
+        "tokio::net",
+        "HTTP/1.1 keep-alive, client and server in one task",
+        || run(Exec::Tokio, unisock_hyper(gets, body.clone(), &cc)),
+        || run(Exec::Tokio, tokio_hyper(gets, body.clone(), &cc)),
+    );
 }
