@@ -13,13 +13,16 @@
 //! Each poll is one step of the `embedded-io-async` method: lock, copy between the caller's
 //! buffer and smoltcp's, poll the interface; on `WouldBlock` the task's waker is registered on
 //! that socket's direction before the lock is released. Nothing is buffered in between and
-//! nothing allocates. One waiting task per direction (smoltcp holds one waker each, as the
-//! async API documents). Flushing does nothing (written data is queued to smoltcp at once);
-//! tokio's `poll_shutdown` and futures' `poll_close` shut the write direction down (FIN after
-//! the queued data), as the kernel streams do; the socket is released when the stream is
-//! dropped. Vectored writes queue as many of the buffers as fit in one hold of the lock
-//! (`is_write_vectored` is true). Errors convert to `std::io::Error` with their kind (and OS error number, for the
-//! device's errors that carry one).
+//! nothing allocates. tokio's `poll_read` zeroes only as much of the `ReadBuf`'s unfilled
+//! part as there is data queued (this crate has no `unsafe` to read into uninitialised
+//! memory, and zeroing all of it on every read is a memset of the caller's whole buffer). One
+//! waiting task per direction (smoltcp holds one waker each, as the async API documents).
+//! Flushing does nothing (written data is queued to smoltcp at once); tokio's `poll_shutdown`
+//! and futures' `poll_close` shut the write direction down (FIN after the queued data), as
+//! the kernel streams do; the socket is released when the stream is dropped. Vectored writes
+//! queue as many of the buffers as fit in one hold of the lock (`is_write_vectored` is true).
+//! Errors convert to `std::io::Error` with their kind (and OS error number, for the device's
+//! errors that carry one).
 
 use core::pin::Pin;
 use core::task::{Context, Poll};

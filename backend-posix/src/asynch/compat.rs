@@ -16,11 +16,12 @@
 //! nothing is buffered in between and nothing allocates. Vectored writes are one `sendmsg`
 //! over all the buffers (up to 1024), and tokio's `is_write_vectored` says so, as
 //! `tokio::net::TcpStream`'s does (hyper then writes its head and body without copying them
-//! together). Flushing does nothing (writes go
-//! straight to the kernel); tokio's `poll_shutdown` and futures' `poll_close` shut the write
-//! direction down (`shutdown(SHUT_WR)`: the peer reads end of stream once the queued data is
-//! through), as `tokio::net::TcpStream` and `async_io::Async<TcpStream>` do; the descriptor is
-//! closed when the stream is dropped. Errors convert to `std::io::Error` with the OS error
+//! together). tokio's `poll_read` receives straight into the `ReadBuf`'s unfilled part (no
+//! zeroing first), as `tokio::net` does. Flushing does nothing (writes go straight to the
+//! kernel); tokio's `poll_shutdown` and futures' `poll_close` shut the write direction down
+//! (`shutdown(SHUT_WR)`: the peer reads end of stream once the queued data is through), as
+//! `tokio::net::TcpStream` and `async_io::Async<TcpStream>` do; the descriptor is closed when
+//! the stream is dropped. Errors convert to `std::io::Error` with the OS error
 //! number when there is one (`raw_os_error`).
 
 use core::pin::Pin;
