@@ -10,6 +10,10 @@
 //!   response and a 256 KiB request body echoed, both checked.
 //! - futures' `AsyncRead`/`AsyncWrite`: `futures_lite::io::copy` echo, `close()` as the
 //!   half-close, on async-io's `block_on`.
+//! - Real peers over a TAP device (in a network namespace of the test's own, as root): hyper's
+//!   server on smoltcp answering `curl` on the kernel's side (1 MiB GET, 256 KiB POST echoed,
+//!   one kept-alive connection), and hyper's client on smoltcp against hyper's server on the
+//!   kernel.
 //!
 //! Every exchange is bounded by a timeout (a lost wake-up fails instead of hanging), every
 //! byte is checked, and each test ends with the leak check.
@@ -203,6 +207,17 @@ async fn hyper_round_trip<S: Stack>(stack: &S)
 where
     S::TcpStream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
+    let (client, server) = pair(stack).await;
+    hyper_over(client, server).await;
+}
+
+/// The exchange of [`hyper_round_trip`] over a connected pair of any two stream types (the
+/// two ends may be on different stacks).
+async fn hyper_over<A, B>(client: A, server: B)
+where
+    A: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    B: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     use bytes::Bytes;
     use http_body_util::{BodyExt, Full};
     use hyper::{Method, Request, Response, body::Incoming};
@@ -210,7 +225,6 @@ where
 
     let page = Bytes::from(data(BULK, 2));
     let upload = data(256 * 1024, 3);
-    let (client, server) = pair(stack).await;
     let expected = page.clone();
 
     let service = hyper::service::service_fn(|req: Request<Incoming>| {
@@ -443,5 +457,147 @@ mod smoltcp_inproc {
     #[test]
     fn futures_io_copy_echo() {
         checked(|net| on_async_io(futures_copy_echo(&net.stack())));
+    }
+}
+
+/// smoltcp over a TAP device against the kernel, in a network namespace of the test's own
+/// (as root; skipped with a notice otherwise, a failure under `CI=true`): hyper on unisock's
+/// userspace stack talking to real peers.
+mod smoltcp_tap {
+    use super::*;
+    use std::net::Ipv6Addr;
+    use std::process::{Command, Stdio};
+    use unisock_conformance::netns::tap_stack;
+    use unisock_conformance::util::skip;
+    use unisock_posix::asynch::TokioStack;
+
+    const SMOL: Ipv4Addr = Ipv4Addr::new(10, 9, 0, 2);
+    const KERNEL: Ipv4Addr = Ipv4Addr::new(10, 9, 0, 1);
+
+    fn setup() -> Option<unisock_smoltcp::TapStack> {
+        tap_stack(
+            "usiotap0",
+            SMOL,
+            Ipv6Addr::new(0xfd00, 9, 0, 0, 0, 0, 0, 2),
+            "10.9.0.1/24",
+            "fd00:9::1/64",
+        )
+    }
+
+    /// hyper's server on smoltcp over the TAP, fetched by `curl` on the kernel's side: a
+    /// 1 MiB GET and a 256 KiB POST echoed, on one kept-alive connection (`--next`), both
+    /// checked byte for byte.
+    #[test]
+    fn hyper_server_on_smoltcp_answers_curl() {
+        use bytes::Bytes;
+        use http_body_util::{BodyExt, Full};
+        use hyper::{Method, Request, Response, body::Incoming};
+        use hyper_util::rt::TokioIo;
+
+        let _serial = serial();
+        if Command::new("curl").arg("--version").output().is_err() {
+            skip("curl is not installed");
+            return;
+        }
+        let Some(net) = setup() else { return };
+        let count = || net.open_sockets();
+        let leaks = LeakCheck::new(&[("smoltcp", &count)]);
+        let dir = std::env::temp_dir().join(format!("unisock-hyper-curl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let page = data(BULK, 7);
+        let upload = data(256 * 1024, 8);
+        std::fs::write(dir.join("upload"), &upload).expect("write upload");
+
+        // curl runs on a thread of this namespace (threads inherit the creating thread's).
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let curl_dir = dir.clone();
+        let curl = std::thread::spawn(move || {
+            let url = |path: &str| format!("http://{SMOL}:8080{path}");
+            let status = Command::new("curl")
+                .args(["-sS", "--max-time", "30", "-o"])
+                .arg(curl_dir.join("page"))
+                .arg(url("/page"))
+                .args(["--next", "-sS", "--max-time", "30", "--data-binary"])
+                .arg(format!("@{}", curl_dir.join("upload").display()))
+                .arg("-o")
+                .arg(curl_dir.join("echo"))
+                .arg(url("/echo"))
+                .stdin(Stdio::null())
+                .status();
+            let _ = done_tx.send(());
+            status
+        });
+
+        let stack = net.stack();
+        let served = Bytes::from(page.clone());
+        on_tokio(async {
+            let mut listener =
+                unisock::asynch::Stack::listen(&stack, SocketAddr::new(IpAddr::V4(SMOL), 8080), 4)
+                    .expect("listen");
+            let serve = async {
+                loop {
+                    let (conn, _) = listener.accept().await.expect("accept");
+                    let page = served.clone();
+                    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                        let page = page.clone();
+                        async move {
+                            let body = match (req.method(), req.uri().path()) {
+                                (&Method::GET, "/page") => page,
+                                (&Method::POST, "/echo") => {
+                                    req.into_body().collect().await?.to_bytes()
+                                }
+                                _ => Bytes::from_static(b"not found"),
+                            };
+                            Ok::<_, hyper::Error>(Response::new(Full::new(body)))
+                        }
+                    });
+                    // One connection at a time: curl reuses its connection for `--next`.
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(conn), service)
+                        .await;
+                }
+            };
+            futures_lite::future::or(serve, async {
+                let _ = done_rx.await;
+            })
+            .await;
+        });
+        let status = curl.join().expect("curl thread").expect("run curl");
+        assert!(status.success(), "curl: {status}");
+        let got = std::fs::read(dir.join("page")).expect("page");
+        assert!(got == page, "GET body differs ({} bytes)", got.len());
+        let echoed = std::fs::read(dir.join("echo")).expect("echo");
+        assert!(
+            echoed == upload,
+            "POST echo differs ({} bytes)",
+            echoed.len()
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        leaks.finish(Duration::from_secs(10));
+    }
+
+    /// hyper's client on smoltcp, hyper's server on the kernel (`TokioStack`), across the
+    /// TAP: the exchange of the in-process tests between the two stacks.
+    #[test]
+    fn hyper_client_on_smoltcp_server_on_the_kernel() {
+        let _serial = serial();
+        let Some(net) = setup() else { return };
+        let count = || net.open_sockets();
+        let leaks = LeakCheck::new(&[("smoltcp", &count)]);
+        let stack = net.stack();
+        on_tokio(async {
+            let kernel = TokioStack::new();
+            let mut listener =
+                unisock::asynch::Stack::listen(&kernel, SocketAddr::new(IpAddr::V4(KERNEL), 0), 1)
+                    .expect("listen");
+            let at = listener.local_addr().expect("local_addr");
+            let (client, accepted) = futures_lite::future::zip(
+                unisock::asynch::Stack::connect(&stack, at),
+                listener.accept(),
+            )
+            .await;
+            hyper_over(client.expect("connect"), accepted.expect("accept").0).await;
+        });
+        leaks.finish(Duration::from_secs(10));
     }
 }
