@@ -398,6 +398,38 @@ mod kernel {
         // The traits do not depend on the reactor.
         checked(|| on_tokio(futures_copy_echo(&TokioStack::new())));
     }
+
+    /// UNIX-domain streams have the traits too: a connected pair registered with tokio,
+    /// `tokio::io::copy` one way, half-close, everything read back to the end.
+    #[test]
+    fn tokio_traits_on_a_unix_stream_pair() {
+        use unisock_posix::asynch::{Registered, Tokio};
+        checked(|| {
+            on_tokio(async {
+                let (a, b) = unisock_posix::UnixStream::pair().expect("socketpair");
+                let mut a: Registered<Tokio, _> = Registered::new(a).expect("register a");
+                let b: Registered<Tokio, _> = Registered::new(b).expect("register b");
+                let sent = data(BULK, 9);
+                let (mut brd, mut bwr) = tokio::io::split(b);
+                let echo = async {
+                    tokio::io::copy(&mut brd, &mut bwr).await.expect("copy");
+                    bwr.shutdown().await.expect("b shutdown");
+                };
+                let (mut ard, mut awr) = tokio::io::split(&mut a);
+                let talk = async {
+                    awr.write_all(&sent).await.expect("write_all");
+                    awr.shutdown().await.expect("a shutdown");
+                };
+                let hear = async {
+                    let mut back = Vec::new();
+                    ard.read_to_end(&mut back).await.expect("read_to_end");
+                    back
+                };
+                let ((), (), back) = tokio::join!(echo, talk, hear);
+                assert!(back == sent, "echo differs ({} bytes back)", back.len());
+            })
+        });
+    }
 }
 
 mod smoltcp_inproc {
