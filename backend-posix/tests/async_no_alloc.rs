@@ -5,7 +5,6 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures_lite::future;
 use unisock::asynch::embedded_io_async::{Read, Write};
@@ -15,10 +14,16 @@ use unisock_posix::asynch::{AsyncIoStack, TokioStack};
 
 struct Counting;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
+// Both per thread: the tests of this file run in parallel, and one thread's allocations (the
+// async-io reactor's, say) must not be counted in another thread's window.
 thread_local! {
     static WATCHING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+/// This thread's allocations so far (while watching).
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
 }
 
 // SAFETY: every call is forwarded unchanged to the system allocator; counting has no effect
@@ -26,7 +31,7 @@ thread_local! {
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if WATCHING.with(Cell::get) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+            ALLOCATIONS.with(|a| a.set(a.get() + 1));
         }
         // SAFETY: forwarded with the caller's guarantees.
         unsafe { System.alloc(layout) }
@@ -39,7 +44,7 @@ unsafe impl GlobalAlloc for Counting {
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         if WATCHING.with(Cell::get) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+            ALLOCATIONS.with(|a| a.set(a.get() + 1));
         }
         // SAFETY: forwarded with the caller's guarantees.
         unsafe { System.realloc(ptr, layout, new_size) }
@@ -92,11 +97,11 @@ async fn rounds<S: Stack>(stack: &S, count: usize, warm_up: bool) -> usize {
         run(20).await;
     }
     // Measure only the rounds, not the set-up above.
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = allocations();
     WATCHING.with(|w| w.set(true));
     run(count).await;
     WATCHING.with(|w| w.set(false));
-    ALLOCATIONS.load(Ordering::Relaxed) - before
+    allocations() - before
 }
 
 #[test]
@@ -159,11 +164,11 @@ fn tokio_io_traits_do_not_allocate() {
             }
         };
         run(20).await;
-        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        let before = allocations();
         WATCHING.with(|w| w.set(true));
         run(500).await;
         WATCHING.with(|w| w.set(false));
-        ALLOCATIONS.load(Ordering::Relaxed) - before
+        allocations() - before
     });
     assert_eq!(n, 0, "tokio::io traits: {n} allocations in 500 rounds");
 }
