@@ -738,7 +738,10 @@ impl<'s, 'a, D: Device, C: Clock, W: Wait> TcpStream<'s, 'a, D, C, W> {
     }
 
     /// One poll of a plain receive: data, end of stream (`Ok(0)`), the error, or `Pending`
-    /// with the task's waker registered on the receive direction.
+    /// with the task's waker registered on the receive direction. Kept apart from
+    /// `recv_async`'s flag-taking polls (and `poll_send` from `send_async`'s) on purpose:
+    /// sharing one poll with a runtime `peek` or flags puts their handling into every task
+    /// that reads or writes (measured: +0.5 to +0.8 KiB on the async firmware).
     pub(crate) fn poll_recv(
         &self,
         cx: &mut core::task::Context<'_>,

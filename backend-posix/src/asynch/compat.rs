@@ -27,39 +27,12 @@
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-#[cfg(feature = "futures-io")]
-use unisock::RecvFlags;
-use unisock::{SendFlags, Shutdown};
+use unisock::Shutdown;
 
 use super::{Direction, Reactor, ReadHalf, Registered, WriteHalf};
 use crate::error::Error;
 use crate::family::Family;
 use crate::stream::Stream;
-
-/// One receive on `s`, waiting for readability on `WouldBlock` (futures' `poll_read`).
-#[cfg(feature = "futures-io")]
-#[inline]
-fn poll_recv<R: Reactor, F: Family>(
-    s: &Registered<R, Stream<F>>,
-    cx: &mut Context<'_>,
-    buf: &mut [u8],
-) -> Poll<Result<usize, Error>> {
-    R::poll_io(&s.reg, cx, Direction::Read, || {
-        s.inner.try_recv_shared(buf, RecvFlags::NONE)
-    })
-}
-
-/// One send on `s`, waiting for writability on `WouldBlock`.
-#[inline]
-fn poll_send<R: Reactor, F: Family>(
-    s: &Registered<R, Stream<F>>,
-    cx: &mut Context<'_>,
-    buf: &[u8],
-) -> Poll<Result<usize, Error>> {
-    R::poll_io(&s.reg, cx, Direction::Write, || {
-        s.inner.try_send_shared(buf, SendFlags::NONE)
-    })
-}
 
 /// One gathered send (`sendmsg`) on `s`, waiting for writability on `WouldBlock`.
 #[inline]
@@ -141,7 +114,7 @@ macro_rules! compat {
                 cx: &mut Context<'_>,
                 buf: &mut [u8],
             ) -> Poll<std::io::Result<usize>> {
-                poll_recv(self.stream(), cx, buf).map_err(Into::into)
+                self.stream().poll_recv(cx, buf).map_err(Into::into)
             }
         }
     };
@@ -163,7 +136,7 @@ macro_rules! compat {
                 cx: &mut Context<'_>,
                 buf: &[u8],
             ) -> Poll<std::io::Result<usize>> {
-                poll_send(self.stream(), cx, buf).map_err(Into::into)
+                self.stream().poll_send(cx, buf).map_err(Into::into)
             }
 
             /// All the buffers (up to 1024 of them) in one `sendmsg`.

@@ -237,6 +237,34 @@ impl<R: Reactor, T: Descriptor> Registered<R, T> {
     }
 }
 
+impl<R: Reactor, F: Family> Registered<R, Stream<F>> {
+    /// One plain receive through a shared reference, waiting for readability on `WouldBlock`
+    /// (the read half's `read`, the poll traits' `poll_read`).
+    #[inline]
+    pub(crate) fn poll_recv(
+        &self,
+        cx: &mut core::task::Context<'_>,
+        buf: &mut [u8],
+    ) -> core::task::Poll<Result<usize, Error>> {
+        R::poll_io(&self.reg, cx, Direction::Read, || {
+            self.inner.try_recv_shared(buf, RecvFlags::NONE)
+        })
+    }
+
+    /// One plain send through a shared reference, waiting for writability on `WouldBlock`
+    /// (the write half's `write`, the poll traits' `poll_write`).
+    #[inline]
+    pub(crate) fn poll_send(
+        &self,
+        cx: &mut core::task::Context<'_>,
+        buf: &[u8],
+    ) -> core::task::Poll<Result<usize, Error>> {
+        R::poll_io(&self.reg, cx, Direction::Write, || {
+            self.inner.try_send_shared(buf, SendFlags::NONE)
+        })
+    }
+}
+
 impl<R: Reactor, T: AsFd> AsFd for Registered<R, T> {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.inner.as_fd()
@@ -493,12 +521,7 @@ impl<R: Reactor, F: Family> unisock::asynch::embedded_io_async::ErrorType for Wr
 impl<R: Reactor, F: Family> unisock::asynch::embedded_io_async::Read for ReadHalf<'_, R, F> {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
         let s = self.0;
-        poll_fn(|cx| {
-            R::poll_io(&s.reg, cx, Direction::Read, || {
-                s.inner.try_recv_shared(buf, RecvFlags::NONE)
-            })
-        })
-        .await
+        poll_fn(|cx| s.poll_recv(cx, buf)).await
     }
 }
 
@@ -524,12 +547,7 @@ impl<R: Reactor, F: Family> unisock::asynch::Readable for ReadHalf<'_, R, F> {
 impl<R: Reactor, F: Family> unisock::asynch::embedded_io_async::Write for WriteHalf<'_, R, F> {
     async fn write(&mut self, buf: &[u8]) -> Result<usize, Error> {
         let s = self.0;
-        poll_fn(|cx| {
-            R::poll_io(&s.reg, cx, Direction::Write, || {
-                s.inner.try_send_shared(buf, SendFlags::NONE)
-            })
-        })
-        .await
+        poll_fn(|cx| s.poll_send(cx, buf)).await
     }
 
     /// Nothing to do: writes go straight to the kernel.
